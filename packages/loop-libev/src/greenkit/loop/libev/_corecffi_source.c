@@ -1,0 +1,157 @@
+/*
+ * C side of greenkit.loop.libev's cffi module (the set_source body).
+ *
+ * Every watcher is initialised with the same C callback, gk_fire(), which
+ * hands the watcher's `data` (a cffi handle to the Python watcher) and the
+ * received events to Python through one `extern "Python"` entry point.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <ev.h>
+
+/* extern "Python" functions need a forward declaration when C calls them. */
+static void _gk_watcher_fired(void *handle, int revents);
+static void _gk_syserr(void);
+
+static void gk_fire(struct ev_loop *loop, ev_watcher *w, int revents)
+{
+    (void)loop;
+    _gk_watcher_fired(w->data, revents);
+}
+
+#define GK_CB(type) ((void (*)(struct ev_loop *, type *, int))gk_fire)
+
+/* ---- system errors libev cannot recover from by itself ---------------- */
+
+static char gk_syserr_msg[256];
+static int gk_syserr_errno;
+static volatile int gk_syserr_pending;
+
+static void gk_on_syserr(const char *msg)
+{
+    gk_syserr_errno = errno;
+    strncpy(gk_syserr_msg, msg ? msg : "(libev) unknown system error",
+            sizeof(gk_syserr_msg) - 1);
+    gk_syserr_msg[sizeof(gk_syserr_msg) - 1] = '\0';
+    gk_syserr_pending = 1;
+    _gk_syserr();
+}
+
+/* Copy the last system error message into buf; return its errno (0: none). */
+static int gk_syserr_take(char *buf, int size)
+{
+    if (!gk_syserr_pending || size <= 0)
+        return 0;
+    strncpy(buf, gk_syserr_msg, (size_t)size - 1);
+    buf[size - 1] = '\0';
+    gk_syserr_pending = 0;
+    return gk_syserr_errno ? gk_syserr_errno : EIO;
+}
+
+/* ---- the default loop and SIGCHLD ---------------------------------------- */
+
+/*
+ * ev_default_loop() installs libev's own SIGCHLD handler, which reaps every
+ * child of the process.  Put back whatever disposition was there, so that
+ * plain subprocess code keeps working; gk_install_sigchld() hands SIGCHLD
+ * to libev only while child watchers need it.
+ */
+static struct ev_loop *gk_default_loop(unsigned int flags)
+{
+    struct sigaction before;
+    struct ev_loop *loop;
+
+    ev_set_syserr_cb(gk_on_syserr);
+    sigaction(SIGCHLD, NULL, &before);
+    loop = ev_default_loop(flags);
+    sigaction(SIGCHLD, &before, NULL);
+    return loop;
+}
+
+static struct sigaction gk_sigchld_saved;
+static int gk_sigchld_installed;
+
+static void gk_sigchld_handler(int signum)
+{
+    int saved_errno = errno;
+    ev_feed_signal(signum);
+    errno = saved_errno;
+}
+
+/* Route SIGCHLD to the default loop; return 0 or an errno. */
+static int gk_install_sigchld(void)
+{
+    struct sigaction sa;
+
+    if (gk_sigchld_installed)
+        return 0;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = gk_sigchld_handler;
+    sigfillset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    if (sigaction(SIGCHLD, &sa, &gk_sigchld_saved) < 0)
+        return errno;
+    gk_sigchld_installed = 1;
+    return 0;
+}
+
+/* Put back the SIGCHLD disposition found by gk_install_sigchld(). */
+static int gk_restore_sigchld(void)
+{
+    if (!gk_sigchld_installed)
+        return 0;
+    gk_sigchld_installed = 0;
+    if (sigaction(SIGCHLD, &gk_sigchld_saved, NULL) < 0)
+        return errno;
+    return 0;
+}
+
+/* ---- small wrappers over libev's macros ------------------------------------ */
+
+static int gk_fd_error(int fd)
+{
+    return fcntl(fd, F_GETFD) == -1 ? errno : 0;
+}
+
+static int gk_priority(void *w) { return ev_priority((ev_watcher *)w); }
+static void gk_set_priority(void *w, int priority) { ev_set_priority((ev_watcher *)w, priority); }
+
+static void gk_io_init(struct ev_io *w, int fd, int events)
+{
+    ev_io_init(w, GK_CB(struct ev_io), fd, events);
+}
+static void gk_io_set(struct ev_io *w, int fd, int events) { ev_io_set(w, fd, events); }
+
+static void gk_timer_init(struct ev_timer *w, ev_tstamp after, ev_tstamp repeat)
+{
+    ev_timer_init(w, GK_CB(struct ev_timer), after, repeat);
+}
+static void gk_timer_set(struct ev_timer *w, ev_tstamp after, ev_tstamp repeat)
+{
+    ev_timer_set(w, after, repeat);
+}
+
+static void gk_signal_init(struct ev_signal *w, int signum)
+{
+    ev_signal_init(w, GK_CB(struct ev_signal), signum);
+}
+
+static void gk_child_init(struct ev_child *w, int pid, int trace)
+{
+    ev_child_init(w, GK_CB(struct ev_child), pid, trace);
+}
+
+static void gk_stat_init(struct ev_stat *w, const char *path, ev_tstamp interval)
+{
+    ev_stat_init(w, GK_CB(struct ev_stat), path, interval);
+}
+
+static void gk_idle_init(struct ev_idle *w) { ev_idle_init(w, GK_CB(struct ev_idle)); }
+static void gk_prepare_init(struct ev_prepare *w) { ev_prepare_init(w, GK_CB(struct ev_prepare)); }
+static void gk_check_init(struct ev_check *w) { ev_check_init(w, GK_CB(struct ev_check)); }
+static void gk_fork_init(struct ev_fork *w) { ev_fork_init(w, GK_CB(struct ev_fork)); }
+static void gk_async_init(struct ev_async *w) { ev_async_init(w, GK_CB(struct ev_async)); }
+static int gk_async_pending(struct ev_async *w) { return ev_async_pending(w); }

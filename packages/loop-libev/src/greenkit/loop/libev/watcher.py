@@ -1,0 +1,705 @@
+"""libev watchers: the objects that tell a loop what to wait for.
+
+Every watcher owns one C ``ev_*`` struct allocated by cffi.  Its ``data``
+member holds a cffi handle back to the Python object, so the one C callback
+shared by all watchers can find it.  While a watcher is started the loop
+keeps it alive (``loop._keepaliveset``), so a started watcher is never
+collected under libev's feet; ``close()`` drops the C memory.
+"""
+
+from __future__ import annotations
+
+import os
+import signal as _signal_module
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ._corecffi import ffi, lib
+
+if TYPE_CHECKING:
+    from .corecffi import loop as Loop
+
+__all__ = [
+    "EVENTS",
+    "watcher",
+    "io",
+    "timer",
+    "signal",
+    "idle",
+    "prepare",
+    "check",
+    "fork",
+    "async_",
+    "child",
+    "stat",
+]
+
+READ: int = lib.EV_READ
+WRITE: int = lib.EV_WRITE
+_IO_MASK = READ | WRITE | lib.EV__IOFDSET
+_NSIG = getattr(_signal_module, "NSIG", 65)
+
+
+class _EventsMarker:
+    """Placeholder argument replaced by the received event mask at call time."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "greenkit.loop.libev.EVENTS"
+
+
+#: Pass as the first argument to ``start()`` to receive the revents mask there.
+EVENTS = _EventsMarker()
+
+
+def _closed_error(what: object) -> ValueError:
+    return ValueError(f"operation on closed {what!r}")
+
+
+def _check_priority(priority: int) -> int:
+    priority = int(priority)
+    if not lib.EV_MINPRI <= priority <= lib.EV_MAXPRI:
+        raise ValueError(
+            f"priority must be between {lib.EV_MINPRI} and {lib.EV_MAXPRI}: {priority!r}"
+        )
+    return priority
+
+
+class watcher:
+    """Base of every watcher: start/stop/close, ref, priority, pending, feed."""
+
+    __slots__ = ("loop", "_watcher", "_handle", "_callback", "args", "_ref", "_fed", "__weakref__")
+
+    #: cffi type of the C struct, set by each subclass.
+    _c_type = "struct ev_watcher *"
+    #: libev's start/stop functions for the struct, set by each subclass.
+    _start_fn: Callable[[Any, Any], None]
+    _stop_fn: Callable[[Any, Any], None]
+
+    def __init__(self, loop: Loop, ref: bool = True, priority: int | None = None) -> None:
+        if loop._ptr is None:
+            raise ValueError(f"operation on destroyed loop {loop!r}")
+        self.loop = loop
+        self._callback: Callable[..., Any] | None = None
+        self.args: tuple[Any, ...] | None = None
+        self._ref = bool(ref)
+        self._fed = False
+        self._watcher = ffi.new(self._c_type)
+        self._handle = ffi.new_handle(self)
+        self._watcher.data = self._handle
+        self._init_watcher()
+        if priority is not None:
+            lib.gk_set_priority(self._watcher, _check_priority(priority))
+
+    def _init_watcher(self) -> None:
+        raise NotImplementedError
+
+    # -- state -------------------------------------------------------------
+
+    def _live(self) -> tuple[Any, Any]:
+        """The C watcher and loop pointers; ValueError once either is gone."""
+        w = self._watcher
+        if w is None:
+            raise _closed_error(self)
+        ptr = self.loop._ptr
+        if ptr is None:
+            raise ValueError(f"operation on destroyed loop {self.loop!r}")
+        return w, ptr
+
+    @property
+    def active(self) -> bool:
+        """True while the watcher is started."""
+        w = self._watcher
+        return w is not None and bool(w.active)
+
+    @property
+    def pending(self) -> bool:
+        """True when an event was received and the callback has not run yet."""
+        w = self._watcher
+        return w is not None and bool(w.pending)
+
+    @property
+    def closed(self) -> bool:
+        """True after ``close()``."""
+        return self._watcher is None
+
+    @property
+    def callback(self) -> Callable[..., Any] | None:
+        """The function called on events (None while stopped)."""
+        return self._callback
+
+    @callback.setter
+    def callback(self, callback: Callable[..., Any] | None) -> None:
+        if callback is not None and not callable(callback):
+            raise TypeError(f"Expected callable, not {callback!r}")
+        self._callback = callback
+
+    @property
+    def ref(self) -> bool:
+        """Whether a started watcher keeps ``loop.run()`` from returning."""
+        return self._ref
+
+    @ref.setter
+    def ref(self, value: bool) -> None:
+        value = bool(value)
+        if value == self._ref:
+            return
+        w = self._watcher
+        ptr = self.loop._ptr
+        if w is not None and ptr is not None and w.active:
+            if value:
+                lib.ev_ref(ptr)
+            else:
+                lib.ev_unref(ptr)
+        self._ref = value
+
+    @property
+    def priority(self) -> int:
+        """libev priority (EV_MINPRI..EV_MAXPRI); settable while stopped."""
+        w = self._watcher
+        if w is None:
+            raise _closed_error(self)
+        return int(lib.gk_priority(w))
+
+    @priority.setter
+    def priority(self, priority: int) -> None:
+        w = self._watcher
+        if w is None:
+            raise _closed_error(self)
+        if w.active or w.pending:
+            raise AttributeError("Cannot set priority of an active or pending watcher")
+        lib.gk_set_priority(w, _check_priority(priority))
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def start(self, callback: Callable[..., Any], *args: Any) -> None:
+        """Begin watching; ``callback(*args)`` runs in the loop on each event."""
+        if not callable(callback):
+            raise TypeError(f"Expected callable, not {callback!r}")
+        w, ptr = self._live()
+        self._callback = callback
+        self.args = args
+        if not w.active:
+            self._start_fn(ptr, w)
+            if not self._ref:
+                lib.ev_unref(ptr)
+            self.loop._keepaliveset.add(self)
+
+    def stop(self) -> None:
+        """Stop watching (and forget a pending event); ``start()`` may follow."""
+        w = self._watcher
+        if w is None:
+            return
+        ptr = self.loop._ptr
+        if ptr is not None and (w.active or w.pending):
+            if w.active and not self._ref:
+                lib.ev_ref(ptr)
+            self._stop_fn(ptr, w)
+        self._callback = None
+        self.args = None
+        self._fed = False
+        self.loop._keepaliveset.discard(self)
+
+    def close(self) -> None:
+        """Stop and release the C watcher; the object is unusable afterwards."""
+        if self._watcher is None:
+            return
+        self.stop()
+        self._watcher = None
+        self._handle = None
+
+    def feed(self, revents: int, callback: Callable[..., Any], *args: Any) -> None:
+        """Queue one event as if libev had seen it; the callback runs next iteration."""
+        if not callable(callback):
+            raise TypeError(f"Expected callable, not {callback!r}")
+        w, ptr = self._live()
+        self._callback = callback
+        self.args = args
+        lib.ev_feed_event(ptr, w, int(revents))
+        if not w.active:
+            self._fed = True
+            self.loop._keepaliveset.add(self)
+
+    def __enter__(self) -> watcher:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- dispatch (called from the loop's C callback) ----------------------
+
+    def _fire(self, revents: int) -> None:
+        args = self.args
+        if args and args[0] is EVENTS:
+            args = (revents,) + args[1:]
+        self._callback(*args)  # type: ignore[misc]
+
+    def _after_fed_event(self) -> None:
+        """Drop the keep-alive a ``feed()`` on a stopped watcher took."""
+        self._fed = False
+        w = self._watcher
+        if w is None or not w.active:
+            self.loop._keepaliveset.discard(self)
+
+    def _stopped_by_libev(self) -> None:
+        """Account for libev having stopped this watcher on its own."""
+        if not self._ref:
+            ptr = self.loop._ptr
+            if ptr is not None:
+                lib.ev_ref(ptr)
+        self.loop._keepaliveset.discard(self)
+
+    # -- repr --------------------------------------------------------------
+
+    def _format(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        parts = [f"<{type(self).__module__}.{type(self).__name__} at {id(self):#x}"]
+        if self._watcher is None:
+            parts.append(" closed")
+        else:
+            parts.append(self._format())
+            if self.active:
+                parts.append(" active")
+            if self.pending:
+                parts.append(" pending")
+            if not self._ref:
+                parts.append(" ref=False")
+        if self._callback is not None:
+            parts.append(f" callback={self._callback!r}")
+        if self.args:
+            parts.append(f" args={self.args!r}")
+        return "".join(parts) + ">"
+
+
+def _events_str(events: int) -> str:
+    names = [name for bit, name in ((READ, "READ"), (WRITE, "WRITE")) if events & bit]
+    return "|".join(names) or "0"
+
+
+class io(watcher):
+    """Readiness of a file descriptor: ``events`` is READ (1), WRITE (2) or both."""
+
+    __slots__ = ("_fd", "_events")
+    _c_type = "struct ev_io *"
+    _start_fn = lib.ev_io_start
+    _stop_fn = lib.ev_io_stop
+
+    def __init__(
+        self, loop: Loop, fd: int, events: int, ref: bool = True, priority: int | None = None
+    ) -> None:
+        self._fd = _check_fd(fd)
+        self._events = _check_events(events)
+        super().__init__(loop, ref, priority)
+
+    def _init_watcher(self) -> None:
+        lib.gk_io_init(self._watcher, self._fd, self._events)
+
+    @property
+    def fd(self) -> int:
+        """The watched file descriptor (settable while stopped)."""
+        return self._fd
+
+    @fd.setter
+    def fd(self, fd: int) -> None:
+        self._reset(_check_fd(fd), self._events)
+
+    @property
+    def events(self) -> int:
+        """The watched event mask (settable while stopped)."""
+        return self._events
+
+    @events.setter
+    def events(self, events: int) -> None:
+        self._reset(self._fd, _check_events(events))
+
+    @property
+    def events_str(self) -> str:
+        """The event mask as text, e.g. ``'READ|WRITE'``."""
+        return _events_str(self._events)
+
+    def _reset(self, fd: int, events: int) -> None:
+        w = self._watcher
+        if w is None:
+            raise _closed_error(self)
+        if w.active:
+            raise AttributeError("io watcher attribute is read-only while watcher is active")
+        lib.gk_io_set(w, fd, events)
+        self._fd = fd
+        self._events = events
+
+    def _fire(self, revents: int) -> None:
+        if revents & lib.EV_ERROR:
+            # libev found the fd invalid and stopped the watcher.
+            self._stopped_by_libev()
+        args = self.args
+        if args and args[0] is EVENTS:
+            args = (revents,) + args[1:]
+        self._callback(*args)  # type: ignore[misc]
+
+    def _format(self) -> str:
+        return f" fd={self._fd} events={self.events_str}"
+
+
+def _check_fd(fd: int) -> int:
+    if isinstance(fd, bool) or not isinstance(fd, int):
+        try:
+            fd = fd.__index__()
+        except AttributeError:
+            raise TypeError(f"fd must be an integer, not {type(fd).__name__}") from None
+    if fd < 0:
+        raise ValueError(f"fd must be non-negative: {fd!r}")
+    err = lib.gk_fd_error(fd)
+    if err:
+        raise OSError(err, os.strerror(err), fd)
+    return fd
+
+
+def _check_events(events: int) -> int:
+    if isinstance(events, bool) or not isinstance(events, int):
+        raise TypeError(f"events must be an integer, not {type(events).__name__}")
+    if events & ~_IO_MASK or not events & (READ | WRITE):
+        raise ValueError(f"illegal event mask: {events!r}")
+    return events
+
+
+def _check_seconds(name: str, value: float) -> float:
+    value = float(value)
+    if value != value:
+        raise ValueError(f"{name} must not be NaN")
+    return value
+
+
+class timer(watcher):
+    """Fires ``after`` seconds from now, then every ``repeat`` seconds if set."""
+
+    __slots__ = ("_after", "_repeat")
+    _c_type = "struct ev_timer *"
+    _start_fn = lib.ev_timer_start
+    _stop_fn = lib.ev_timer_stop
+
+    def __init__(
+        self,
+        loop: Loop,
+        after: float = 0.0,
+        repeat: float = 0.0,
+        ref: bool = True,
+        priority: int | None = None,
+    ) -> None:
+        # A negative delay means "as soon as possible", as in libev.
+        self._after = _check_seconds("after", after)
+        self._repeat = _check_seconds("repeat", repeat)
+        if self._repeat < 0.0:
+            raise ValueError(f"repeat must be positive or zero: {repeat!r}")
+        super().__init__(loop, ref, priority)
+
+    def _init_watcher(self) -> None:
+        lib.gk_timer_init(self._watcher, self._after, self._repeat)
+
+    def start(self, callback: Callable[..., Any], *args: Any, update: bool | None = None) -> None:
+        """Start the timer; ``update=True`` refreshes the loop's clock first."""
+        if update is None:
+            update = self.loop.starting_timer_may_update_loop_time
+        if update:
+            self.loop.update_now()
+        super().start(callback, *args)
+
+    def again(self, callback: Callable[..., Any], *args: Any, update: bool = True) -> None:
+        """Restart a repeating timer ``repeat`` seconds from now (libev's ev_timer_again)."""
+        if not callable(callback):
+            raise TypeError(f"Expected callable, not {callback!r}")
+        w, ptr = self._live()
+        if update:
+            lib.ev_now_update(ptr)
+        was_active = w.active
+        self._callback = callback
+        self.args = args
+        lib.ev_timer_again(ptr, w)
+        if w.active and not was_active:
+            if not self._ref:
+                lib.ev_unref(ptr)
+            self.loop._keepaliveset.add(self)
+        elif was_active and not w.active:
+            if not self._ref:
+                lib.ev_ref(ptr)
+            self.loop._keepaliveset.discard(self)
+
+    @property
+    def at(self) -> float:
+        """When the timer fires next, on the loop's clock (``loop.now()``)."""
+        w = self._watcher
+        if w is None:
+            raise _closed_error(self)
+        return float(w.at)
+
+    @property
+    def after(self) -> float:
+        """The initial delay given at creation."""
+        return self._after
+
+    @property
+    def repeat(self) -> float:
+        """The repeat interval (0.0: fire once)."""
+        return self._repeat
+
+    def remaining(self) -> float:
+        """Seconds until the timer fires (libev's ev_timer_remaining)."""
+        w, ptr = self._live()
+        return float(lib.ev_timer_remaining(ptr, w))
+
+    def _fire(self, revents: int) -> None:
+        if self._repeat:
+            self._callback(*self.args)  # type: ignore[misc]
+            return
+        # libev stopped a one-shot timer before calling back.
+        w = self._watcher
+        self._stopped_by_libev()
+        callback = self._callback
+        try:
+            callback(*self.args)  # type: ignore[misc]
+        finally:
+            if not w.active and self._callback is callback:
+                self._callback = None
+                self.args = None
+
+    def _format(self) -> str:
+        return f" after={self._after} repeat={self._repeat}"
+
+
+class signal(watcher):
+    """Delivery of a POSIX signal to the process."""
+
+    __slots__ = ("_signum",)
+    _c_type = "struct ev_signal *"
+    _start_fn = lib.ev_signal_start
+    _stop_fn = lib.ev_signal_stop
+
+    def __init__(
+        self, loop: Loop, signum: int, ref: bool = True, priority: int | None = None
+    ) -> None:
+        signum = int(signum)
+        if not 0 < signum < _NSIG:
+            raise ValueError(f"illegal signal number: {signum!r}")
+        self._signum = signum
+        super().__init__(loop, ref, priority)
+
+    def _init_watcher(self) -> None:
+        lib.gk_signal_init(self._watcher, self._signum)
+
+    @property
+    def signum(self) -> int:
+        """The watched signal number."""
+        return self._signum
+
+    def start(self, callback: Callable[..., Any], *args: Any) -> None:
+        w, _ptr = self._live()
+        if not w.active:
+            self.loop._claim_signal(self._signum)
+        try:
+            super().start(callback, *args)
+        except BaseException:
+            if not w.active:
+                self.loop._release_signal(self._signum)
+            raise
+
+    def stop(self) -> None:
+        w = self._watcher
+        was_active = w is not None and w.active
+        super().stop()
+        if was_active:
+            self.loop._release_signal(self._signum)
+
+    def _format(self) -> str:
+        return f" signum={self._signum}"
+
+
+class idle(watcher):
+    """Fires when the loop has nothing else to do (and keeps it from blocking)."""
+
+    __slots__ = ()
+    _c_type = "struct ev_idle *"
+    _start_fn = lib.ev_idle_start
+    _stop_fn = lib.ev_idle_stop
+
+    def _init_watcher(self) -> None:
+        lib.gk_idle_init(self._watcher)
+
+
+class prepare(watcher):
+    """Fires at the start of each loop iteration, before polling for I/O."""
+
+    __slots__ = ()
+    _c_type = "struct ev_prepare *"
+    _start_fn = lib.ev_prepare_start
+    _stop_fn = lib.ev_prepare_stop
+
+    def _init_watcher(self) -> None:
+        lib.gk_prepare_init(self._watcher)
+
+
+class check(watcher):
+    """Fires in each loop iteration right after polling for I/O."""
+
+    __slots__ = ()
+    _c_type = "struct ev_check *"
+    _start_fn = lib.ev_check_start
+    _stop_fn = lib.ev_check_stop
+
+    def _init_watcher(self) -> None:
+        lib.gk_check_init(self._watcher)
+
+
+class fork(watcher):
+    """Fires in the child after ``loop.reinit()`` following a fork."""
+
+    __slots__ = ()
+    _c_type = "struct ev_fork *"
+    _start_fn = lib.ev_fork_start
+    _stop_fn = lib.ev_fork_stop
+
+    def _init_watcher(self) -> None:
+        lib.gk_fork_init(self._watcher)
+
+
+class async_(watcher):
+    """Wakes the loop from any thread: ``send()`` is thread-safe."""
+
+    __slots__ = ()
+    _c_type = "struct ev_async *"
+    _start_fn = lib.ev_async_start
+    _stop_fn = lib.ev_async_stop
+
+    def _init_watcher(self) -> None:
+        lib.gk_async_init(self._watcher)
+
+    def send(self) -> None:
+        """Make the callback run in the loop's thread (coalesced until it does)."""
+        w, ptr = self._live()
+        lib.ev_async_send(ptr, w)
+
+    def send_ignoring_arg(self, _ignored: object) -> None:
+        """``send()`` with one ignored argument, for use as a callback."""
+        self.send()
+
+    @property
+    def pending(self) -> bool:
+        """True when ``send()`` was called and the loop has not noticed yet."""
+        w = self._watcher
+        return w is not None and bool(lib.gk_async_pending(w) or w.pending)
+
+
+class child(watcher):
+    """Status changes of a child process (default loop only)."""
+
+    __slots__ = ("_pid", "_trace")
+    _c_type = "struct ev_child *"
+    _start_fn = lib.ev_child_start
+    _stop_fn = lib.ev_child_stop
+
+    def __init__(self, loop: Loop, pid: int, trace: int = 0, ref: bool = True) -> None:
+        if not loop.default:
+            raise TypeError("child watchers are only available on the default loop")
+        self._pid = int(pid)
+        self._trace = 1 if trace else 0
+        super().__init__(loop, ref)
+
+    def _init_watcher(self) -> None:
+        lib.gk_child_init(self._watcher, self._pid, self._trace)
+
+    def start(self, callback: Callable[..., Any], *args: Any) -> None:
+        self.loop.install_sigchld()
+        super().start(callback, *args)
+
+    @property
+    def pid(self) -> int:
+        """The watched pid (0: any child)."""
+        return self._pid
+
+    @property
+    def rpid(self) -> int:
+        """The pid whose status changed."""
+        w = self._watcher
+        return 0 if w is None else int(w.rpid)
+
+    @rpid.setter
+    def rpid(self, value: int) -> None:
+        w = self._watcher
+        if w is None:
+            raise _closed_error(self)
+        w.rpid = int(value)
+
+    @property
+    def rstatus(self) -> int:
+        """The raw wait status (decode with ``os.waitstatus_to_exitcode``)."""
+        w = self._watcher
+        return 0 if w is None else int(w.rstatus)
+
+    @rstatus.setter
+    def rstatus(self, value: int) -> None:
+        w = self._watcher
+        if w is None:
+            raise _closed_error(self)
+        w.rstatus = int(value)
+
+    def _format(self) -> str:
+        return f" pid={self._pid} rstatus={self.rstatus}"
+
+
+class stat(watcher):
+    """Changes of a path's ``stat()`` data, polled every ``interval`` seconds."""
+
+    __slots__ = ("_path", "_c_path", "_interval")
+    _c_type = "struct ev_stat *"
+    _start_fn = lib.ev_stat_start
+    _stop_fn = lib.ev_stat_stop
+
+    def __init__(
+        self,
+        loop: Loop,
+        path: str | bytes | os.PathLike[str] | os.PathLike[bytes],
+        interval: float = 0.0,
+        ref: bool = True,
+        priority: int | None = None,
+    ) -> None:
+        self._path = os.fspath(path)
+        encoded = os.fsencode(self._path)
+        if b"\0" in encoded:
+            raise ValueError("embedded null byte in path")
+        self._c_path = ffi.new("char[]", encoded)
+        self._interval = _check_seconds("interval", interval)
+        super().__init__(loop, ref, priority)
+
+    def _init_watcher(self) -> None:
+        lib.gk_stat_init(self._watcher, self._c_path, self._interval)
+
+    @property
+    def path(self) -> str | bytes:
+        """The watched path, as given."""
+        return self._path
+
+    @property
+    def interval(self) -> float:
+        """The polling interval libev uses (it raises tiny values to its minimum)."""
+        w = self._watcher
+        return self._interval if w is None else float(w.interval)
+
+    @property
+    def attr(self) -> Any:
+        """Current ``struct stat`` of the path, or None when it does not exist."""
+        w = self._watcher
+        if w is None or not w.attr.st_nlink:
+            return None
+        return w.attr
+
+    @property
+    def prev(self) -> Any:
+        """The ``struct stat`` before the last change, or None."""
+        w = self._watcher
+        if w is None or not w.prev.st_nlink:
+            return None
+        return w.prev
+
+    def _format(self) -> str:
+        return f" path={self._path!r}"
