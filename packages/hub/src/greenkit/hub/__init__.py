@@ -1,0 +1,584 @@
+"""The hub: the greenlet that runs the event loop, and the basic blocking API.
+
+Every native thread that uses greenkit has one Hub.  A greenlet that must
+wait starts a watcher whose callback will switch back to it, then switches
+into the hub; the hub runs the loop, and the loop's callbacks switch to
+whichever greenlet is ready.  Greenlets spawned by greenkit have the hub as
+parent, so a finished greenlet hands control back to the loop.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timezone
+from functools import partial
+from types import TracebackType
+from typing import IO, Any
+
+from greenlet import GreenletExit, getcurrent
+from greenlet import greenlet as RawGreenlet
+
+from greenkit import config
+from greenkit._hub_local import (
+    get_hub,
+    get_hub_class,
+    get_hub_if_exists,
+    get_hub_noargs,
+    get_loop,
+    set_default_hub_class,
+    set_hub,
+    set_loop,
+)
+from greenkit._waiter import MultipleWaiter, Waiter
+from greenkit.exceptions import (
+    BlockingSwitchOutError,
+    ConcurrentObjectUseError,
+    HubDestroyed,
+    InvalidSwitchError,
+    LoopExit,
+)
+
+__all__ = [
+    "Hub",
+    "get_hub",
+    "get_hub_class",
+    "get_hub_if_exists",
+    "get_hub_noargs",
+    "set_hub",
+    "set_default_hub_class",
+    "getcurrent",
+    "GreenletExit",
+    "Waiter",
+    "LoopExit",
+    "ConcurrentObjectUseError",
+    "BlockingSwitchOutError",
+    "InvalidSwitchError",
+    "HubDestroyed",
+    "sleep",
+    "idle",
+    "kill",
+    "spawn_raw",
+    "reinit",
+    "signal",
+    "signal_handler",
+    "wait",
+    "iwait",
+]
+
+_MAIN_THREAD_IDENT = threading.main_thread().ident
+_UNSET: Any = object()
+
+
+def _timestamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Hub(RawGreenlet):  # type: ignore[misc]
+    """A greenlet that runs the event loop; ``get_hub()`` creates one per thread."""
+
+    #: Exceptions that are not errors: never printed when raised in the loop.
+    NOT_ERROR: tuple[type[BaseException], ...] = (GreenletExit, SystemExit)
+    #: Exceptions propagated to the hub's parent (the main greenlet).
+    SYSTEM_ERROR: tuple[type[BaseException], ...] = (KeyboardInterrupt, SystemExit, SystemError)
+    #: Size of the thread pool the ``threadpool`` property creates.
+    threadpool_size = 10
+    #: A name shown in the repr, e.g. to tell threads' hubs apart.
+    name = ""
+    #: Monitoring thread started by ``start_periodic_monitoring_thread``.
+    periodic_monitoring_thread: Any = None
+
+    def __init__(self, loop: Any = None, default: bool | None = None) -> None:
+        RawGreenlet.__init__(self)
+        self.thread_ident = threading.get_ident()
+        if hasattr(loop, "run"):
+            if default is not None:
+                raise TypeError("Unexpected argument: default")
+            self.loop = loop
+        elif get_loop() is not None:
+            # A previous hub of this thread was destroyed but kept its loop.
+            self.loop = get_loop()
+            set_loop(None)
+        else:
+            if default is None and self.thread_ident != _MAIN_THREAD_IDENT:
+                default = False
+            flags = self.backend if loop is None else loop
+            self.loop = self.loop_class(flags=flags, default=default)
+        self._resolver: Any = None
+        self._threadpool: Any = None
+        self._exception_stream: Any = _UNSET
+        self._destroyed = False
+        self.format_context = config.format_context
+
+    # -- configuration -------------------------------------------------------
+
+    @property
+    def loop_class(self) -> Any:
+        """The loop class (``config.loop``)."""
+        return config.loop
+
+    @property
+    def backend(self) -> Any:
+        """libev backend flags for new loops (``config.libev_backend``)."""
+        return config.libev_backend
+
+    @property
+    def resolver_class(self) -> Any:
+        """The DNS resolver class (``config.resolver``)."""
+        return config.resolver
+
+    @property
+    def threadpool_class(self) -> Any:
+        """The thread pool class (``config.threadpool``)."""
+        return config.threadpool
+
+    @property
+    def main_hub(self) -> bool:
+        """True for the hub of the process's main thread."""
+        return self.thread_ident == _MAIN_THREAD_IDENT
+
+    @property
+    def exception_stream(self) -> IO[str] | None:
+        """Where errors are printed: ``sys.stderr`` (looked up at each use) unless
+        assigned; None disables printing."""
+        stream = self._exception_stream
+        return sys.stderr if stream is _UNSET else stream
+
+    @exception_stream.setter
+    def exception_stream(self, stream: IO[str] | None) -> None:
+        self._exception_stream = stream
+
+    @property
+    def resolver(self) -> Any:
+        """The DNS resolver the socket functions use (created on first use)."""
+        if self._resolver is None:
+            self._resolver = self.resolver_class(hub=self)
+        return self._resolver
+
+    @resolver.setter
+    def resolver(self, value: Any) -> None:
+        self._resolver = value
+
+    @resolver.deleter
+    def resolver(self) -> None:
+        self._resolver = None
+
+    @property
+    def threadpool(self) -> Any:
+        """The pool running blocking calls in native threads (created on first use)."""
+        if self._threadpool is None:
+            self._threadpool = self.threadpool_class(self.threadpool_size, hub=self)
+        return self._threadpool
+
+    @threadpool.setter
+    def threadpool(self, value: Any) -> None:
+        self._threadpool = value
+
+    @threadpool.deleter
+    def threadpool(self) -> None:
+        self._threadpool = None
+
+    # -- errors --------------------------------------------------------------
+
+    @staticmethod
+    def _normalize_exception(t: Any, v: Any, tb: Any) -> tuple[Any, Any, Any]:
+        """(type, value, tb) with ``value`` an exception instance of ``type``."""
+        if t is None and v is not None:
+            t = type(v)
+        if isinstance(t, BaseException):
+            t, v = type(t), t
+        if v is None and isinstance(t, type):
+            v = t()
+        elif isinstance(v, str) and isinstance(t, type):
+            v = t(v)
+        if tb is None and v is not None:
+            tb = v.__traceback__
+        return t, v, tb
+
+    def handle_error(self, context: Any, type: Any, value: Any, tb: Any) -> None:
+        """Called when a callback or greenlet fails: print it, and propagate system
+        errors (and errors with no context) to the main greenlet."""
+        type, value, tb = self._normalize_exception(type, value, tb)
+        if issubclass(type, HubDestroyed):
+            if self.loop is not None:
+                self.loop.break_(2)
+            return
+        if not issubclass(type, self.NOT_ERROR):
+            self.print_exception(context, type, value, tb)
+        if context is None or issubclass(type, self.SYSTEM_ERROR):
+            self.handle_system_error(type, value, tb)
+
+    def handle_system_error(self, type: Any, value: Any, tb: Any = None) -> None:
+        """Raise a system error in the hub's parent (the main greenlet)."""
+        type, value, tb = self._normalize_exception(type, value, tb)
+        current = getcurrent()
+        if current is self or current is self.parent or self.loop is None:
+            self.parent.throw(type, value, tb)
+        else:
+            # Not from the hub: raise in the parent once the loop runs again.
+            self.loop.run_callback(self.parent.throw, type, value, tb)
+
+    def print_exception(self, context: Any, type: Any, value: Any, tb: Any) -> None:
+        """Write the traceback and '<context> failed with <Error>' to ``exception_stream``."""
+        stream = self.exception_stream
+        if not stream:
+            return
+        type, value, tb = self._normalize_exception(type, value, tb)
+        try:
+            traceback.print_exception(type, value, tb, file=stream)
+            if context is not None:
+                if not isinstance(context, str):
+                    try:
+                        context = self.format_context(context)
+                    except Exception:  # noqa: BLE001 - a broken repr must not hide the error
+                        traceback.print_exc(file=stream)
+                        context = repr(context)
+                name = getattr(type, "__name__", "exception")
+                stream.write(f"{_timestamp()} {context} failed with {name}\n\n")
+            stream.flush()
+        except Exception:  # noqa: BLE001 - a broken stream must not kill the loop
+            pass
+
+    # -- switching -----------------------------------------------------------
+
+    def switch(self, *args: Any) -> Any:
+        """Switch into the hub, letting the current greenlet's ``switch_out`` run first."""
+        switch_out = getattr(getcurrent(), "switch_out", None)
+        if switch_out is not None:
+            switch_out()
+        return RawGreenlet.switch(self, *args)
+
+    def switch_out(self) -> None:
+        raise BlockingSwitchOutError(
+            "Impossible to call blocking function in the event loop callback"
+        )
+
+    def wait(self, watcher: Any) -> None:
+        """Block the current greenlet until ``watcher`` (not yet started) fires."""
+        waiter = Waiter(self)
+        watcher.start(waiter.switch, waiter)
+        try:
+            result = waiter.get()
+            if result is not waiter:
+                raise InvalidSwitchError(
+                    f"Invalid switch into {getcurrent()}: got {result!r} "
+                    f"(expected {waiter!r}; waiting on {self!r} with {watcher!r})"
+                )
+        finally:
+            watcher.stop()
+
+    def cancel_wait(self, watcher: Any, error: Any, close_watcher: bool = False) -> None:
+        """Make a greenlet blocked in ``wait(watcher)`` raise ``error`` (soon, from the
+        hub); ``close_watcher`` closes the watcher afterwards."""
+        if watcher is None:
+            return
+        if watcher.callback is not None:
+            self.loop.run_callback(self._cancel_wait, watcher, error, close_watcher)
+            return
+        if close_watcher:
+            watcher.close()
+
+    def _cancel_wait(self, watcher: Any, error: Any, close_watcher: bool) -> None:
+        active = watcher.active
+        callback = watcher.callback
+        if close_watcher:
+            watcher.close()
+        if active:
+            waiter = getattr(callback, "__self__", None)
+            if waiter is not None:
+                waiter.throw(error)
+
+    # -- running -------------------------------------------------------------
+
+    def run(self) -> None:
+        """Run the loop forever; when it runs out of work, raise LoopExit in the parent."""
+        if self is not getcurrent():
+            raise AssertionError("Do not call Hub.run() directly")
+        self.start_periodic_monitoring_thread()
+        while not self._destroyed:
+            loop = self.loop
+            loop.error_handler = self
+            try:
+                loop.run()
+            finally:
+                loop.error_handler = None
+            if self._destroyed:
+                break
+            self.parent.throw(LoopExit("This operation would block forever", self))
+
+    def start_periodic_monitoring_thread(self) -> Any:
+        """Start the monitoring thread if ``config.monitor_thread`` asks for it."""
+        if self.periodic_monitoring_thread is None and config.monitor_thread:
+            from greenkit._monitor import PeriodicMonitoringThread
+
+            self.periodic_monitoring_thread = PeriodicMonitoringThread(self)
+            if self.main_hub:
+                self.periodic_monitoring_thread.install_monitor_memory_usage()
+        return self.periodic_monitoring_thread
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait (from the main greenlet) until the loop has nothing left to do.
+
+        Returns True if the loop finished, False if ``timeout`` expired first."""
+        if getcurrent() is not self.parent:
+            raise AssertionError("only possible from the MAIN greenlet")
+        if self.dead:
+            return True
+        waiter = Waiter(self)
+        timer = None
+        if timeout is not None:
+            timer = self.loop.timer(timeout, ref=False)
+            timer.start(waiter.switch, None)
+        try:
+            try:
+                waiter.get()
+            except LoopExit:
+                return True
+        finally:
+            if timer is not None:
+                timer.close()
+        return False
+
+    def destroy(self, destroy_loop: bool | None = None) -> None:
+        """Release the hub's resources; ``destroy_loop`` (default: unless it is the
+        default loop) destroys the loop too, else it is kept for this thread's next hub."""
+        if self.periodic_monitoring_thread is not None:
+            self.periodic_monitoring_thread.kill()
+            self.periodic_monitoring_thread = None
+        if self._resolver is not None:
+            self._resolver.close()
+            self._resolver = None
+        if self._threadpool is not None:
+            self._threadpool.kill()
+            self._threadpool = None
+        loop = self.loop
+        if loop is None:
+            return
+        if destroy_loop is None:
+            destroy_loop = not loop.default
+        self._destroyed = True
+        same_thread = threading.get_ident() == self.thread_ident
+        if same_thread and not self.dead and self and getcurrent() is self.parent:
+            # Unwind the hub's stack (it is parked inside a loop callback).
+            self.throw(HubDestroyed(destroy_loop))
+        if destroy_loop:
+            if get_loop() is loop:
+                set_loop(None)
+            loop.destroy()
+        elif same_thread:
+            set_loop(loop)
+        self.loop = None
+        if same_thread and get_hub_if_exists() is self:
+            set_hub(None)
+
+    def __repr__(self) -> str:
+        if self.loop is None:
+            info = "destroyed"
+        else:
+            try:
+                info = (f"{self.loop.backend}{' default' if self.loop.default else ''}"
+                        f" pending={self.loop.pendingcnt}")
+            except Exception:  # noqa: BLE001 - repr must not fail
+                info = repr(self.loop)
+        name = f" {self.name!r}" if self.name else " ''"
+        return (f"<{type(self).__name__}{name} at {id(self):#x} {info}"
+                f" thread_ident={self.thread_ident:#x}>")
+
+
+# -- the basic blocking API -----------------------------------------------------
+
+
+def sleep(seconds: float = 0, ref: bool = True) -> None:
+    """Block the current greenlet for at least ``seconds``; 0 just yields to others."""
+    hub = get_hub()
+    loop = hub.loop
+    if seconds <= 0:
+        waiter = Waiter(hub)
+        loop.run_callback(waiter.switch, None)
+        waiter.get()
+        return
+    timer = loop.timer(seconds, ref=ref)
+    try:
+        # "At least `seconds`": measure from now, not from the loop's cached time.
+        loop.update_now()
+        hub.wait(timer)
+    finally:
+        timer.close()
+
+
+def idle(priority: int = 0) -> None:
+    """Block until the loop is idle (no other events of this priority or higher)."""
+    hub = get_hub()
+    watcher = hub.loop.idle()
+    try:
+        if priority:
+            watcher.priority = priority
+        hub.wait(watcher)
+    finally:
+        watcher.close()
+
+
+def kill(greenlet: Any, exception: Any = GreenletExit) -> None:
+    """Raise ``exception`` in ``greenlet`` soon, without blocking the caller."""
+    current = getcurrent()
+    if current is greenlet:
+        raise AssertionError("Cannot kill the current greenlet asynchronously")
+    killer = getattr(greenlet, "kill", None)
+    if killer is not None:
+        killer(exception=exception, block=False)
+    else:
+        get_hub().loop.run_callback(greenlet.throw, exception)
+
+
+def spawn_raw(function: Callable[..., Any], *args: Any, **kwargs: Any) -> RawGreenlet:
+    """Start ``function(*args, **kwargs)`` in a plain greenlet at the next loop turn."""
+    if not callable(function):
+        raise TypeError("function must be callable")
+    hub = get_hub()
+    if kwargs:
+        function = partial(function, *args, **kwargs)
+        args = ()
+    g = RawGreenlet(function, hub)
+    hub.loop.run_callback(g.switch, *args)
+    return g
+
+
+def reinit(hub: Any = None) -> None:
+    """Prepare this thread's hub for the child process after ``fork()``."""
+    hub = get_hub_if_exists() if hub is None else hub
+    if hub is None or hub.loop is None:
+        return
+    hub.loop.reinit()
+    for resource in (hub._threadpool, hub._resolver, hub.periodic_monitoring_thread):
+        on_fork = getattr(resource, "_on_fork", None)
+        if on_fork is not None:
+            on_fork()
+
+
+class signal:
+    """Run ``handler(*args, **kwargs)`` in a new greenlet whenever ``signalnum``
+    arrives; ``cancel()`` stops it.  Returned by ``signal_handler``."""
+
+    def __init__(self, signalnum: int, handler: Callable[..., Any], *args: Any,
+                 **kwargs: Any) -> None:
+        if not callable(handler):
+            raise TypeError(f"signal handler must be callable, not {handler!r}")
+        self.hub = get_hub()
+        self.watcher = self.hub.loop.signal(signalnum, ref=False)
+        self.watcher.start(self._start)
+        self.handler = handler
+        self.args = args
+        self.kwargs = kwargs
+
+    @property
+    def ref(self) -> bool:
+        """Whether this handler keeps the loop (``gevent.wait()``) alive."""
+        return bool(self.watcher.ref)
+
+    @ref.setter
+    def ref(self, value: bool) -> None:
+        self.watcher.ref = value
+
+    def cancel(self) -> None:
+        """Stop handling the signal."""
+        self.watcher.close()
+
+    def _start(self) -> None:
+        greenlet = RawGreenlet(self.handle, self.hub)
+        self.hub.loop.run_callback(greenlet.switch)
+
+    def handle(self) -> None:
+        """Call the handler; its errors go to the hub like system errors."""
+        try:
+            self.handler(*self.args, **self.kwargs)
+        except:  # noqa: E722 - reported to the hub, which re-raises in the main greenlet
+            self.hub.handle_error(None, *sys.exc_info())
+
+
+signal_handler = signal
+
+
+class _WaitIterator:
+    """``iwait()``'s iterator; also a context manager that unlinks on exit."""
+
+    def __init__(self, objects: Any, hub: Any, timeout: float | None, count: int | None):
+        self._objects = objects
+        self._hub = hub
+        self._waiter = MultipleWaiter(hub)
+        self._switch = self._waiter.switch
+        self._timeout = timeout
+        self._timer: Any = None
+        self._begun = False
+        total = len(objects)
+        self._count = total if count is None else min(count, total)
+
+    def _begin(self) -> None:
+        if self._begun:
+            return
+        self._begun = True
+        for obj in self._objects:
+            obj.rawlink(self._switch)
+        if self._timeout is not None:
+            self._timer = self._hub.loop.timer(self._timeout, priority=-1)
+            self._timer.start(self._switch, self)
+
+    def __iter__(self) -> Iterator[Any]:
+        return self
+
+    def __next__(self) -> Any:
+        self._begin()
+        if self._count == 0:
+            self._cleanup()
+            raise StopIteration
+        self._count -= 1
+        try:
+            item = self._waiter.get()
+        except BaseException:
+            self._cleanup()
+            raise
+        if item is self:
+            self._cleanup()
+            raise StopIteration
+        return item
+
+    def _cleanup(self) -> None:
+        if self._timer is not None:
+            self._timer.close()
+            self._timer = None
+        objects, self._objects = self._objects, ()
+        for obj in objects:
+            unlink = getattr(obj, "unlink", None)
+            if unlink is not None:
+                try:
+                    unlink(self._switch)
+                except Exception:  # noqa: BLE001 - keep unlinking the rest
+                    traceback.print_exc()
+
+    def __enter__(self) -> _WaitIterator:
+        return self
+
+    def __exit__(self, t: type[BaseException] | None, v: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._cleanup()
+
+
+def iwait(objects: Iterable[Any] | None, timeout: float | None = None,
+          count: int | None = None) -> Iterator[Any]:
+    """Yield objects (anything with rawlink/unlink) as they become ready, until all
+    (or ``count``) are, or ``timeout`` expires."""
+    if objects is None:
+        return iter([get_hub().join(timeout=timeout)])
+    if not hasattr(objects, "__len__"):
+        objects = list(objects)
+    return _WaitIterator(objects, get_hub(), timeout, count)
+
+
+def wait(objects: Iterable[Any] | None = None, timeout: float | None = None,
+         count: int | None = None) -> Any:
+    """Wait for objects to be ready (return them, in readiness order), or with no
+    objects until the loop has nothing left to do (return True) or ``timeout``."""
+    if objects is None:
+        return get_hub().join(timeout=timeout)
+    return list(iwait(objects, timeout, count))
