@@ -150,6 +150,10 @@ class Hub(RawGreenlet):  # type: ignore[misc]
     def exception_stream(self, stream: IO[str] | None) -> None:
         self._exception_stream = stream
 
+    @exception_stream.deleter
+    def exception_stream(self) -> None:
+        self._exception_stream = _UNSET
+
     @property
     def resolver(self) -> Any:
         """The DNS resolver the socket functions use (created on first use)."""
