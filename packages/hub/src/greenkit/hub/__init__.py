@@ -22,6 +22,7 @@ from greenlet import GreenletExit, getcurrent
 from greenlet import greenlet as RawGreenlet
 
 from greenkit import config
+from greenkit._hub_local import _threadlocal
 from greenkit._hub_local import (
     get_hub,
     get_hub_class,
@@ -69,6 +70,7 @@ __all__ = [
 ]
 
 _MAIN_THREAD_IDENT = threading.main_thread().ident
+_greenlet_switch = RawGreenlet.switch
 _UNSET: Any = object()
 
 
@@ -247,12 +249,12 @@ class Hub(RawGreenlet):  # type: ignore[misc]
 
     # -- switching -----------------------------------------------------------
 
-    def switch(self, *args: Any) -> Any:
+    def switch(self) -> Any:
         """Switch into the hub, letting the current greenlet's ``switch_out`` run first."""
         switch_out = getattr(getcurrent(), "switch_out", None)
         if switch_out is not None:
             switch_out()
-        return RawGreenlet.switch(self, *args)
+        return _greenlet_switch(self)
 
     def switch_out(self) -> None:
         raise BlockingSwitchOutError(
@@ -396,12 +398,17 @@ class Hub(RawGreenlet):  # type: ignore[misc]
 
 def sleep(seconds: float = 0, ref: bool = True) -> None:
     """Block the current greenlet for at least ``seconds``; 0 just yields to others."""
-    hub = get_hub()
+    hub = _threadlocal.hub or get_hub()
     loop = hub.loop
     if seconds <= 0:
-        waiter = Waiter(hub)
-        loop.run_callback(waiter.switch, None)
-        waiter.get()
+        # Queue a switch back to us behind everything already runnable.  If
+        # anything else resumes us first, cancel it so it cannot fire later.
+        cb = loop.run_callback(getcurrent().switch)
+        try:
+            hub.switch()
+        finally:
+            if cb.callback is not None:
+                cb.stop()
         return
     timer = loop.timer(seconds, ref=ref)
     try:
