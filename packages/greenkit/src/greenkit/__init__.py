@@ -1,0 +1,38 @@
+"""greenkit: gevent's programming model and API, assembled from small pieces.
+
+This ``__init__`` belongs to the meta-package (distribution ``greenkit``);
+every other distribution is a namespace portion of ``greenkit``.  Its first
+statement extends ``__path__`` over those portions, and its top-level names
+are loaded on first use (PEP 562) so that ``import greenkit.hub`` does not
+import every package.
+"""
+
+__path__ = __import__("pkgutil").extend_path(__path__, __name__)
+
+from importlib import import_module as _import_module  # noqa: E402
+from typing import Any as _Any  # noqa: E402
+
+#: Top-level name -> "module:attribute" it is loaded from on first access.
+#: A piece that adds to gevent's top-level API adds its line here
+#: (e.g. ``"get_hub": "greenkit.hub:get_hub"``), keeping the table sorted.
+_LAZY: dict[str, str] = {
+    "__version__": "greenkit._version:__version__",
+    "version_info": "greenkit._version:version_info",
+}
+
+__all__ = sorted(name for name in _LAZY if not name.startswith("_"))
+
+
+def __getattr__(name: str) -> _Any:
+    try:
+        target = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    module_name, _, attribute = target.partition(":")
+    value = getattr(_import_module(module_name), attribute)
+    globals()[name] = value  # later reads skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
