@@ -1,0 +1,416 @@
+"""greenkit's test matrix and chores: run ``nox`` for the default set, ``nox -l`` to list.
+
+Every package is built into a per-Python wheelhouse (``.nox/wheelhouse/<py>/``)
+and tested installed from it, never from the source tree, so a file or a
+dependency missing from a wheel fails.  Pythons 3.11-3.13 are used where
+present (pyenv's are found even when not on PATH); an absent one is skipped,
+except under CI (``CI`` set), where it is an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import sys
+import tomllib
+import uuid
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+PACKAGES_DIR = ROOT / "packages"
+SHARED = ROOT.parent / "shared"
+WHEELHOUSE = ROOT / ".nox" / "wheelhouse"
+VERSION = (ROOT / "VERSION").read_text().strip()
+PYTHONS = ["3.11", "3.12", "3.13"]
+META = "greenkit"
+#: Paths that only the meta-package's wheel may contain.
+META_ONLY = ("greenkit/__init__.py", "greenkit/loop/__init__.py")
+LINT_PATHS = ("packages", "tests-integration", "tools", "bench", "noxfile.py")
+
+
+def _on_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _put_pyenv_pythons_on_path() -> None:
+    """Put pyenv's newest 3.11/3.12/3.13 bin folders first on PATH.
+
+    pyenv installs them without putting them on PATH (its shims answer
+    "command not found" for a version that is not selected).
+    """
+    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    versions = Path(root) / "versions"
+    if not versions.is_dir():
+        return
+    found = []
+    for minor in PYTHONS:
+        candidates = [
+            v
+            for v in versions.glob(f"{minor}.*")
+            if v.name.removeprefix(f"{minor}.").isdigit()
+            and (v / "bin" / f"python{minor}").exists()
+        ]
+        if candidates:
+            newest = max(candidates, key=lambda v: int(v.name.rsplit(".", 1)[1]))
+            found.append(str(newest / "bin"))
+    path = os.environ.get("PATH", "").split(os.pathsep)
+    os.environ["PATH"] = os.pathsep.join(found + [p for p in path if p not in found])
+
+
+_put_pyenv_pythons_on_path()
+# uv must never try to download an interpreter (no internet on these machines).
+os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
+# One id per `nox` invocation, inherited by --parallel workers, so the
+# wheelhouse of a Python is built once per run.
+RUN_ID = os.environ.setdefault("GREENKIT_NOX_RUN", uuid.uuid4().hex)
+
+nox.needs_version = ">=2024.4.15"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.download_python = "never"
+nox.options.error_on_missing_interpreters = _on_ci()
+nox.options.sessions = ["pins", "lint", "namespace", "tests", "integration"]
+
+
+# -- the packages ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Package:
+    folder: str  # packages/<folder>
+    dist: str  # distribution name
+    test_requires: tuple[str, ...]  # [dependency-groups] test
+
+    @property
+    def path(self) -> Path:
+        return PACKAGES_DIR / self.folder
+
+    @property
+    def has_tests(self) -> bool:
+        return (self.path / "tests").is_dir()
+
+
+def _read_packages() -> dict[str, Package]:
+    found = {}
+    for pyproject in sorted(PACKAGES_DIR.glob("*/pyproject.toml")):
+        data = tomllib.loads(pyproject.read_text())
+        found[pyproject.parent.name] = Package(
+            folder=pyproject.parent.name,
+            dist=data["project"]["name"],
+            test_requires=tuple(data.get("dependency-groups", {}).get("test", ())),
+        )
+    return found
+
+
+PACKAGES = _read_packages()
+TESTED = [name for name, pkg in PACKAGES.items() if pkg.has_tests]
+
+
+# -- wheelhouse -------------------------------------------------------------------
+
+
+def _uv() -> str | None:
+    return shutil.which(os.environ.get("UV", "uv"))
+
+
+def _python_exe(session: nox.Session) -> str:
+    return str(Path(session.bin) / "python")
+
+
+def _python_minor(session: nox.Session) -> str:
+    out = session.run(
+        "python",
+        "-c",
+        "import sys; print('%d.%d' % sys.version_info[:2])",
+        silent=True,
+        log=False,
+    )
+    assert isinstance(out, str)
+    return out.strip()
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def build_wheels(session: nox.Session) -> Path:
+    """Build every package's wheel for the session's Python, once per nox run."""
+    house = WHEELHOUSE / _python_minor(session)
+    house.mkdir(parents=True, exist_ok=True)
+    with _locked(house / ".lock"):
+        stamp = house / ".built-by-run"
+        if stamp.exists() and stamp.read_text() == RUN_ID:
+            return house
+        stamp.unlink(missing_ok=True)
+        for old in house.glob("*.whl"):
+            old.unlink()
+        uv = _uv()
+        if uv is None:
+            session.install("build")
+        for pkg in PACKAGES.values():
+            if uv is not None:
+                session.run(
+                    uv, "build", "--wheel", "--quiet", "--python", _python_exe(session),
+                    "--out-dir", str(house), str(pkg.path), external=True,
+                )  # fmt: skip
+            else:
+                session.run(
+                    "python", "-m", "build", "--wheel", "--outdir", str(house), str(pkg.path)
+                )
+        (house / "constraints.txt").write_text(
+            "".join(f"{pkg.dist}=={VERSION}\n" for pkg in PACKAGES.values())
+        )
+        stamp.write_text(RUN_ID)
+    return house
+
+
+def _reinstall_args(session: nox.Session) -> list[str]:
+    # A rebuilt wheel keeps its version: make the installer take it anyway.
+    if session.venv_backend == "uv":
+        return [arg for pkg in PACKAGES.values() for arg in ("--reinstall-package", pkg.dist)]
+    return ["--force-reinstall"]
+
+
+def install_from_wheelhouse(session: nox.Session, house: Path, *requirements: str) -> None:
+    """Install requirements, taking greenkit's distributions from the wheelhouse only."""
+    session.install(
+        "--find-links", str(house),
+        "--constraint", str(house / "constraints.txt"),
+        *_reinstall_args(session),
+        *dict.fromkeys(requirements),
+    )  # fmt: skip
+
+
+def run_pytest(session: nox.Session, tests: Path, *extra: str) -> None:
+    """Run pytest on a folder, with the root configuration, from an empty folder."""
+    with session.chdir(session.create_tmp()):
+        session.run(
+            "pytest", "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(ROOT),
+            "-p", "no:cacheprovider", str(tests), *extra, *session.posargs,
+        )  # fmt: skip
+
+
+def _wheel_of(house: Path, dist: str) -> Path:
+    prefix = dist.replace("-", "_") + "-"
+    matches = [w for w in house.glob("*.whl") if w.name.startswith(prefix)]
+    if len(matches) != 1:
+        raise RuntimeError(f"expected one wheel of {dist} in {house}, found {matches}")
+    return matches[0]
+
+
+def _packages_in_wheel(wheel: Path) -> list[str]:
+    """Dotted names of the (regular) packages a wheel ships."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    return sorted(
+        name.removesuffix("/__init__.py").replace("/", ".")
+        for name in names
+        if name.endswith("/__init__.py") and ".dist-info/" not in name
+    )
+
+
+# -- sessions ---------------------------------------------------------------------
+
+
+@nox.session(python=PYTHONS)
+def wheels(session: nox.Session) -> None:
+    """Build every package's wheel for this Python into .nox/wheelhouse/<py>/."""
+    house = build_wheels(session)
+    for wheel in sorted(house.glob("*.whl")):
+        session.log(f"built {wheel.relative_to(ROOT)}")
+
+
+@nox.session(python=PYTHONS)
+@nox.parametrize("package", TESTED)
+def tests(session: nox.Session, package: str) -> None:
+    """Install one package (and its declared dependencies) from wheels; run its tests."""
+    house = build_wheels(session)
+    pkg = PACKAGES[package]
+    install_from_wheelhouse(
+        session, house, pkg.dist, "greenkit-testing", "pytest", *pkg.test_requires
+    )
+    run_pytest(session, pkg.path / "tests")
+
+
+@nox.session(python=PYTHONS)
+def integration(session: nox.Session) -> None:
+    """Install every package from wheels; run tests-integration/."""
+    folder = ROOT / "tests-integration"
+    if not any(folder.glob("**/test_*.py")):
+        session.skip("tests-integration/ holds no tests yet")
+    house = build_wheels(session)
+    extra = [req for pkg in PACKAGES.values() for req in pkg.test_requires]
+    install_from_wheelhouse(session, house, *_all_dists(), "pytest", *extra)
+    run_pytest(session, folder)
+
+
+def _all_dists() -> list[str]:
+    return [pkg.dist for pkg in PACKAGES.values()]
+
+
+# A check run inside each venv of the namespace session.
+#   argv: JSON list of packages to import, then the expected greenkit/__init__.py
+#   ("none": greenkit must be a namespace package; "dist": the meta-package's
+#   installed file; otherwise that path).
+_NAMESPACE_CHECK = """
+import importlib, importlib.metadata, json, os, sys
+modules, expected = json.loads(sys.argv[1]), sys.argv[2]
+imported = [importlib.import_module(name) for name in modules]
+if any(name == "greenkit" or name.startswith("greenkit.") for name in modules):
+    import greenkit
+    init = getattr(greenkit, "__file__", None)
+    if expected == "none":
+        assert init is None, f"greenkit is not a namespace package: {init}"
+    else:
+        if expected == "dist":
+            files = importlib.metadata.files("greenkit") or []
+            expected = [str(f.locate()) for f in files if str(f) == "greenkit/__init__.py"][0]
+        assert init and os.path.samefile(init, expected), f"greenkit.__file__ is {init}"
+    roots = [os.path.realpath(p) for p in greenkit.__path__]
+    for module in imported:
+        if module.__name__.startswith("greenkit."):
+            where = os.path.realpath(module.__file__)
+            assert any(where.startswith(r + os.sep) for r in roots), (
+                f"{module.__name__} ({where}) is outside greenkit.__path__ {roots}")
+print("ok:", ", ".join(modules), "| greenkit/__init__:", expected)
+"""
+
+
+def _make_venv(session: nox.Session, where: Path) -> str:
+    """A new scratch venv with the session's Python; returns its python."""
+    uv = _uv()
+    if uv is not None:
+        session.run(uv, "venv", "--quiet", "--python", _python_exe(session), str(where),
+                    external=True)  # fmt: skip
+    else:
+        session.run("python", "-m", "venv", str(where))
+    return str(where / "bin" / "python")
+
+
+def _venv_install(session: nox.Session, python: str, *args: str) -> None:
+    uv = _uv()
+    if uv is not None:
+        session.run(uv, "pip", "install", "--quiet", "--python", python, *args, external=True)
+    else:
+        session.run(python, "-m", "pip", "install", "--quiet", *args, external=True)
+
+
+@nox.session(python=PYTHONS)
+def namespace(session: nox.Session) -> None:
+    """Check the greenkit namespace: portions alone, all wheels, all editable."""
+    house = build_wheels(session)
+    tmp = Path(session.create_tmp()).resolve()
+    check = tmp / "namespace_check.py"
+    check.write_text(_NAMESPACE_CHECK)
+    find = ["--find-links", str(house), "--constraint", str(house / "constraints.txt")]
+    meta_wheel = _wheel_of(house, META)
+
+    # (d) only the meta-package ships greenkit/__init__.py (and nobody greenkit/loop/).
+    problems = []
+    for pkg in PACKAGES.values():
+        wheel = _wheel_of(house, pkg.dist)
+        with zipfile.ZipFile(wheel) as archive:
+            names = set(archive.namelist())
+        forbidden = META_ONLY[1:] if pkg.dist == META else META_ONLY
+        problems += [f"{wheel.name} contains {name}" for name in forbidden if name in names]
+    with zipfile.ZipFile(meta_wheel) as archive:
+        if META_ONLY[0] not in archive.namelist():
+            problems.append(f"{meta_wheel.name} lacks {META_ONLY[0]}")
+    if problems:
+        session.error("; ".join(problems))
+
+    all_modules: list[str] = []
+    with session.chdir(tmp):
+        # (a) each portion alone, from its wheel (with its declared dependencies).
+        for pkg in PACKAGES.values():
+            if pkg.dist == META:
+                continue
+            modules = _packages_in_wheel(_wheel_of(house, pkg.dist))
+            all_modules += modules
+            python = _make_venv(session, tmp / f"alone-{pkg.folder}")
+            _venv_install(session, python, *find, pkg.dist)
+            session.run(python, str(check), json.dumps(modules), "none", external=True)
+
+        # (b) every wheel together with the meta-package, in the session's venv.
+        all_modules = ["greenkit", *sorted(set(all_modules))]
+        install_from_wheelhouse(session, house, *_all_dists())
+        session.run("python", str(check), json.dumps(all_modules), "dist")
+
+        # (c) every package installed editable, together.
+        python = _make_venv(session, tmp / "editable")
+        editables = [arg for pkg in PACKAGES.values() for arg in ("-e", str(pkg.path))]
+        _venv_install(session, python, *editables)
+        meta_init = PACKAGES_DIR / "greenkit" / "src" / "greenkit" / "__init__.py"
+        session.run(python, str(check), json.dumps(all_modules), str(meta_init), external=True)
+
+
+@nox.session(python=False)
+def pins(session: nox.Session) -> None:
+    """Check every version and inter-package pin against VERSION."""
+    session.run(sys.executable, str(ROOT / "tools" / "sync_versions.py"), "--check",
+                external=True)  # fmt: skip
+
+
+@nox.session(python=PYTHONS[0])
+def lint(session: nox.Session) -> None:
+    """Run ruff over the packages, integration tests, tools and this file."""
+    session.install("ruff")
+    paths = [p for p in LINT_PATHS if (ROOT / p).exists()]
+    session.run("ruff", "check", *paths, *session.posargs)
+
+
+@nox.session(python=PYTHONS[0])
+def typecheck(session: nox.Session) -> None:
+    """Run mypy (strict) over every package's src/."""
+    session.install("mypy", "pytest", "greenlet", "cffi")
+    sources = [str(p.relative_to(ROOT)) for p in sorted(PACKAGES_DIR.glob("*/src"))]
+    session.env["MYPYPATH"] = os.pathsep.join(sources)
+    session.run("mypy", *(session.posargs or sources))
+
+
+@nox.session(python=None)
+def demo(session: nox.Session) -> None:
+    """The README's main job: greenkit under concurrent load, with a summary."""
+    house = build_wheels(session)
+    install_from_wheelhouse(session, house, META)
+    with session.chdir(session.create_tmp()):
+        session.run("python", str(ROOT / "tools" / "demo.py"), *session.posargs)
+
+
+@nox.session(python=None)
+def bench(session: nox.Session) -> None:
+    """Benchmark greenkit beside gevent 26.9.0 in one venv (bench/loop_bench.py)."""
+    script = ROOT / "bench" / "loop_bench.py"
+    if not script.exists():
+        session.skip("bench/loop_bench.py does not exist yet")
+    house = build_wheels(session)
+    install_from_wheelhouse(session, house, META, "gevent==26.9.0")
+    session.run("python", "bench/loop_bench.py", *session.posargs)
+
+
+@nox.session(python="3.11")
+def gevent_suite(session: nox.Session) -> None:
+    """Run gevent's own test suite against greenkit through ../shared/acceptance."""
+    runner = SHARED / "acceptance" / "run.py"
+    if not runner.exists():
+        session.error(f"{runner} not found: shared/ must sit beside the repository")
+    house = build_wheels(session)
+    install_from_wheelhouse(session, house, *_all_dists(), "zope.interface", "zope.event",
+                            "requests")  # fmt: skip
+    session.run(
+        "python", str(runner), "--impl", "greenkit", "--python", _python_exe(session),
+        "--exit-zero", *session.posargs,
+    )  # fmt: skip
