@@ -1,0 +1,288 @@
+"""Timeouts for greenlets: raise an exception in a greenlet after a delay.
+
+A :class:`Timeout` remembers the greenlet that called :meth:`Timeout.start`
+and arms a timer on that thread's hub.  If the timer fires before
+:meth:`Timeout.cancel` (or :meth:`Timeout.close`), the hub throws the
+exception into that greenlet, wherever it is blocked::
+
+    timeout = Timeout(2.5)
+    timeout.start()
+    try:
+        ...  # code that may block for too long
+    finally:
+        timeout.cancel()
+
+or, equivalently, ``with Timeout(2.5): ...``.
+
+Layering: this module sits above ``greenkit.hub`` and imports it; the hub
+never imports this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, TypeVar
+
+from greenlet import getcurrent
+
+from greenkit._hub_local import _threadlocal, get_hub
+
+__all__ = ["Timeout", "with_timeout"]
+
+_T = TypeVar("_T")
+_TimeoutT = TypeVar("_TimeoutT", bound="Timeout")
+
+
+class _NoTimer:
+    """A timer that never fires, shared by every timeout that has none.
+
+    It stands in for ``Timeout.timer`` until a real loop timer is needed (and
+    after ``close()``), and it is what ``Timeout._start_new_or_dummy(None)``
+    returns: an object with the timeout interface on which every operation
+    does nothing and which is never pending.
+    """
+
+    __slots__ = ()
+
+    pending = False
+    active = False
+    seconds = None
+    exception = None
+
+    @property
+    def timer(self) -> _NoTimer:
+        return self
+
+    def start(self, *args: Any, **kwargs: Any) -> None:
+        """Do nothing: this timer never fires."""
+
+    def stop(self) -> None:
+        """Do nothing."""
+
+    def cancel(self) -> None:
+        """Do nothing."""
+
+    def close(self) -> None:
+        """Do nothing."""
+
+    def __enter__(self) -> _NoTimer:
+        return self
+
+    def __exit__(self, typ: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        return f"<{__name__}._NoTimer>"
+
+
+_NO_TIMER = _NoTimer()
+
+
+def _is_raisable(obj: object) -> bool:
+    """True for an exception instance or an exception class."""
+    return isinstance(obj, BaseException) or (
+        isinstance(obj, type) and issubclass(obj, BaseException)
+    )
+
+
+class Timeout(BaseException):
+    """Raise *exception* in the greenlet that called :meth:`start`, *seconds*
+    after that call, unless cancelled first.
+
+    - *seconds* ``None`` (the default): the timeout never expires, and no
+      timer is allocated.  A negative value expires as soon as the greenlet
+      next yields to the hub (as ``0`` does); gevent documents negative
+      values as poorly defined, so do not rely on this.
+    - *exception* ``None`` (the default): the ``Timeout`` instance itself is
+      raised.  An exception class or instance: that is raised instead.  A
+      string: the instance itself is raised, and its ``str()`` ends with the
+      string.  ``False``: the instance itself is raised, and used as a
+      context manager the ``with`` block swallows it (see :meth:`__exit__`).
+      Anything else is reported as a ``TypeError`` in the greenlet when the
+      timeout expires.
+    - *ref* ``False``: a pending timeout does not keep the hub's loop alive.
+    - *priority*: the libev priority of the timer.
+
+    Catch timeouts carefully: the one caught may belong to an enclosing
+    block, so check identity (``except Timeout as t: if t is not mine:
+    raise``).
+    """
+
+    # Slots keep creation cheap (no per-instance dict is materialised);
+    # BaseException still gives instances a __dict__ for other attributes.
+    __slots__ = ("seconds", "exception", "timer", "_ref", "_priority")
+
+    def __init__(self, seconds: float | None = None, exception: Any = None,
+                 ref: bool = True, priority: int = -1) -> None:
+        # BaseException.__new__ stored the constructor arguments in ``args``;
+        # a Timeout has no args of its own (its str() is computed).
+        BaseException.__init__(self)
+        self.seconds = seconds
+        self.exception = exception
+        self._ref = ref
+        self._priority = priority
+        #: The loop timer while one is allocated; a shared never-firing
+        #: placeholder otherwise.
+        self.timer: Any = _NO_TIMER
+
+    # -- scheduling ------------------------------------------------------------
+
+    def start(self) -> None:
+        """Schedule the timeout: *seconds* from now, the exception is raised in
+        the calling greenlet.
+
+        Raises AssertionError if the timeout is already pending (cancel it
+        first to restart it).  Does nothing if *seconds* is None.
+        """
+        timer = self.timer
+        if timer is not _NO_TIMER:
+            if timer.pending or timer.active:
+                raise AssertionError(
+                    f"{self!r} is already started; to restart it, cancel it first"
+                )
+            # A loop timer that was started once keeps its old expiry time
+            # (stopping a libev timer leaves the remaining delay in it), so a
+            # restart gets a fresh one.
+            self.timer = _NO_TIMER
+            timer.close()
+        seconds = self.seconds
+        if seconds is None:
+            return
+        hub = _threadlocal.hub or get_hub()
+        timer = hub.loop.timer(seconds, 0.0, self._ref, self._priority)
+        self.timer = timer
+        # Count *seconds* from now, not from the loop's cached time.
+        timer.start(self._on_expiration, getcurrent(), update=True)
+
+    @classmethod
+    def start_new(cls: type[_TimeoutT], timeout: Any = None, exception: Any = None,
+                  ref: bool = True) -> _TimeoutT:
+        """Return a started timeout.
+
+        If *timeout* is already a :class:`Timeout`, start it unless it is
+        pending, and return it; otherwise create ``cls(timeout, exception,
+        ref=ref)``, start it and return it.
+        """
+        if isinstance(timeout, Timeout):
+            if not timeout.pending:
+                timeout.start()
+            return timeout  # type: ignore[return-value]
+        new = cls(timeout, exception, ref=ref)
+        new.start()
+        return new
+
+    @classmethod
+    def _start_new_or_dummy(cls, timeout: Any, exception: Any = None,
+                            ref: bool = True) -> Any:
+        """Like :meth:`start_new`, except that a *timeout* of None returns a
+        shared object whose start/cancel/close and context-manager methods do
+        nothing and which is never pending (no Timeout is allocated)."""
+        if timeout is None:
+            return _NO_TIMER
+        return cls.start_new(timeout, exception, ref)
+
+    def cancel(self) -> None:
+        """If the timeout is pending, cancel it; otherwise do nothing.
+
+        The timeout may be started again afterwards; if it will not be, prefer
+        :meth:`close`.
+        """
+        self.timer.stop()
+
+    def close(self) -> None:
+        """Cancel the timeout and release its loop timer.
+
+        Starting the timeout again afterwards allocates a new timer.
+        """
+        timer = self.timer
+        if timer is not _NO_TIMER:
+            self.timer = _NO_TIMER
+            timer.close()
+
+    @property
+    def pending(self) -> bool:
+        """True if the timeout is scheduled to be raised."""
+        timer = self.timer
+        return bool(timer.pending or timer.active)
+
+    def _on_expiration(self, owner: Any) -> None:
+        # Runs in the hub when the timer fires.
+        if owner.dead:
+            # The greenlet that started us has finished without cancelling.
+            return
+        exception = self.exception
+        if exception is None or exception is False or isinstance(exception, str):
+            exception = self
+        elif not _is_raisable(exception):
+            exception = TypeError(
+                "exceptions must derive from BaseException, not "
+                f"{type(exception).__name__}"
+            )
+        owner.throw(exception)
+
+    # -- context manager -------------------------------------------------------
+
+    def __enter__(self: _TimeoutT) -> _TimeoutT:
+        """Start the timeout (unless it is already pending) and return it."""
+        if not self.pending:
+            self.start()
+        return self
+
+    def __exit__(self, typ: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> bool | None:
+        """Close the timeout.  If it was created with ``exception=False`` and it
+        is this very timeout that expired, suppress it."""
+        self.close()
+        if value is self and self.exception is False:
+            return True
+        return None
+
+    # -- text ------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        parts = [f"<{type(self).__name__} at {id(self):#x} seconds={self.seconds}"]
+        if self.exception is not None:
+            parts.append(f" exception={self.exception!r}")
+        if self.pending:
+            parts.append(" pending")
+        parts.append(">")
+        return "".join(parts)
+
+    def __str__(self) -> str:
+        """``'2.5 seconds'``; ``'1 second'``; with ``exception=False``
+        ``'2.5 seconds (silent)'``; with another exception ``'2.5 seconds: '``
+        followed by its str(); ``''`` when *seconds* is None."""
+        seconds = self.seconds
+        if seconds is None:
+            return ""
+        unit = "second" if seconds == 1 else "seconds"
+        exception = self.exception
+        if exception is None:
+            return f"{seconds} {unit}"
+        if exception is False:
+            return f"{seconds} {unit} (silent)"
+        return f"{seconds} {unit}: {exception}"
+
+
+_NOT_GIVEN: Any = object()
+
+
+def with_timeout(seconds: float | None, function: Callable[..., _T], *args: Any,
+                 timeout_value: Any = _NOT_GIVEN, **kwargs: Any) -> Any:
+    """Call ``function(*args, **kwargs)`` under a :class:`Timeout` of *seconds*.
+
+    If the call does not return in time it is interrupted; then
+    *timeout_value* is returned if given, otherwise the :class:`Timeout` is
+    raised.  *timeout_value* is not passed to *function*.
+    """
+    timeout = Timeout._start_new_or_dummy(seconds)
+    try:
+        return function(*args, **kwargs)
+    except Timeout as ex:
+        if ex is timeout and timeout_value is not _NOT_GIVEN:
+            return timeout_value
+        raise
+    finally:
+        timeout.close()
