@@ -142,6 +142,8 @@ int gk_priority(void *w);
 void gk_set_priority(void *w, int priority);
 void gk_io_init(struct ev_io *w, int fd, int events);
 void gk_io_set(struct ev_io *w, int fd, int events);
+int gk_io_start(struct ev_loop *loop, struct ev_io *w);
+void gk_loop_destroy(struct ev_loop *loop);
 void gk_timer_init(struct ev_timer *w, ev_tstamp after, ev_tstamp repeat);
 void gk_timer_set(struct ev_timer *w, ev_tstamp after, ev_tstamp repeat);
 void gk_signal_init(struct ev_signal *w, int signum);

@@ -71,6 +71,22 @@ static struct ev_loop *gk_default_loop(unsigned int flags)
     return loop;
 }
 
+/*
+ * Destroying the default loop stops libev's internal SIGCHLD watcher, and
+ * libev then resets SIGCHLD to SIG_DFL: keep whatever disposition was there.
+ */
+static void gk_loop_destroy(struct ev_loop *loop)
+{
+    struct sigaction before;
+    int is_default = ev_is_default_loop(loop);
+
+    if (is_default)
+        sigaction(SIGCHLD, NULL, &before);
+    ev_loop_destroy(loop);
+    if (is_default)
+        sigaction(SIGCHLD, &before, NULL);
+}
+
 static struct sigaction gk_sigchld_saved;
 static int gk_sigchld_installed;
 
@@ -124,6 +140,16 @@ static void gk_io_init(struct ev_io *w, int fd, int events)
     ev_io_init(w, GK_CB(struct ev_io), fd, events);
 }
 static void gk_io_set(struct ev_io *w, int fd, int events) { ev_io_set(w, fd, events); }
+
+/* Start an io watcher if its fd is open; return 0 or an errno.  (libev
+ * asserts, i.e. aborts the process, when epoll rejects an fd.) */
+static int gk_io_start(struct ev_loop *loop, struct ev_io *w)
+{
+    if (fcntl(w->fd, F_GETFD) == -1)
+        return errno;
+    ev_io_start(loop, w);
+    return 0;
+}
 
 static void gk_timer_init(struct ev_timer *w, ev_tstamp after, ev_tstamp repeat)
 {

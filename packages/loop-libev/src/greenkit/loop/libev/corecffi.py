@@ -192,6 +192,9 @@ class callback:
         """True until the function has run or was cancelled."""
         return self.callback is not None
 
+    def __bool__(self) -> bool:
+        return self.callback is not None
+
     def __repr__(self) -> str:
         state = "pending" if self.callback is not None else "done"
         return f"<{type(self).__module__}.callback at {id(self):#x} {state} {self.callback!r}>"
@@ -259,6 +262,8 @@ class loop:
         self._system_error: tuple[type[BaseException], BaseException,
                                   TracebackType | None] | None = None
         self._sigchld_installed = False
+        self._run_depth = 0
+        self._destroy_pending: Any = None
         self._thread_ident = threading.get_ident()
         ptr = lib.gk_default_loop(c_flags) if self._default else lib.ev_loop_new(c_flags)
         if ptr == ffi.NULL:
@@ -308,8 +313,14 @@ class loop:
 
     @property
     def default(self) -> bool:
-        """True for libev's default loop (the one that handles SIGCHLD)."""
-        return self._default
+        """True for libev's default loop (the one that handles SIGCHLD), until destroyed."""
+        return self._default and self._ptr is not None
+
+    @property
+    def sig_pending(self) -> bool:
+        """True when a signal watcher of this loop has received its signal and its
+        callback has not run yet (libev's own flag is private to the library)."""
+        return any(w.pending for w in self._keepaliveset if isinstance(w, signal))
 
     @property
     def backend_int(self) -> int:
@@ -371,10 +382,16 @@ class loop:
         flags = (lib.EVRUN_NOWAIT if nowait else 0) | (lib.EVRUN_ONCE if once else 0)
         outer = getattr(_running, "loop", None)
         _running.loop = self
+        self._run_depth += 1
         try:
             lib.ev_run(ptr, flags)
         finally:
+            self._run_depth -= 1
             _running.loop = outer
+            if not self._run_depth and self._destroy_pending is not None:
+                lib.gk_loop_destroy(self._destroy_pending)
+                self._destroy_pending = None
+                self._drop_hooks()
         error = self._system_error
         if error is not None:
             self._system_error = None
@@ -435,8 +452,30 @@ class loop:
         with _signal_owners_lock:
             for signum in [s for s, (owner, _) in _signal_owners.items() if owner is self]:
                 del _signal_owners[signum]
+        # The hooks are unref'd (except idle): give the reference back before
+        # stopping, or libev's active count goes negative.  (The default
+        # loop's C struct is static and keeps that count across re-creation.)
+        lib.ev_ref(ptr)
+        lib.ev_prepare_stop(ptr, self._prepare_hook.c)
+        lib.ev_ref(ptr)
+        lib.ev_async_stop(ptr, self._async_hook.c)
+        if self._signal_hook is not None:
+            lib.ev_ref(ptr)
+            lib.ev_timer_stop(ptr, self._signal_hook.c)
+        if self._idle_armed:
+            lib.ev_idle_stop(ptr, self._idle_hook.c)
+            self._idle_armed = False
         self._ptr = None
-        lib.ev_loop_destroy(ptr)
+        if self._run_depth:
+            # Called from a callback: ev_run() is still on the C stack, so the
+            # C loop is freed when the outermost run() returns.
+            self._destroy_pending = ptr
+            lib.ev_break(ptr, lib.EVBREAK_ALL)
+        else:
+            lib.gk_loop_destroy(ptr)
+            self._drop_hooks()
+
+    def _drop_hooks(self) -> None:
         self._prepare_hook = self._idle_hook = self._async_hook = None  # type: ignore[assignment]
         self._signal_hook = None
 
@@ -467,11 +506,9 @@ class loop:
 
     def _run_callbacks(self) -> None:
         callbacks = self._callbacks
-        budget = len(callbacks)
         deadline = perf_counter() + sys.getswitchinterval()
         ran = 0
-        while budget and callbacks:
-            budget -= 1
+        while callbacks:
             cb = callbacks.popleft()
             func = cb.callback
             if func is None:
@@ -642,7 +679,19 @@ _from_handle = ffi.from_handle
 
 def _unraisable(exc_type: type[BaseException], exc_value: BaseException,
                 tb: TracebackType | None) -> None:
-    """Last resort if reporting an error itself failed: never unwind into C."""
+    """Errors raised outside the dispatchers' own try blocks: never unwind into C.
+
+    A Python signal handler (KeyboardInterrupt from SIGINT) runs as soon as
+    C calls back into Python, before any of our code: hand such errors to the
+    running loop like any other callback error, so Ctrl-C stops the loop.
+    """
+    target = _running_loop_or_none()
+    if target is not None and target._ptr is not None:
+        try:
+            target.handle_error(None, exc_type, exc_value, tb)
+            return
+        except BaseException:  # noqa: BLE001 - fall back to printing
+            pass
     traceback.print_exception(exc_type, exc_value, tb, file=sys.stderr)
 
 

@@ -69,7 +69,7 @@ def _check_priority(priority: int) -> int:
 class watcher:
     """Base of every watcher: start/stop/close, ref, priority, pending, feed."""
 
-    __slots__ = ("loop", "_watcher", "_handle", "_callback", "args", "_ref", "_fed", "__weakref__")
+    __slots__ = ("loop", "_watcher", "_handle", "_callback", "_args", "_ref", "_fed", "__weakref__")
 
     #: cffi type of the C struct, set by each subclass.
     _c_type = "struct ev_watcher *"
@@ -82,7 +82,7 @@ class watcher:
             raise ValueError(f"operation on destroyed loop {loop!r}")
         self.loop = loop
         self._callback: Callable[..., Any] | None = None
-        self.args: tuple[Any, ...] | None = None
+        self._args: tuple[Any, ...] | None = None
         self._ref = bool(ref)
         self._fed = False
         self._watcher = ffi.new(self._c_type)
@@ -136,6 +136,17 @@ class watcher:
         self._callback = callback
 
     @property
+    def args(self) -> tuple[Any, ...] | None:
+        """The arguments the callback receives (a tuple; None while stopped)."""
+        return self._args
+
+    @args.setter
+    def args(self, args: tuple[Any, ...] | None) -> None:
+        if args is not None and not isinstance(args, tuple):
+            raise TypeError(f"args must be a tuple or None, not {type(args).__name__}")
+        self._args = args
+
+    @property
     def ref(self) -> bool:
         """Whether a started watcher keeps ``loop.run()`` from returning."""
         return self._ref
@@ -179,7 +190,7 @@ class watcher:
             raise TypeError(f"Expected callable, not {callback!r}")
         w, ptr = self._live()
         self._callback = callback
-        self.args = args
+        self._args = args
         if not w.active:
             self._start_fn(ptr, w)
             if not self._ref:
@@ -197,7 +208,7 @@ class watcher:
                 lib.ev_ref(ptr)
             self._stop_fn(ptr, w)
         self._callback = None
-        self.args = None
+        self._args = None
         self._fed = False
         self.loop._keepaliveset.discard(self)
 
@@ -215,7 +226,7 @@ class watcher:
             raise TypeError(f"Expected callable, not {callback!r}")
         w, ptr = self._live()
         self._callback = callback
-        self.args = args
+        self._args = args
         lib.ev_feed_event(ptr, w, int(revents))
         if not w.active:
             self._fed = True
@@ -230,7 +241,7 @@ class watcher:
     # -- dispatch (called from the loop's C callback) ----------------------
 
     def _fire(self, revents: int) -> None:
-        args = self.args
+        args = self._args
         if args and args[0] is EVENTS:
             args = (revents,) + args[1:]
         self._callback(*args)  # type: ignore[misc]
@@ -279,12 +290,19 @@ def _events_str(events: int) -> str:
     return "|".join(names) or "0"
 
 
+def _io_start(ptr: Any, w: Any) -> None:
+    # libev aborts the process on an fd the kernel rejects: refuse it here.
+    err = lib.gk_io_start(ptr, w)
+    if err:
+        raise OSError(err, os.strerror(err), w.fd)
+
+
 class io(watcher):
     """Readiness of a file descriptor: ``events`` is READ (1), WRITE (2) or both."""
 
     __slots__ = ("_fd", "_events")
     _c_type = "struct ev_io *"
-    _start_fn = lib.ev_io_start
+    _start_fn = staticmethod(_io_start)
     _stop_fn = lib.ev_io_stop
 
     def __init__(
@@ -334,7 +352,7 @@ class io(watcher):
         if revents & lib.EV_ERROR:
             # libev found the fd invalid and stopped the watcher.
             self._stopped_by_libev()
-        args = self.args
+        args = self._args
         if args and args[0] is EVENTS:
             args = (revents,) + args[1:]
         self._callback(*args)  # type: ignore[misc]
@@ -415,7 +433,7 @@ class timer(watcher):
             lib.ev_now_update(ptr)
         was_active = w.active
         self._callback = callback
-        self.args = args
+        self._args = args
         lib.ev_timer_again(ptr, w)
         if w.active and not was_active:
             if not self._ref:
@@ -428,10 +446,11 @@ class timer(watcher):
 
     @property
     def at(self) -> float:
-        """When the timer fires next, on the loop's clock (``loop.now()``)."""
-        w = self._watcher
-        if w is None:
-            raise _closed_error(self)
+        """When the timer fires next, on the loop's clock (``loop.now()``); for a
+        stopped timer, the delay it will start with."""
+        w, ptr = self._live()
+        if w.active:
+            return float(lib.ev_now(ptr) + lib.ev_timer_remaining(ptr, w))
         return float(w.at)
 
     @property
@@ -450,19 +469,22 @@ class timer(watcher):
         return float(lib.ev_timer_remaining(ptr, w))
 
     def _fire(self, revents: int) -> None:
+        args = self._args
+        if args and args[0] is EVENTS:
+            args = (revents,) + args[1:]
         if self._repeat:
-            self._callback(*self.args)  # type: ignore[misc]
+            self._callback(*args)  # type: ignore[misc]
             return
         # libev stopped a one-shot timer before calling back.
         w = self._watcher
         self._stopped_by_libev()
         callback = self._callback
         try:
-            callback(*self.args)  # type: ignore[misc]
+            callback(*args)  # type: ignore[misc]
         finally:
             if not w.active and self._callback is callback:
                 self._callback = None
-                self.args = None
+                self._args = None
 
     def _format(self) -> str:
         return f" after={self._after} repeat={self._repeat}"
