@@ -12,12 +12,35 @@ __path__ = __import__("pkgutil").extend_path(__path__, __name__)
 from importlib import import_module as _import_module  # noqa: E402
 from typing import Any as _Any  # noqa: E402
 
-#: Top-level name -> "module:attribute" it is loaded from on first access.
+#: Top-level name -> "module:attribute" it is loaded from on first access
+#: ("module:" is the module itself; the attribute may be dotted).
 #: A piece that adds to gevent's top-level API adds its line here
 #: (e.g. ``"get_hub": "greenkit.hub:get_hub"``), keeping the table sorted.
 _LAZY: dict[str, str] = {
+    "Greenlet": "greenkit.greenlet:Greenlet",
+    "GreenletExit": "greenkit.greenlet:GreenletExit",
+    "Timeout": "greenkit.timeout:Timeout",
     "__version__": "greenkit._version:__version__",
+    "config": "greenkit.config:",
+    "fork": "greenkit.os:fork",
+    "get_hub": "greenkit.hub:get_hub",
+    "getcurrent": "greenkit.hub:getcurrent",
+    "getswitchinterval": "sys:getswitchinterval",
+    "idle": "greenkit.hub:idle",
+    "iwait": "greenkit.hub:iwait",
+    "joinall": "greenkit.greenlet:joinall",
+    "kill": "greenkit.hub:kill",
+    "killall": "greenkit.greenlet:killall",
+    "reinit": "greenkit.hub:reinit",
+    "setswitchinterval": "sys:setswitchinterval",
+    "signal_handler": "greenkit.hub:signal_handler",
+    "sleep": "greenkit.hub:sleep",
+    "spawn": "greenkit.greenlet:Greenlet.spawn",
+    "spawn_later": "greenkit.greenlet:Greenlet.spawn_later",
+    "spawn_raw": "greenkit.hub:spawn_raw",
     "version_info": "greenkit._version:version_info",
+    "wait": "greenkit.hub:wait",
+    "with_timeout": "greenkit.timeout:with_timeout",
 }
 
 __all__ = sorted(name for name in _LAZY if not name.startswith("_"))
@@ -29,7 +52,9 @@ def __getattr__(name: str) -> _Any:
     except KeyError:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
     module_name, _, attribute = target.partition(":")
-    value = getattr(_import_module(module_name), attribute)
+    value = _import_module(module_name)
+    for part in filter(None, attribute.split(".")):
+        value = getattr(value, part)
     globals()[name] = value  # later reads skip __getattr__
     return value
 

@@ -21,14 +21,13 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable, Iterable
-from heapq import heappop, heappush
 from types import FrameType, FunctionType, TracebackType
 from typing import Any, TypeVar
-from weakref import WeakKeyDictionary
 from weakref import ref as wref
 
 from greenkit import config
 from greenkit._hub_local import get_hub
+from greenkit._ident import IdentRegistry
 from greenkit._waiter import Waiter
 from greenkit.exceptions import InvalidSwitchError
 from greenkit.hub import Hub, iwait, wait
@@ -109,59 +108,14 @@ _track_greenlet_tree = _tracking_reader()
 # -- minimal idents ------------------------------------------------------------
 
 
-class _IdentRegistry:
-    """Hands out the smallest non-negative integer not used by a live object.
-
-    An ident is freed (and reused) when its object is garbage collected.
-    """
-
-    __slots__ = ("_refs", "_free", "_next", "__weakref__")
-
-    def __init__(self) -> None:
-        self._refs: dict[Any, int] = {}
-        self._free: list[int] = []
-        self._next = 0
-
-    def get_ident(self, obj: Any) -> int:
-        """The ident of ``obj``, allocating one on first request."""
-        key = wref(obj)
-        ident = self._refs.get(key)
-        if ident is not None:
-            return ident
-        if self._free:
-            ident = heappop(self._free)
-        else:
-            ident = self._next
-            self._next += 1
-        self._refs[wref(obj, self._release)] = ident
-        return ident
-
-    def _release(self, key: Any) -> None:
-        ident = self._refs.pop(key, None)
-        if ident is not None:
-            heappush(self._free, ident)
-
-    def __len__(self) -> int:
-        return len(self._refs)
-
-
-# Hubs that do not carry an ``ident_registry`` of their own get one here.
-_hub_registries: WeakKeyDictionary[Any, _IdentRegistry] = WeakKeyDictionary()
-
-
-def _registry_of(parent: Any) -> _IdentRegistry:
+def _registry_of(parent: Any) -> IdentRegistry:
     registry = getattr(parent, "ident_registry", None)
-    if registry is not None:
-        return registry  # type: ignore[no-any-return]
-    if isinstance(parent, Hub):
-        registry = _hub_registries.get(parent)
-        if registry is None:
-            registry = _hub_registries[parent] = _IdentRegistry()
-        return registry
-    raise AttributeError(
-        f"{parent!r} has no attribute 'ident_registry': a greenlet's minimal_ident "
-        "comes from its parent, which must be the hub"
-    )
+    if registry is None:
+        raise AttributeError(
+            f"{parent!r} has no attribute 'ident_registry': a greenlet's minimal_ident "
+            "comes from its parent, which must be the hub"
+        )
+    return registry  # type: ignore[no-any-return]
 
 
 # -- spawning stacks -------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 import threading
 import traceback
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from functools import partial
@@ -23,6 +24,7 @@ from greenlet import greenlet as RawGreenlet
 
 from greenkit import config
 from greenkit._hub_local import _threadlocal
+from greenkit._ident import IdentRegistry
 from greenkit._hub_local import (
     get_hub,
     get_hub_class,
@@ -91,6 +93,8 @@ class Hub(RawGreenlet):  # type: ignore[misc]
     name = ""
     #: Monitoring thread started by ``start_periodic_monitoring_thread``.
     periodic_monitoring_thread: Any = None
+    #: Small integer idents of hubs (per process).
+    _hub_idents = IdentRegistry()
 
     def __init__(self, loop: Any = None, default: bool | None = None) -> None:
         RawGreenlet.__init__(self)
@@ -113,6 +117,13 @@ class Hub(RawGreenlet):  # type: ignore[misc]
         self._exception_stream: Any = _UNSET
         self._destroyed = False
         self.format_context = config.format_context
+        #: Hands out ``minimal_ident`` to the greenlets this hub runs.
+        self.ident_registry = IdentRegistry()
+
+    @property
+    def minimal_ident(self) -> int:
+        """A small integer identifying this hub among the live hubs."""
+        return self._hub_idents.get_ident(self)
 
     # -- configuration -------------------------------------------------------
 
@@ -452,6 +463,11 @@ def spawn_raw(function: Callable[..., Any], *args: Any, **kwargs: Any) -> RawGre
         function = partial(function, *args, **kwargs)
         args = ()
     g = RawGreenlet(function, hub)
+    if config.track_greenlet_tree:
+        current = getcurrent()
+        g.spawning_greenlet = weakref.ref(current)
+        tree_locals = getattr(current, "spawn_tree_locals", None)
+        g.spawn_tree_locals = {} if tree_locals is None else tree_locals
     hub.loop.run_callback(g.switch, *args)
     return g
 
