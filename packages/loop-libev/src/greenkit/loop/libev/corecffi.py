@@ -721,3 +721,8 @@ def _gk_syserr() -> None:
         _unraisable(SystemError, error, None)
         return
     target.handle_error(None, SystemError, error, None)
+
+
+# The watcher factory's name before Python 3.7 made ``async`` a keyword;
+# gevent keeps it as an attribute for old code, and so do we.
+setattr(loop, "async", loop.async_)
