@@ -29,7 +29,9 @@ MISSING_HEADERS = (
 
 
 def _load_builder() -> Any:
-    spec = importlib.util.spec_from_file_location("_greenkit_libev_build", PACKAGE_DIR / "_build.py")
+    spec = importlib.util.spec_from_file_location(
+        "_greenkit_libev_build", PACKAGE_DIR / "_build.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

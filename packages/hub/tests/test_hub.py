@@ -265,7 +265,9 @@ def test_blocking_inside_hub_callback_is_refused() -> None:
 
 def test_signal_handler_runs_in_greenlet() -> None:
     got = []
-    handler = hubmod.signal_handler(stdlib_signal.SIGUSR1, lambda x: got.append((x, getcurrent())), "hi")
+    handler = hubmod.signal_handler(
+        stdlib_signal.SIGUSR1, lambda x: got.append((x, getcurrent())), "hi"
+    )
     try:
         os.kill(os.getpid(), stdlib_signal.SIGUSR1)
         deadline = time.monotonic() + 5

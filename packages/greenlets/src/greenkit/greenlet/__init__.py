@@ -30,7 +30,7 @@ from greenkit._hub_local import get_hub
 from greenkit._ident import IdentRegistry
 from greenkit._waiter import Waiter
 from greenkit.exceptions import InvalidSwitchError
-from greenkit.hub import Hub, iwait, wait
+from greenkit.hub import iwait, wait
 from greenlet import GreenletExit, getcurrent
 from greenlet import greenlet as RawGreenlet
 

@@ -37,7 +37,8 @@ class LoopExit(Exception):
         return "\n".join(parts)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.args[0]!r})" if self.args else f"{type(self).__name__}()"
+        name = type(self).__name__
+        return f"{name}({self.args[0]!r})" if self.args else f"{name}()"
 
 
 class BlockingSwitchOutError(AssertionError):

@@ -14,7 +14,7 @@ import threading
 import traceback
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import partial
 from types import TracebackType
 from typing import IO, Any
@@ -23,9 +23,8 @@ from greenlet import GreenletExit, getcurrent
 from greenlet import greenlet as RawGreenlet
 
 from greenkit import config
-from greenkit._hub_local import _threadlocal
-from greenkit._ident import IdentRegistry
 from greenkit._hub_local import (
+    _threadlocal,
     get_hub,
     get_hub_class,
     get_hub_if_exists,
@@ -35,6 +34,7 @@ from greenkit._hub_local import (
     set_hub,
     set_loop,
 )
+from greenkit._ident import IdentRegistry
 from greenkit._waiter import MultipleWaiter, Waiter
 from greenkit.exceptions import (
     BlockingSwitchOutError,
@@ -77,7 +77,7 @@ _UNSET: Any = object()
 
 
 def _timestamp() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Hub(RawGreenlet):  # type: ignore[misc]
