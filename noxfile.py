@@ -177,10 +177,18 @@ def build_wheels(session: nox.Session) -> Path:
     return house
 
 
+def _uv_fresh_args() -> list[str]:
+    # A rebuilt wheel keeps its version: make uv re-read it instead of its cache.
+    return [
+        arg
+        for pkg in PACKAGES.values()
+        for arg in ("--reinstall-package", pkg.dist, "--refresh-package", pkg.dist)
+    ]
+
+
 def _reinstall_args(session: nox.Session) -> list[str]:
-    # A rebuilt wheel keeps its version: make the installer take it anyway.
     if session.venv_backend == "uv":
-        return [arg for pkg in PACKAGES.values() for arg in ("--reinstall-package", pkg.dist)]
+        return _uv_fresh_args()
     return ["--force-reinstall"]
 
 
@@ -303,7 +311,10 @@ def _make_venv(session: nox.Session, where: Path) -> str:
 def _venv_install(session: nox.Session, python: str, *args: str) -> None:
     uv = _uv()
     if uv is not None:
-        session.run(uv, "pip", "install", "--quiet", "--python", python, *args, external=True)
+        session.run(
+            uv, "pip", "install", "--quiet", "--python", python, *_uv_fresh_args(), *args,
+            external=True,
+        )
     else:
         session.run(python, "-m", "pip", "install", "--quiet", *args, external=True)
 

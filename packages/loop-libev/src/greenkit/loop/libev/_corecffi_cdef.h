@@ -140,20 +140,23 @@ struct ev_loop *gk_default_loop(unsigned int flags);
 int gk_fd_error(int fd);
 int gk_priority(void *w);
 void gk_set_priority(void *w, int priority);
-void gk_io_init(struct ev_io *w, int fd, int events);
+#define GK_DEFAULT_PRIORITY ...
+void gk_io_init(struct ev_io *w, void *handle, int priority, int fd, int events);
 void gk_io_set(struct ev_io *w, int fd, int events);
 int gk_io_start(struct ev_loop *loop, struct ev_io *w);
 void gk_loop_destroy(struct ev_loop *loop);
-void gk_timer_init(struct ev_timer *w, ev_tstamp after, ev_tstamp repeat);
-void gk_timer_set(struct ev_timer *w, ev_tstamp after, ev_tstamp repeat);
-void gk_signal_init(struct ev_signal *w, int signum);
-void gk_child_init(struct ev_child *w, int pid, int trace);
-void gk_stat_init(struct ev_stat *w, const char *path, ev_tstamp interval);
-void gk_idle_init(struct ev_idle *w);
-void gk_prepare_init(struct ev_prepare *w);
-void gk_check_init(struct ev_check *w);
-void gk_fork_init(struct ev_fork *w);
-void gk_async_init(struct ev_async *w);
+void gk_timer_init(struct ev_timer *w, void *handle, int priority, ev_tstamp after,
+                   ev_tstamp repeat);
+void gk_timer_start_now(struct ev_loop *loop, struct ev_timer *w);
+void gk_signal_init(struct ev_signal *w, void *handle, int priority, int signum);
+void gk_child_init(struct ev_child *w, void *handle, int priority, int pid, int trace);
+void gk_stat_init(struct ev_stat *w, void *handle, int priority, const char *path,
+                  ev_tstamp interval);
+void gk_idle_init(struct ev_idle *w, void *handle, int priority);
+void gk_prepare_init(struct ev_prepare *w, void *handle, int priority);
+void gk_check_init(struct ev_check *w, void *handle, int priority);
+void gk_fork_init(struct ev_fork *w, void *handle, int priority);
+void gk_async_init(struct ev_async *w, void *handle, int priority);
 int gk_async_pending(struct ev_async *w);
 int gk_install_sigchld(void);
 int gk_restore_sigchld(void);

@@ -135,9 +135,22 @@ static int gk_fd_error(int fd)
 static int gk_priority(void *w) { return ev_priority((ev_watcher *)w); }
 static void gk_set_priority(void *w, int priority) { ev_set_priority((ev_watcher *)w, priority); }
 
-static void gk_io_init(struct ev_io *w, int fd, int events)
+/* Every gk_*_init() initialises a watcher, points its data at the Python
+ * object's handle and sets its priority (GK_DEFAULT_PRIORITY: leave it),
+ * in one call: each cffi call releases and retakes the GIL. */
+#define GK_DEFAULT_PRIORITY (-1000)
+
+static void gk_attach(void *w, void *handle, int priority)
+{
+    ((ev_watcher *)w)->data = handle;
+    if (priority != GK_DEFAULT_PRIORITY)
+        ev_set_priority((ev_watcher *)w, priority);
+}
+
+static void gk_io_init(struct ev_io *w, void *handle, int priority, int fd, int events)
 {
     ev_io_init(w, GK_CB(struct ev_io), fd, events);
+    gk_attach(w, handle, priority);
 }
 static void gk_io_set(struct ev_io *w, int fd, int events) { ev_io_set(w, fd, events); }
 
@@ -151,33 +164,62 @@ static int gk_io_start(struct ev_loop *loop, struct ev_io *w)
     return 0;
 }
 
-static void gk_timer_init(struct ev_timer *w, ev_tstamp after, ev_tstamp repeat)
+static void gk_timer_init(struct ev_timer *w, void *handle, int priority,
+                          ev_tstamp after, ev_tstamp repeat)
 {
     ev_timer_init(w, GK_CB(struct ev_timer), after, repeat);
-}
-static void gk_timer_set(struct ev_timer *w, ev_tstamp after, ev_tstamp repeat)
-{
-    ev_timer_set(w, after, repeat);
+    gk_attach(w, handle, priority);
 }
 
-static void gk_signal_init(struct ev_signal *w, int signum)
+/* Refresh the loop's clock, then start: the delay counts from now. */
+static void gk_timer_start_now(struct ev_loop *loop, struct ev_timer *w)
+{
+    ev_now_update(loop);
+    ev_timer_start(loop, w);
+}
+
+static void gk_signal_init(struct ev_signal *w, void *handle, int priority, int signum)
 {
     ev_signal_init(w, GK_CB(struct ev_signal), signum);
+    gk_attach(w, handle, priority);
 }
 
-static void gk_child_init(struct ev_child *w, int pid, int trace)
+static void gk_child_init(struct ev_child *w, void *handle, int priority, int pid, int trace)
 {
     ev_child_init(w, GK_CB(struct ev_child), pid, trace);
+    gk_attach(w, handle, priority);
 }
 
-static void gk_stat_init(struct ev_stat *w, const char *path, ev_tstamp interval)
+static void gk_stat_init(struct ev_stat *w, void *handle, int priority,
+                         const char *path, ev_tstamp interval)
 {
     ev_stat_init(w, GK_CB(struct ev_stat), path, interval);
+    gk_attach(w, handle, priority);
 }
 
-static void gk_idle_init(struct ev_idle *w) { ev_idle_init(w, GK_CB(struct ev_idle)); }
-static void gk_prepare_init(struct ev_prepare *w) { ev_prepare_init(w, GK_CB(struct ev_prepare)); }
-static void gk_check_init(struct ev_check *w) { ev_check_init(w, GK_CB(struct ev_check)); }
-static void gk_fork_init(struct ev_fork *w) { ev_fork_init(w, GK_CB(struct ev_fork)); }
-static void gk_async_init(struct ev_async *w) { ev_async_init(w, GK_CB(struct ev_async)); }
+static void gk_idle_init(struct ev_idle *w, void *handle, int priority)
+{
+    ev_idle_init(w, GK_CB(struct ev_idle));
+    gk_attach(w, handle, priority);
+}
+static void gk_prepare_init(struct ev_prepare *w, void *handle, int priority)
+{
+    ev_prepare_init(w, GK_CB(struct ev_prepare));
+    gk_attach(w, handle, priority);
+}
+static void gk_check_init(struct ev_check *w, void *handle, int priority)
+{
+    ev_check_init(w, GK_CB(struct ev_check));
+    gk_attach(w, handle, priority);
+}
+static void gk_fork_init(struct ev_fork *w, void *handle, int priority)
+{
+    ev_fork_init(w, GK_CB(struct ev_fork));
+    gk_attach(w, handle, priority);
+}
+static void gk_async_init(struct ev_async *w, void *handle, int priority)
+{
+    ev_async_init(w, GK_CB(struct ev_async));
+    gk_attach(w, handle, priority);
+}
 static int gk_async_pending(struct ev_async *w) { return ev_async_pending(w); }

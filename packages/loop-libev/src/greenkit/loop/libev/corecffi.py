@@ -211,9 +211,8 @@ class _LoopHook:
         self.loop = owner
         self.c = ffi.new(c_type)
         self.handle = ffi.new_handle(self)
-        self.c.data = self.handle
         self._fire = fire
-        init(self.c, *init_args)
+        init(self.c, self.handle, lib.GK_DEFAULT_PRIORITY, *init_args)
 
 
 _SYSTEM_EXIT_ERRORS = (KeyboardInterrupt, SystemExit)

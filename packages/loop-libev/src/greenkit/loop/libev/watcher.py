@@ -57,6 +57,13 @@ def _closed_error(what: object) -> ValueError:
     return ValueError(f"operation on closed {what!r}")
 
 
+_DEFAULT_PRIORITY: int = lib.GK_DEFAULT_PRIORITY
+_MINPRI: int = lib.EV_MINPRI
+_MAXPRI: int = lib.EV_MAXPRI
+_new = ffi.new
+_new_handle = ffi.new_handle
+
+
 def _check_priority(priority: int) -> int:
     priority = int(priority)
     if not lib.EV_MINPRI <= priority <= lib.EV_MAXPRI:
@@ -73,27 +80,31 @@ class watcher:
 
     #: cffi type of the C struct, set by each subclass.
     _c_type = "struct ev_watcher *"
+    #: C initialiser ``(w, handle, priority, *args)``, set by each subclass.
+    _c_init: Callable[..., None]
     #: libev's start/stop functions for the struct, set by each subclass.
     _start_fn: Callable[[Any, Any], None]
     _stop_fn: Callable[[Any, Any], None]
 
     def __init__(self, loop: Loop, ref: bool = True, priority: int | None = None) -> None:
+        self._bind(loop, ref, priority)
+
+    def _bind(self, loop: Loop, ref: bool, priority: int | None, *c_args: Any) -> None:
+        """Allocate and initialise the C watcher; subclasses pass their C arguments."""
         if loop._ptr is None:
             raise ValueError(f"operation on destroyed loop {loop!r}")
+        if priority is None:
+            priority = _DEFAULT_PRIORITY
+        elif type(priority) is not int or not _MINPRI <= priority <= _MAXPRI:
+            priority = _check_priority(priority)
         self.loop = loop
         self._callback: Callable[..., Any] | None = None
         self._args: tuple[Any, ...] | None = None
-        self._ref = bool(ref)
+        self._ref = True if ref else False
         self._fed = False
-        self._watcher = ffi.new(self._c_type)
-        self._handle = ffi.new_handle(self)
-        self._watcher.data = self._handle
-        self._init_watcher()
-        if priority is not None:
-            lib.gk_set_priority(self._watcher, _check_priority(priority))
-
-    def _init_watcher(self) -> None:
-        raise NotImplementedError
+        w = self._watcher = _new(self._c_type)
+        handle = self._handle = _new_handle(self)
+        self._c_init(w, handle, priority, *c_args)
 
     # -- state -------------------------------------------------------------
 
@@ -188,14 +199,20 @@ class watcher:
         """Begin watching; ``callback(*args)`` runs in the loop on each event."""
         if not callable(callback):
             raise TypeError(f"Expected callable, not {callback!r}")
-        w, ptr = self._live()
+        w = self._watcher
+        if w is None:
+            raise _closed_error(self)
+        loop = self.loop
+        ptr = loop._ptr
+        if ptr is None:
+            raise ValueError(f"operation on destroyed loop {loop!r}")
         self._callback = callback
         self._args = args
         if not w.active:
             self._start_fn(ptr, w)
             if not self._ref:
                 lib.ev_unref(ptr)
-            self.loop._keepaliveset.add(self)
+            loop._keepaliveset.add(self)
 
     def stop(self) -> None:
         """Stop watching (and forget a pending event); ``start()`` may follow."""
@@ -302,6 +319,7 @@ class io(watcher):
 
     __slots__ = ("_fd", "_events")
     _c_type = "struct ev_io *"
+    _c_init = lib.gk_io_init
     _start_fn = staticmethod(_io_start)
     _stop_fn = lib.ev_io_stop
 
@@ -310,10 +328,7 @@ class io(watcher):
     ) -> None:
         self._fd = _check_fd(fd)
         self._events = _check_events(events)
-        super().__init__(loop, ref, priority)
-
-    def _init_watcher(self) -> None:
-        lib.gk_io_init(self._watcher, self._fd, self._events)
+        self._bind(loop, ref, priority, self._fd, self._events)
 
     @property
     def fd(self) -> int:
@@ -395,6 +410,7 @@ class timer(watcher):
 
     __slots__ = ("_after", "_repeat")
     _c_type = "struct ev_timer *"
+    _c_init = lib.gk_timer_init
     _start_fn = lib.ev_timer_start
     _stop_fn = lib.ev_timer_stop
 
@@ -407,22 +423,42 @@ class timer(watcher):
         priority: int | None = None,
     ) -> None:
         # A negative delay means "as soon as possible", as in libev.
-        self._after = _check_seconds("after", after)
-        self._repeat = _check_seconds("repeat", repeat)
-        if self._repeat < 0.0:
+        after = float(after)
+        repeat = float(repeat)
+        if after != after or repeat != repeat:
+            raise ValueError("timer delays must not be NaN")
+        if repeat < 0.0:
             raise ValueError(f"repeat must be positive or zero: {repeat!r}")
-        super().__init__(loop, ref, priority)
-
-    def _init_watcher(self) -> None:
-        lib.gk_timer_init(self._watcher, self._after, self._repeat)
+        self._after = after
+        self._repeat = repeat
+        self._bind(loop, ref, priority, after, repeat)
 
     def start(self, callback: Callable[..., Any], *args: Any, update: bool | None = None) -> None:
         """Start the timer; ``update=True`` refreshes the loop's clock first."""
+        if not callable(callback):
+            raise TypeError(f"Expected callable, not {callback!r}")
+        w = self._watcher
+        if w is None:
+            raise _closed_error(self)
+        loop = self.loop
+        ptr = loop._ptr
+        if ptr is None:
+            raise ValueError(f"operation on destroyed loop {loop!r}")
         if update is None:
-            update = self.loop.starting_timer_may_update_loop_time
+            update = loop.starting_timer_may_update_loop_time
+        self._callback = callback
+        self._args = args
+        if w.active:
+            if update:
+                lib.ev_now_update(ptr)
+            return
         if update:
-            self.loop.update_now()
-        super().start(callback, *args)
+            lib.gk_timer_start_now(ptr, w)
+        else:
+            lib.ev_timer_start(ptr, w)
+        if not self._ref:
+            lib.ev_unref(ptr)
+        loop._keepaliveset.add(self)
 
     def again(self, callback: Callable[..., Any], *args: Any, update: bool = True) -> None:
         """Restart a repeating timer ``repeat`` seconds from now (libev's ev_timer_again)."""
@@ -495,6 +531,7 @@ class signal(watcher):
 
     __slots__ = ("_signum",)
     _c_type = "struct ev_signal *"
+    _c_init = lib.gk_signal_init
     _start_fn = lib.ev_signal_start
     _stop_fn = lib.ev_signal_stop
 
@@ -505,10 +542,7 @@ class signal(watcher):
         if not 0 < signum < _NSIG:
             raise ValueError(f"illegal signal number: {signum!r}")
         self._signum = signum
-        super().__init__(loop, ref, priority)
-
-    def _init_watcher(self) -> None:
-        lib.gk_signal_init(self._watcher, self._signum)
+        self._bind(loop, ref, priority, signum)
 
     @property
     def signum(self) -> int:
@@ -542,11 +576,10 @@ class idle(watcher):
 
     __slots__ = ()
     _c_type = "struct ev_idle *"
+    _c_init = lib.gk_idle_init
     _start_fn = lib.ev_idle_start
     _stop_fn = lib.ev_idle_stop
 
-    def _init_watcher(self) -> None:
-        lib.gk_idle_init(self._watcher)
 
 
 class prepare(watcher):
@@ -554,11 +587,10 @@ class prepare(watcher):
 
     __slots__ = ()
     _c_type = "struct ev_prepare *"
+    _c_init = lib.gk_prepare_init
     _start_fn = lib.ev_prepare_start
     _stop_fn = lib.ev_prepare_stop
 
-    def _init_watcher(self) -> None:
-        lib.gk_prepare_init(self._watcher)
 
 
 class check(watcher):
@@ -566,11 +598,10 @@ class check(watcher):
 
     __slots__ = ()
     _c_type = "struct ev_check *"
+    _c_init = lib.gk_check_init
     _start_fn = lib.ev_check_start
     _stop_fn = lib.ev_check_stop
 
-    def _init_watcher(self) -> None:
-        lib.gk_check_init(self._watcher)
 
 
 class fork(watcher):
@@ -578,11 +609,10 @@ class fork(watcher):
 
     __slots__ = ()
     _c_type = "struct ev_fork *"
+    _c_init = lib.gk_fork_init
     _start_fn = lib.ev_fork_start
     _stop_fn = lib.ev_fork_stop
 
-    def _init_watcher(self) -> None:
-        lib.gk_fork_init(self._watcher)
 
 
 class async_(watcher):
@@ -590,11 +620,10 @@ class async_(watcher):
 
     __slots__ = ()
     _c_type = "struct ev_async *"
+    _c_init = lib.gk_async_init
     _start_fn = lib.ev_async_start
     _stop_fn = lib.ev_async_stop
 
-    def _init_watcher(self) -> None:
-        lib.gk_async_init(self._watcher)
 
     def send(self) -> None:
         """Make the callback run in the loop's thread (coalesced until it does)."""
@@ -617,6 +646,7 @@ class child(watcher):
 
     __slots__ = ("_pid", "_trace")
     _c_type = "struct ev_child *"
+    _c_init = lib.gk_child_init
     _start_fn = lib.ev_child_start
     _stop_fn = lib.ev_child_stop
 
@@ -625,10 +655,7 @@ class child(watcher):
             raise TypeError("child watchers are only available on the default loop")
         self._pid = int(pid)
         self._trace = 1 if trace else 0
-        super().__init__(loop, ref)
-
-    def _init_watcher(self) -> None:
-        lib.gk_child_init(self._watcher, self._pid, self._trace)
+        self._bind(loop, ref, None, self._pid, self._trace)
 
     def start(self, callback: Callable[..., Any], *args: Any) -> None:
         self.loop.install_sigchld()
@@ -674,6 +701,7 @@ class stat(watcher):
 
     __slots__ = ("_path", "_c_path", "_interval")
     _c_type = "struct ev_stat *"
+    _c_init = lib.gk_stat_init
     _start_fn = lib.ev_stat_start
     _stop_fn = lib.ev_stat_stop
 
@@ -691,10 +719,7 @@ class stat(watcher):
             raise ValueError("embedded null byte in path")
         self._c_path = ffi.new("char[]", encoded)
         self._interval = _check_seconds("interval", interval)
-        super().__init__(loop, ref, priority)
-
-    def _init_watcher(self) -> None:
-        lib.gk_stat_init(self._watcher, self._c_path, self._interval)
+        self._bind(loop, ref, priority, self._c_path, self._interval)
 
     @property
     def path(self) -> str | bytes:
