@@ -22,7 +22,6 @@ hub.  Two functions are built in:
 
 from __future__ import annotations
 
-import _thread
 import importlib.util
 import os
 import sys
@@ -38,6 +37,7 @@ from typing import Any
 from greenlet import gettrace, settrace
 
 from greenkit import config as _config
+from greenkit._originals import get_original
 from greenkit.events import (
     EventLoopBlocked,
     IPeriodicMonitorThread,
@@ -55,12 +55,13 @@ __all__ = [
     "MonitorWarning",
 ]
 
-# The native primitives, as they are when greenkit's hub package is imported
-# (before any monkey patching).  Module globals so tests can replace them.
-start_new_thread = _thread.start_new_thread
-allocate_lock = _thread.allocate_lock
-get_thread_ident = _thread.get_ident
-_original_sleep = time.sleep
+# The native primitives, never their monkey-patched replacements (monkey
+# records the originals in greenkit._originals before patching).  Module
+# globals so tests can replace them.
+start_new_thread, allocate_lock, get_thread_ident = get_original(
+    "_thread", ["start_new_thread", "allocate_lock", "get_ident"]
+)
+_original_sleep = get_original("time", "sleep")
 #: How the monitoring thread sleeps between rounds.  Left as ``time.sleep``
 #: the thread actually waits on a native lock, so ``kill()`` wakes it at once.
 thread_sleep: Callable[[float], object] = _original_sleep
