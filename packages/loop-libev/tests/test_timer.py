@@ -1,0 +1,262 @@
+"""Timer watchers: one-shot, repeat, again, at, remaining, update, restart."""
+
+from __future__ import annotations
+
+import gc
+import time
+import weakref
+from collections.abc import Callable
+
+import pytest
+
+from greenkit.loop import libev
+
+
+def test_one_shot_fires_once_and_clears_callback_and_args(
+    loop: libev.loop, guarded_run: Callable[..., bool]
+) -> None:
+    calls: list[tuple[object, ...]] = []
+    t = loop.timer(0.001)
+    t.start(lambda *a: calls.append(a), 1, "two")
+    assert t.active
+    assert t.callback is not None
+    assert t.args == (1, "two")
+    assert t in loop._keepaliveset
+    assert guarded_run(loop)
+    assert calls == [(1, "two")]
+    assert not t.active
+    assert not t.pending
+    assert t.callback is None
+    assert t.args is None
+    assert t not in loop._keepaliveset
+    t.close()
+
+
+def test_one_shot_can_be_restarted(loop: libev.loop, guarded_run: Callable[..., bool]) -> None:
+    calls: list[int] = []
+    t = loop.timer(0.001)
+    t.start(calls.append, 1)
+    assert guarded_run(loop)
+    t.start(calls.append, 2)
+    assert guarded_run(loop)
+    assert calls == [1, 2]
+    t.close()
+
+
+def test_one_shot_restarted_from_its_own_callback(
+    loop: libev.loop, guarded_run: Callable[..., bool]
+) -> None:
+    calls: list[int] = []
+    t = loop.timer(0.001)
+
+    def cb(n: int) -> None:
+        calls.append(n)
+        if n < 3:
+            t.start(cb, n + 1)
+
+    t.start(cb, 1)
+    assert guarded_run(loop)
+    assert calls == [1, 2, 3]
+    assert not t.active
+    assert t.callback is None
+    t.close()
+
+
+def test_events_marker_receives_revents(loop: libev.loop,
+                                        guarded_run: Callable[..., bool]) -> None:
+    seen: list[tuple[object, ...]] = []
+    t = loop.timer(0.001)
+    t.start(lambda *a: seen.append(a), libev.EVENTS, "x")
+    assert guarded_run(loop)
+    assert len(seen) == 1
+    revents, tail = seen[0]
+    assert isinstance(revents, int)
+    assert revents != 0
+    assert tail == "x"
+    t.close()
+
+
+def test_repeat(loop: libev.loop, guarded_run: Callable[..., bool]) -> None:
+    calls: list[int] = []
+    t = loop.timer(0.001, repeat=0.001)
+    assert t.after == 0.001
+    assert t.repeat == 0.001
+
+    def cb() -> None:
+        calls.append(1)
+        assert t.active  # a repeating timer stays active in its callback
+        if len(calls) == 5:
+            t.stop()
+
+    t.start(cb)
+    assert guarded_run(loop)
+    assert len(calls) == 5
+    assert not t.active
+    t.close()
+
+
+def test_zero_and_negative_after_fire_promptly(
+    loop: libev.loop, guarded_run: Callable[..., bool]
+) -> None:
+    calls: list[str] = []
+    t0 = loop.timer(0)
+    tneg = loop.timer(-5)
+    t0.start(calls.append, "zero")
+    tneg.start(calls.append, "negative")
+    assert guarded_run(loop, 5)
+    assert sorted(calls) == ["negative", "zero"]
+    t0.close()
+    tneg.close()
+
+
+def test_timers_fire_in_deadline_order(loop: libev.loop, guarded_run: Callable[..., bool]
+                                       ) -> None:
+    order: list[int] = []
+    timers = [loop.timer(delay) for delay in (0.03, 0.01, 0.02)]
+    for t, name in zip(timers, (3, 1, 2), strict=True):
+        t.start(order.append, name)
+    assert guarded_run(loop)
+    assert order == [1, 2, 3]
+    for t in timers:
+        t.close()
+
+
+def test_remaining(loop: libev.loop) -> None:
+    t = loop.timer(5.0)
+    assert t.remaining() == pytest.approx(5.0)
+    loop.update_now()
+    t.start(lambda: None)
+    assert 4.0 < t.remaining() <= 5.0
+    t.close()
+
+
+def test_at_is_on_the_loop_clock(loop: libev.loop) -> None:
+    # The 'at' property is documented as "when the timer fires next, on the
+    # loop's clock (loop.now())".
+    loop.update_now()
+    t = loop.timer(5.0)
+    t.start(lambda: None)
+    assert t.at == pytest.approx(loop.now() + 5.0, abs=1.0)
+    t.close()
+
+
+def test_again_starts_a_stopped_repeating_timer(
+    loop: libev.loop, guarded_run: Callable[..., bool]
+) -> None:
+    calls: list[object] = []
+    t = loop.timer(30, repeat=0.001)
+
+    def cb(x: object) -> None:
+        calls.append(x)
+        t.stop()
+
+    t.again(cb, t)
+    assert t.active
+    assert t.args == (t,)
+    assert t in loop._keepaliveset
+    assert guarded_run(loop)
+    # again() used 'repeat' (0.001 s), not 'after' (30 s).
+    assert calls == [t]
+    assert t not in loop._keepaliveset
+    t.close()
+
+
+def test_again_restarts_an_active_timer(loop: libev.loop) -> None:
+    t = loop.timer(30, repeat=20)
+    t.start(lambda: None)
+    assert t.remaining() > 25
+    t.again(lambda: None)
+    assert t.active
+    assert t.remaining() <= 20.0
+    assert loop.activecnt == 1
+    t.close()
+    assert loop.activecnt == 0
+
+
+def test_again_without_repeat_stops_the_timer(
+    loop: libev.loop, guarded_run: Callable[..., bool]
+) -> None:
+    calls: list[int] = []
+    t = loop.timer(30)
+    t.start(calls.append, 1)
+    t.again(calls.append, 2)
+    assert not t.active
+    assert t not in loop._keepaliveset
+    assert guarded_run(loop, 5)  # nothing keeps the loop alive
+    assert calls == []
+    t.close()
+
+
+def test_unref_timer_with_again_keeps_counts_balanced(
+    loop: libev.loop, guarded_run: Callable[..., bool]
+) -> None:
+    t = loop.timer(30, repeat=30, ref=False)
+    t.again(lambda: None)
+    assert t.active
+    assert guarded_run(loop, 5)  # not referenced
+    t.again(lambda: None)
+    t.stop()
+    t.close()
+    assert guarded_run(loop, 5)  # and nothing left over
+
+
+def test_unreferenced_one_shot_firing_keeps_counts_balanced(
+    loop: libev.loop, guarded_run: Callable[..., bool]
+) -> None:
+    calls: list[str] = []
+    unref = loop.timer(0, ref=False)
+    keeper = loop.timer(0.02)
+    unref.start(calls.append, "unref")
+    keeper.start(calls.append, "keeper")
+    assert guarded_run(loop)
+    assert calls == ["unref", "keeper"]
+    assert loop.activecnt == 0
+    # Had libev's count gone negative, run() would now block until the guard.
+    assert guarded_run(loop, 5)
+    unref.close()
+    keeper.close()
+
+
+def test_start_with_update_refreshes_loop_time(loop: libev.loop) -> None:
+    loop.update_now()
+    before = loop.now()
+    time.sleep(0.05)
+    t = loop.timer(1)
+    t.start(lambda: None, update=True)
+    assert loop.now() >= before + 0.04
+    t.close()
+
+
+def test_start_without_update_keeps_loop_time(loop: libev.loop) -> None:
+    loop.update_now()
+    before = loop.now()
+    time.sleep(0.02)
+    t = loop.timer(1)
+    t.start(lambda: None, update=False)
+    assert loop.now() == before
+    t.close()
+
+
+def test_timer_kept_alive_by_loop_without_references(
+    loop: libev.loop, guarded_run: Callable[..., bool]
+) -> None:
+    calls: list[int] = []
+    t = loop.timer(0.001)
+    t.start(calls.append, 1)
+    ref = weakref.ref(t)
+    del t
+    gc.collect()
+    assert ref() is not None  # the loop holds it while it is active
+    assert guarded_run(loop)
+    assert calls == [1]
+    gc.collect()
+    assert ref() is None  # and lets go once libev stopped it
+
+
+def test_timer_repr(loop: libev.loop) -> None:
+    t = loop.timer(1.5, 2.5)
+    assert "after=1.5" in repr(t)
+    assert "repeat=2.5" in repr(t)
+    t.start(lambda: None)
+    assert "active" in repr(t)
+    t.close()
