@@ -206,13 +206,13 @@ class watcher:
         ptr = loop._ptr
         if ptr is None:
             raise ValueError(f"operation on destroyed loop {loop!r}")
-        self._callback = callback
-        self._args = args
         if not w.active:
-            self._start_fn(ptr, w)
+            self._start_fn(ptr, w)  # may refuse (io: closed fd): leave no callback behind
             if not self._ref:
                 lib.ev_unref(ptr)
             loop._keepaliveset.add(self)
+        self._callback = callback
+        self._args = args
 
     def stop(self) -> None:
         """Stop watching (and forget a pending event); ``start()`` may follow."""
