@@ -423,15 +423,32 @@ class timer(watcher):
         priority: int | None = None,
     ) -> None:
         # A negative delay means "as soon as possible", as in libev.
-        after = float(after)
-        repeat = float(repeat)
+        if type(after) is not float:
+            after = float(after)
+        if type(repeat) is not float:
+            repeat = float(repeat)
         if after != after or repeat != repeat:
             raise ValueError("timer delays must not be NaN")
         if repeat < 0.0:
             raise ValueError(f"repeat must be positive or zero: {repeat!r}")
         self._after = after
         self._repeat = repeat
-        self._bind(loop, ref, priority, after, repeat)
+        # The body of watcher._bind, inlined: timers are created per sleep()
+        # and per Timeout, so one call less is worth it.
+        if loop._ptr is None:
+            raise ValueError(f"operation on destroyed loop {loop!r}")
+        if priority is None:
+            priority = _DEFAULT_PRIORITY
+        elif type(priority) is not int or not _MINPRI <= priority <= _MAXPRI:
+            priority = _check_priority(priority)
+        self.loop = loop
+        self._callback = None
+        self._args = None
+        self._ref = True if ref else False
+        self._fed = False
+        w = self._watcher = _new("struct ev_timer *")
+        handle = self._handle = _new_handle(self)
+        lib.gk_timer_init(w, handle, priority, after, repeat)
 
     def start(self, callback: Callable[..., Any], *args: Any, update: bool | None = None) -> None:
         """Start the timer; ``update=True`` refreshes the loop's clock first."""
