@@ -57,7 +57,7 @@ class InvalidThreadUseError(RuntimeError):
     """An object bound to one native thread's hub was used from another thread."""
 
 
-class HubDestroyed(GreenletExit):
+class HubDestroyed(GreenletExit):  # type: ignore[misc]
     """Thrown into a hub greenlet by ``Hub.destroy()`` so its stack unwinds."""
 
     def __init__(self, destroy_loop: bool) -> None:

@@ -140,7 +140,7 @@ def time() -> float:
 def _parse_flags(flags: int | str | Iterable[str] | None) -> int:
     """Turn names ('epoll,nosigmask'), a list of names or an int into libev flags."""
     if flags is None:
-        return lib.EVFLAG_AUTO
+        return int(lib.EVFLAG_AUTO)
     if isinstance(flags, bool):
         raise TypeError(f"flags must be an int, a string or names, not {flags!r}")
     if isinstance(flags, int):
@@ -694,7 +694,7 @@ def _unraisable(exc_type: type[BaseException], exc_value: BaseException,
     traceback.print_exception(exc_type, exc_value, tb, file=sys.stderr)
 
 
-@ffi.def_extern(onerror=_unraisable)
+@ffi.def_extern(onerror=_unraisable)  # type: ignore[untyped-decorator]
 def _gk_watcher_fired(handle: Any, revents: int) -> None:
     w = _from_handle(handle)
     try:
@@ -709,7 +709,7 @@ def _running_loop_or_none() -> loop | None:
     return getattr(_running, "loop", None)
 
 
-@ffi.def_extern(onerror=_unraisable)
+@ffi.def_extern(onerror=_unraisable)  # type: ignore[untyped-decorator]
 def _gk_syserr() -> None:
     buf = ffi.new("char[]", 256)
     err = lib.gk_syserr_take(buf, 256)
