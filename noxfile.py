@@ -76,7 +76,7 @@ nox.needs_version = ">=2024.4.15"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.download_python = "never"
 nox.options.error_on_missing_interpreters = _on_ci()
-nox.options.sessions = ["pins", "lint", "namespace", "tests", "integration"]
+nox.options.sessions = ["pins", "lint", "typecheck", "namespace", "tests", "integration"]
 
 
 # -- the packages ---------------------------------------------------------------
