@@ -1,207 +1,165 @@
-"""greenkit demo: many timers and many echo conversations on one event loop.
+"""greenkit demo: a cooperative TCP echo server under concurrent load.
 
-For now it drives ``greenkit.loop.libev`` directly (the hub will take over):
-``--timers`` one-shot timers spread over a few milliseconds, and ``--pairs``
-socket pairs where one end echoes what the other sends, ``--rounds``
-messages each, all multiplexed by io watchers on a single loop.  It prints
-a short summary and exits 1 if any count falls short.
+One process, one thread, one hub.  A server greenlet accepts connections
+on 127.0.0.1 and spawns a greenlet per connection that echoes lines back;
+``--clients`` client greenlets each connect and exchange ``--rounds``
+messages, while ``--sleepers`` greenlets sleep random short times to show
+timers sharing the same loop.  Every blocking step is a cooperative wait on
+an io watcher or a timer (what ``greenkit.socket`` will wrap).  Prints a
+summary and exits 1 if anything fell short.
 
-    python tools/demo.py [--timers 200] [--pairs 50] [--rounds 20]
+    python tools/demo.py [--clients 200] [--rounds 20] [--sleepers 500]
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
+import random
 import socket
 import sys
 import time
-from typing import Any
 
-from greenkit.loop import libev
+import greenkit
+from greenkit.hub import get_hub
+from greenkit.loop.libev import READ, WRITE
 
 #: The whole run is abandoned (and reported as failed) after this long.
-GIVE_UP_AFTER = 30.0
+GIVE_UP_AFTER = 60.0
+_RETRY = (errno.EAGAIN, errno.EWOULDBLOCK)
 
 
-class Stats:
-    def __init__(self) -> None:
-        self.timers_fired = 0
-        self.worst_lateness = 0.0
-        self.round_trips = 0
-        self.bytes_echoed = 0
-        self.mismatches = 0
-        self.conversations_done = 0
+def wait_for(sock: socket.socket, events: int) -> None:
+    """Park this greenlet until ``sock`` is readable (READ) or writable (WRITE)."""
+    hub = get_hub()
+    watcher = hub.loop.io(sock.fileno(), events)
+    try:
+        hub.wait(watcher)
+    finally:
+        watcher.close()
 
 
-class Connection:
-    """One non-blocking socket with a READ watcher and an outgoing buffer."""
-
-    def __init__(self, loop: Any, sock: socket.socket) -> None:
-        sock.setblocking(False)
-        self.sock = sock
-        self.outgoing = b""
-        self.reader = loop.io(sock.fileno(), libev.READ)
-        self.writer = loop.io(sock.fileno(), libev.WRITE)
-
-    def send(self, data: bytes) -> None:
-        self.outgoing += data
-        self.flush()
-
-    def flush(self) -> None:
+def recv_some(sock: socket.socket) -> bytes:
+    while True:
         try:
-            sent = self.sock.send(self.outgoing) if self.outgoing else 0
-        except BlockingIOError:
-            sent = 0
-        self.outgoing = self.outgoing[sent:]
-        if self.outgoing:
-            self.writer.start(self.flush)
-        else:
-            self.writer.stop()
-
-    def close(self) -> None:
-        self.reader.close()
-        self.writer.close()
-        self.sock.close()
+            return sock.recv(65536)
+        except OSError as ex:
+            if ex.errno not in _RETRY:
+                raise
+        wait_for(sock, READ)
 
 
-class EchoServerSide(Connection):
-    """Sends back everything it receives; closes on end of file."""
-
-    def __init__(self, loop: Any, sock: socket.socket, stats: Stats) -> None:
-        super().__init__(loop, sock)
-        self.stats = stats
-        self.reader.start(self.on_readable)
-
-    def on_readable(self) -> None:
+def send_all(sock: socket.socket, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
         try:
-            data = self.sock.recv(65536)
-        except BlockingIOError:
-            return
-        if not data:
-            self.close()
-            return
-        self.stats.bytes_echoed += len(data)
-        self.send(data)
+            view = view[sock.send(view):]
+            continue
+        except OSError as ex:
+            if ex.errno not in _RETRY:
+                raise
+        wait_for(sock, WRITE)
 
 
-class Client(Connection):
-    """Sends ``rounds`` numbered messages, each after the previous one's echo."""
+def serve_one(conn: socket.socket, stats: dict[str, int]) -> None:
+    with conn:
+        while data := recv_some(conn):
+            send_all(conn, data)
+            stats["bytes_echoed"] += len(data)
 
-    def __init__(
-        self, loop: Any, sock: socket.socket, number: int, rounds: int, stats: Stats
-    ) -> None:
-        super().__init__(loop, sock)
-        self.number = number
-        self.rounds = rounds
-        self.round = 0
-        self.stats = stats
-        self.expected = b""
-        self.received = b""
-        self.reader.start(self.on_readable)
-        self.next_message()
 
-    def next_message(self) -> None:
-        self.expected = f"pair {self.number} round {self.round}\n".encode()
-        self.received = b""
-        self.send(self.expected)
-
-    def on_readable(self) -> None:
+def accept_forever(listener: socket.socket, stats: dict[str, int]) -> None:
+    while True:
         try:
-            data = self.sock.recv(65536)
-        except BlockingIOError:
-            return
-        if not data:
-            self.close()
-            return
-        self.received += data
-        if len(self.received) < len(self.expected):
-            return
-        if self.received != self.expected:
-            self.stats.mismatches += 1
-        self.stats.round_trips += 1
-        self.round += 1
-        if self.round < self.rounds:
-            self.next_message()
-        else:
-            self.stats.conversations_done += 1
-            self.sock.shutdown(socket.SHUT_WR)  # the echo side sees EOF and closes
-            self.close()
+            conn, _ = listener.accept()
+        except OSError as ex:
+            if ex.errno not in _RETRY:
+                raise
+            wait_for(listener, READ)
+            continue
+        conn.setblocking(False)
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        stats["accepted"] += 1
+        greenkit.spawn(serve_one, conn, stats)
 
 
-def run(timers: int, pairs: int, rounds: int) -> bool:
-    stats = Stats()
-    loop = libev.loop(default=False)
-    gave_up = []
+def client(address: tuple[str, int], rounds: int, stats: dict[str, int]) -> None:
+    sock = socket.socket()
+    sock.setblocking(False)
+    with sock:
+        err = sock.connect_ex(address)
+        if err not in (0, errno.EINPROGRESS):
+            raise OSError(err, "connect failed")
+        wait_for(sock, WRITE)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for n in range(rounds):
+            message = f"message {n} from {id(sock):x}\n".encode()
+            send_all(sock, message)
+            echoed = b""
+            while len(echoed) < len(message):
+                chunk = recv_some(sock)
+                if not chunk:
+                    raise ConnectionError("server closed the connection")
+                echoed += chunk
+            if echoed != message:
+                stats["mismatches"] += 1
+            stats["round_trips"] += 1
 
-    def give_up() -> None:
-        gave_up.append(True)
-        loop.break_()
 
-    # Does not keep the loop alive: the loop returns once the real work is done.
-    watchdog = loop.timer(GIVE_UP_AFTER, ref=False)
-    watchdog.start(give_up)
+def sleeper(delay: float, stats: dict[str, int], lateness: list[float]) -> None:
+    start = time.monotonic()
+    greenkit.sleep(delay)
+    lateness.append(time.monotonic() - start - delay)
+    stats["sleeps"] += 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--sleepers", type=int, default=500)
+    args = parser.parse_args()
+
+    stats = dict.fromkeys(
+        ("accepted", "round_trips", "bytes_echoed", "mismatches", "sleeps"), 0
+    )
+    lateness: list[float] = []
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1024)
+    listener.setblocking(False)
+    address = listener.getsockname()
 
     started = time.perf_counter()
-    loop.update_now()
-    timer_watchers = []
-    for i in range(timers):
-        delay = (i % 20) * 0.005
-        due = loop.now() + delay
-
-        def fired(due: float = due) -> None:
-            stats.timers_fired += 1
-            stats.worst_lateness = max(stats.worst_lateness, loop.now() - due)
-
-        timer = loop.timer(delay)
-        timer.start(fired)
-        timer_watchers.append(timer)
-
-    ends: list[Connection] = []
-    for number in range(pairs):
-        left, right = socket.socketpair()
-        ends.append(EchoServerSide(loop, right, stats))
-        ends.append(Client(loop, left, number, rounds, stats))
-
-    loop.run()
+    server = greenkit.spawn(accept_forever, listener, stats)
+    rnd = random.Random(7)
+    work = [greenkit.spawn(client, address, args.rounds, stats) for _ in range(args.clients)]
+    work += [greenkit.spawn(sleeper, rnd.uniform(0, 0.05), stats, lateness)
+             for _ in range(args.sleepers)]
+    finished = greenkit.joinall(work, timeout=GIVE_UP_AFTER)
     elapsed = time.perf_counter() - started
+    server.kill()
+    listener.close()
 
-    for end in ends:
-        if end.sock.fileno() != -1:
-            end.close()
-    for timer in timer_watchers:
-        timer.close()
-    watchdog.close()
-    loop.destroy()
-
-    want_trips = pairs * rounds
-    ok = (
-        not gave_up
-        and stats.timers_fired == timers
-        and stats.round_trips == want_trips
-        and stats.conversations_done == pairs
-        and stats.mismatches == 0
-    )
-    print(f"greenkit demo on {libev.get_version()} ({', '.join(libev.supported_backends())})")
-    print(
-        f"  timers:      {stats.timers_fired}/{timers} fired, "
-        f"worst lateness {stats.worst_lateness * 1000:.1f} ms"
-    )
-    print(
-        f"  echo:        {stats.round_trips}/{want_trips} round trips over {pairs} socket pairs, "
-        f"{stats.bytes_echoed} bytes echoed, {stats.mismatches} mismatches"
-    )
-    print(f"  elapsed:     {elapsed:.3f} s" + ("  (gave up: watchdog fired)" if gave_up else ""))
-    print("  result:      " + ("OK" if ok else "FAILED"))
-    return ok
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="greenkit loop demo")
-    parser.add_argument("--timers", type=int, default=200)
-    parser.add_argument("--pairs", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=20)
-    args = parser.parse_args(argv)
-    return 0 if run(args.timers, args.pairs, args.rounds) else 1
+    failed = [g for g in work if g.ready() and not g.successful()]
+    expected_trips = args.clients * args.rounds
+    ok = (len(finished) == len(work) and not failed and stats["mismatches"] == 0
+          and stats["round_trips"] == expected_trips and stats["sleeps"] == args.sleepers)
+    worst = max(lateness, default=0.0) * 1000
+    print(f"greenkit demo: TCP echo server on {address[0]}:{address[1]}, one hub, "
+          f"{get_hub().loop.backend} backend")
+    print(f"  clients:     {stats['accepted']}/{args.clients} connections accepted")
+    print(f"  echo:        {stats['round_trips']}/{expected_trips} round trips, "
+          f"{stats['bytes_echoed']} bytes echoed, {stats['mismatches']} mismatches")
+    print(f"  throughput:  {stats['round_trips'] / elapsed:,.0f} round trips/s")
+    print(f"  timers:      {stats['sleeps']}/{args.sleepers} sleepers woke, "
+          f"worst lateness {worst:.1f} ms")
+    print(f"  greenlets:   {len(work) + stats['accepted'] + 1} spawned, "
+          f"{len(failed)} failed")
+    print(f"  elapsed:     {elapsed:.3f} s")
+    print(f"  result:      {'OK' if ok else 'FAILED'}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
