@@ -104,3 +104,14 @@ def test_extend_path_covers_other_portions(tmp_path: Path) -> None:
     assert init == meta_init  # the portion did not shadow the meta-package
     assert str(tmp_path / "portion" / "greenkit") in paths
     assert str(Path(meta_init or "").parent) == paths[0]
+
+
+def test_name_from_a_missing_piece_is_an_attribute_error_naming_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import greenkit
+
+    monkeypatch.setitem(greenkit._LAZY, "not_here", "greenkit.pywsgi.not_a_module:thing")
+    assert not hasattr(greenkit, "not_here")
+    with pytest.raises(AttributeError, match="greenkit-servers"):
+        greenkit.not_here  # noqa: B018

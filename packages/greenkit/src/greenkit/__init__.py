@@ -52,7 +52,20 @@ def __getattr__(name: str) -> _Any:
     except KeyError:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
     module_name, _, attribute = target.partition(":")
-    value = _import_module(module_name)
+    try:
+        value = _import_module(module_name)
+    except ModuleNotFoundError as ex:
+        if ex.name is None or not module_name.startswith(ex.name):
+            raise
+        # A piece not installed (or not written yet): an AttributeError, so
+        # hasattr() works, that names the distribution to install.
+        from greenkit.config import distribution_for
+
+        dist = distribution_for(module_name)
+        hint = f"; install {dist}" if dist else ""
+        raise AttributeError(
+            f"module {__name__!r} has no attribute {name!r} ({module_name} is missing{hint})"
+        ) from ex
     for part in filter(None, attribute.split(".")):
         value = getattr(value, part)
     globals()[name] = value  # later reads skip __getattr__
