@@ -598,7 +598,6 @@ class idle(watcher):
     _stop_fn = lib.ev_idle_stop
 
 
-
 class prepare(watcher):
     """Fires at the start of each loop iteration, before polling for I/O."""
 
@@ -607,7 +606,6 @@ class prepare(watcher):
     _c_init = lib.gk_prepare_init
     _start_fn = lib.ev_prepare_start
     _stop_fn = lib.ev_prepare_stop
-
 
 
 class check(watcher):
@@ -620,7 +618,6 @@ class check(watcher):
     _stop_fn = lib.ev_check_stop
 
 
-
 class fork(watcher):
     """Fires in the child after ``loop.reinit()`` following a fork."""
 
@@ -631,7 +628,6 @@ class fork(watcher):
     _stop_fn = lib.ev_fork_stop
 
 
-
 class async_(watcher):
     """Wakes the loop from any thread: ``send()`` is thread-safe."""
 
@@ -640,7 +636,6 @@ class async_(watcher):
     _c_init = lib.gk_async_init
     _start_fn = lib.ev_async_start
     _stop_fn = lib.ev_async_stop
-
 
     def send(self) -> None:
         """Make the callback run in the loop's thread (coalesced until it does)."""
