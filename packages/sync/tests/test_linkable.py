@@ -708,3 +708,32 @@ def test_raw_greenlet_link_target() -> None:
     event.set()
     sleep(0)
     assert seen == [event]
+
+
+def test_unlink_from_other_hub_of_hopped_callback() -> None:
+    event = Event()
+    event.wait(0.001)  # owned by the main thread's hub
+    seen: list[Any] = []
+    results: list[int] = []
+
+    def body() -> None:
+        def callback(obj: Any) -> None:
+            seen.append(obj)
+
+        event.rawlink(callback)
+        results.append(event.linkcount())
+        event.unlink(callback)
+        results.append(event.linkcount())
+
+    join_native(native_thread(in_thread_with_hub(body)))
+    event.set()
+    sleep(0.01)
+    assert results == [1, 0]
+    assert seen == []
+
+
+def test_private_wait_returns_notified_flag() -> None:
+    event = Event()
+    assert event._wait(SHORT) is False
+    spawn_raw(event.set)
+    assert event._wait(LONG) is True

@@ -338,7 +338,13 @@ class AbstractLinkable:
 
     def _check_and_notify(self) -> None:
         """Notify the links that can be notified now; the object is ready (or a
-        waiter just queued behind a pending round)."""
+        waiter just queued behind a pending round), and has links."""
+        if self._notifier is None and not self._cross:
+            hub = self.hub
+            if hub is not None and hub is _threadlocal.hub:
+                # The common case, inline: a round in this thread's hub.
+                self._notifier = hub.loop.run_callback(self._notify_links)
+                return
         if self._cross and (self._round is None or self.hub is not _threadlocal.hub):
             if not self._wake_cross_head():
                 return
@@ -443,6 +449,11 @@ class AbstractLinkable:
 
     # -- waiting -------------------------------------------------------------------
 
+    def _wait(self, timeout: Any = None) -> bool:
+        """Block until notified or until ``timeout`` (seconds or a Timeout) expires;
+        True if notified.  What subclasses' ``wait()`` methods build on."""
+        return self._wait_core(timeout, False, True)
+
     def _wait_core(self, timeout: Any, consume: bool, catch: bool) -> bool:
         """Block until notified.
 
@@ -452,6 +463,24 @@ class AbstractLinkable:
         """
         cur = _threadlocal.hub
         if self.hub is cur and cur is not None:
+            if timeout is None and not consume and not self._multithreaded():
+                # The common case (Event.wait() in the owning hub), inline.
+                switch = getcurrent().switch
+                self._links.append(switch)
+                if self._notifier is None and self.ready():
+                    self._check_and_notify()
+                try:
+                    result = cur.switch()
+                except BaseException:
+                    self._remove_link(switch)
+                    raise
+                if result is not self:
+                    self._remove_link(switch)
+                    raise InvalidSwitchError(
+                        f"Invalid switch into {getcurrent()!r}: got {result!r} "
+                        f"(expected {self!r})"
+                    )
+                return True
             return self._wait_here(cur, timeout, consume, catch, self._multithreaded())
         owner = self._live_owner()
         if cur is None:
