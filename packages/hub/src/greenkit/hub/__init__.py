@@ -591,12 +591,36 @@ class _WaitIterator:
         self._cleanup()
 
 
+class _JoinOnce:
+    """``iwait(None)``: yields once, whether the loop finished (``Hub.join``)."""
+
+    def __init__(self, timeout: float | None) -> None:
+        self._timeout = timeout
+        self._done = False
+
+    def __iter__(self) -> Iterator[Any]:
+        return self
+
+    def __next__(self) -> Any:
+        if self._done:
+            raise StopIteration
+        self._done = True
+        return get_hub().join(timeout=self._timeout)
+
+    def __enter__(self) -> _JoinOnce:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._done = True
+
+
 def iwait(objects: Iterable[Any] | None, timeout: float | None = None,
-          count: int | None = None) -> Iterator[Any]:
+          count: int | None = None) -> _WaitIterator | _JoinOnce:
     """Yield objects (anything with rawlink/unlink) as they become ready, until all
-    (or ``count``) are, or ``timeout`` expires."""
+    (or ``count``) are, or ``timeout`` expires.  Also a context manager that
+    unlinks from the objects on exit."""
     if objects is None:
-        return iter([get_hub().join(timeout=timeout)])
+        return _JoinOnce(timeout)
     if not hasattr(objects, "__len__"):
         objects = list(objects)
     return _WaitIterator(objects, get_hub(), timeout, count)
