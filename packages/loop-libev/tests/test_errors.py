@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
@@ -571,3 +572,33 @@ def test_error_handler_raising_system_exit_propagates(loop: libev.loop) -> None:
     with pytest.raises(SystemExit) as info:
         loop.run()
     assert info.value.code == 4
+
+
+def test_destroy_while_running_elsewhere_is_refused() -> None:
+    # A loop whose run() is in progress on another stack (here: another
+    # thread) cannot be freed under it; destroy() says so instead.
+    lp = libev.loop(default=False)
+    started = threading.Event()
+    stop = lp.async_()
+    stop.start(lambda: None)
+    hook = lp.prepare(ref=False)
+    hook.start(started.set)
+
+    def runner() -> None:
+        lp.run(once=True)
+
+    t = threading.Thread(target=runner)
+    t.start()
+    try:
+        assert started.wait(10)
+        with pytest.raises(RuntimeError, match="another greenlet or thread"):
+            lp.destroy()
+        assert lp.ptr is not None
+    finally:
+        stop.send()
+        t.join(10)
+    assert not t.is_alive()
+    hook.close()
+    stop.close()
+    lp.destroy()
+    assert lp.ptr is None

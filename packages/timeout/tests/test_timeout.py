@@ -196,7 +196,8 @@ def test_close_stops_a_pending_timeout() -> None:
     sleep(SHORT * 5)
 
 
-def test_timer_is_allocated_by_start_and_released_by_close() -> None:
+def test_timer_is_taken_by_start_and_given_back_by_cancel() -> None:
+    hub = get_hub()
     t = Timeout(LONG)
     placeholder = t.timer
     assert not placeholder.pending and not placeholder.active
@@ -206,9 +207,29 @@ def test_timer_is_allocated_by_start_and_released_by_close() -> None:
     assert timer.active
     t.cancel()
     assert not timer.active
+    assert t.timer is placeholder
+    # The stopped timer went back to the hub, which hands it to the next user.
+    assert timer in hub._timer_pool
     t.close()
     assert t.timer is placeholder
-    assert timer.closed
+    t2 = Timeout(LONG * 2)
+    t2.start()
+    assert t2.timer is timer and timer.active
+    assert timer.callback is not None and timer.args is not None
+    t2.close()
+    assert not timer.active and timer.callback is None
+
+
+def test_restart_after_cancel_counts_the_full_delay_again() -> None:
+    t = Timeout(SHORT * 4)
+    t.start()
+    sleep(SHORT * 2)
+    t.cancel()
+    t.start()
+    start = time.monotonic()
+    with pytest.raises(Timeout):
+        sleep(LONG)
+    assert time.monotonic() - start >= SHORT * 3
 
 
 def test_none_seconds_never_expires_and_allocates_no_timer() -> None:

@@ -119,6 +119,9 @@ class Hub(RawGreenlet):  # type: ignore[misc]
         self.format_context = config.format_context
         #: Hands out ``minimal_ident`` to the greenlets this hub runs.
         self.ident_registry = IdentRegistry()
+        #: Stopped timers kept for reuse by ``sleep()`` and ``Timeout`` (see
+        #: ``_take_timer``): creating a libev timer costs more than resetting one.
+        self._timer_pool: list[Any] = []
 
     @property
     def minimal_ident(self) -> int:
@@ -196,6 +199,34 @@ class Hub(RawGreenlet):  # type: ignore[misc]
     @threadpool.deleter
     def threadpool(self) -> None:
         self._threadpool = None
+
+    # -- pooled timers -------------------------------------------------------
+
+    #: How many stopped timers ``_timer_pool`` keeps at most.
+    TIMER_POOL_SIZE = 128
+
+    def _take_timer(self, seconds: float, ref: bool = True, priority: int | None = None) -> Any:
+        """A stopped one-shot timer for ``seconds`` from this hub's loop, reused when
+        possible.  Give it back with ``_return_timer`` once nothing refers to it."""
+        pool = self._timer_pool
+        if not pool:
+            return self.loop.timer(seconds, 0.0, ref, priority)
+        timer = pool.pop()
+        timer.set(seconds, 0.0)
+        timer.ref = ref
+        wanted = 0 if priority is None else priority
+        if timer.priority != wanted:
+            timer.priority = wanted
+        return timer
+
+    def _return_timer(self, timer: Any) -> None:
+        """Stop ``timer`` (from ``_take_timer``) and keep it for reuse."""
+        timer.stop()
+        pool = self._timer_pool
+        if len(pool) < self.TIMER_POOL_SIZE and self.loop is not None and timer.loop is self.loop:
+            pool.append(timer)
+        else:
+            timer.close()
 
     # -- errors --------------------------------------------------------------
 
@@ -373,6 +404,9 @@ class Hub(RawGreenlet):  # type: ignore[misc]
         loop = self.loop
         if loop is None:
             return
+        for timer in self._timer_pool:
+            timer.close()
+        self._timer_pool.clear()
         if destroy_loop is None:
             destroy_loop = not loop.default
         self._destroyed = True
@@ -421,13 +455,13 @@ def sleep(seconds: float = 0, ref: bool = True) -> None:
             if cb.callback is not None:
                 cb.stop()
         return
-    timer = loop.timer(seconds, ref=ref)
+    timer = hub._take_timer(seconds, ref)
     try:
         # "At least `seconds`": measure from now, not from the loop's cached time.
         loop.update_now()
         hub.wait(timer)
     finally:
-        timer.close()
+        hub._return_timer(timer)
 
 
 def idle(priority: int = 0) -> None:

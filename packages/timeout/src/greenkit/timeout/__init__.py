@@ -112,7 +112,7 @@ class Timeout(BaseException):
 
     # Slots keep creation cheap (no per-instance dict is materialised);
     # BaseException still gives instances a __dict__ for other attributes.
-    __slots__ = ("seconds", "exception", "timer", "_ref", "_priority")
+    __slots__ = ("seconds", "exception", "timer", "_ref", "_priority", "_hub")
 
     def __init__(self, seconds: float | None = None, exception: Any = None,
                  ref: bool = True, priority: int = -1) -> None:
@@ -142,16 +142,16 @@ class Timeout(BaseException):
                 raise AssertionError(
                     f"{self!r} is already started; to restart it, cancel it first"
                 )
-            # A loop timer that was started once keeps its old expiry time
-            # (stopping a libev timer leaves the remaining delay in it), so a
-            # restart gets a fresh one.
+            # An expired timer goes back to the hub; a restart counts the
+            # full *seconds* again on a freshly set one.
             self.timer = _NO_TIMER
-            timer.close()
+            self._hub._return_timer(timer)
         seconds = self.seconds
         if seconds is None:
             return
-        hub = _threadlocal.hub or get_hub()
-        timer = hub.loop.timer(seconds, 0.0, self._ref, self._priority)
+        hub = self._hub = _threadlocal.hub or get_hub()
+        # The hub recycles stopped timers: cheaper than a new libev watcher.
+        timer = hub._take_timer(seconds, self._ref, self._priority)
         self.timer = timer
         # Count *seconds* from now, not from the loop's cached time.
         timer.start(self._on_expiration, getcurrent(), update=True)
@@ -189,17 +189,17 @@ class Timeout(BaseException):
         The timeout may be started again afterwards; if it will not be, prefer
         :meth:`close`.
         """
-        self.timer.stop()
+        self.close()
 
     def close(self) -> None:
         """Cancel the timeout and release its loop timer.
 
-        Starting the timeout again afterwards allocates a new timer.
+        Starting the timeout again afterwards takes a new timer.
         """
         timer = self.timer
         if timer is not _NO_TIMER:
             self.timer = _NO_TIMER
-            timer.close()
+            self._hub._return_timer(timer)
 
     @property
     def pending(self) -> bool:

@@ -54,12 +54,13 @@
 typedef double ev_tstamp;
 struct ev_loop;
 
-/* Only the members Python reads; "..." lets the compiler place them. */
+/* Only the members Python reads; "..." lets the compiler place them.
+ * (`priority` exists because libev is built with priorities, EV_MINPRI < EV_MAXPRI.) */
 struct ev_watcher { int active; int pending; int priority; void *data; ...; };
-struct ev_io { int active; int pending; void *data; int fd; int events; ...; };
-struct ev_timer { int active; int pending; void *data; ev_tstamp at; ev_tstamp repeat; ...; };
-struct ev_signal { int active; int pending; void *data; int signum; ...; };
-struct ev_child { int active; int pending; void *data; int pid; int rpid; int rstatus; ...; };
+struct ev_io { int active; int pending; int priority; void *data; int fd; int events; ...; };
+struct ev_timer { int active; int pending; int priority; void *data; ev_tstamp at; ev_tstamp repeat; ...; };
+struct ev_signal { int active; int pending; int priority; void *data; int signum; ...; };
+struct ev_child { int active; int pending; int priority; void *data; int pid; int rpid; int rstatus; ...; };
 typedef int... dev_t;
 typedef int... ino_t;
 typedef int... mode_t;
@@ -72,15 +73,15 @@ struct stat { dev_t st_dev; ino_t st_ino; mode_t st_mode; nlink_t st_nlink;
               uid_t st_uid; gid_t st_gid; off_t st_size;
               time_t st_atime; time_t st_mtime; time_t st_ctime; ...; };
 struct ev_stat {
-    int active; int pending; void *data;
+    int active; int pending; int priority; void *data;
     ev_tstamp interval; const char *path;
     struct stat attr; struct stat prev; ...;
 };
-struct ev_idle { int active; int pending; void *data; ...; };
-struct ev_prepare { int active; int pending; void *data; ...; };
-struct ev_check { int active; int pending; void *data; ...; };
-struct ev_fork { int active; int pending; void *data; ...; };
-struct ev_async { int active; int pending; void *data; ...; };
+struct ev_idle { int active; int pending; int priority; void *data; ...; };
+struct ev_prepare { int active; int pending; int priority; void *data; ...; };
+struct ev_check { int active; int pending; int priority; void *data; ...; };
+struct ev_fork { int active; int pending; int priority; void *data; ...; };
+struct ev_async { int active; int pending; int priority; void *data; ...; };
 
 /* libev, as documented in its manual */
 int ev_version_major(void);
@@ -138,8 +139,6 @@ void ev_async_send(struct ev_loop *, struct ev_async *);
 /* greenkit's C helpers (_corecffi_source.c) */
 struct ev_loop *gk_default_loop(unsigned int flags);
 int gk_fd_error(int fd);
-int gk_priority(void *w);
-void gk_set_priority(void *w, int priority);
 #define GK_DEFAULT_PRIORITY ...
 void gk_io_init(struct ev_io *w, void *handle, int priority, int fd, int events);
 void gk_io_set(struct ev_io *w, int fd, int events);
@@ -148,6 +147,7 @@ void gk_loop_destroy(struct ev_loop *loop);
 void gk_timer_init(struct ev_timer *w, void *handle, int priority, ev_tstamp after,
                    ev_tstamp repeat);
 void gk_timer_start_now(struct ev_loop *loop, struct ev_timer *w);
+void gk_timer_set(struct ev_timer *w, ev_tstamp after, ev_tstamp repeat);
 void gk_signal_init(struct ev_signal *w, void *handle, int priority, int signum);
 void gk_child_init(struct ev_child *w, void *handle, int priority, int pid, int trace);
 void gk_stat_init(struct ev_stat *w, void *handle, int priority, const char *path,

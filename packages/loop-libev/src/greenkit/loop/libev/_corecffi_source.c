@@ -132,9 +132,6 @@ static int gk_fd_error(int fd)
     return fcntl(fd, F_GETFD) == -1 ? errno : 0;
 }
 
-static int gk_priority(void *w) { return ev_priority((ev_watcher *)w); }
-static void gk_set_priority(void *w, int priority) { ev_set_priority((ev_watcher *)w, priority); }
-
 /* Every gk_*_init() initialises a watcher, points its data at the Python
  * object's handle and sets its priority (GK_DEFAULT_PRIORITY: leave it),
  * in one call: each cffi call releases and retakes the GIL. */
@@ -169,6 +166,11 @@ static void gk_timer_init(struct ev_timer *w, void *handle, int priority,
 {
     ev_timer_init(w, GK_CB(struct ev_timer), after, repeat);
     gk_attach(w, handle, priority);
+}
+
+static void gk_timer_set(struct ev_timer *w, ev_tstamp after, ev_tstamp repeat)
+{
+    ev_timer_set(w, after, repeat);
 }
 
 /* Refresh the loop's clock, then start: the delay counts from now. */

@@ -25,6 +25,13 @@ from types import TracebackType
 from typing import Any
 
 from ._corecffi import ffi, lib
+
+try:
+    # Which greenlet is running the loop matters to destroy(); without
+    # greenlet (the bare loop) the thread is the unit of execution.
+    from greenlet import getcurrent as _current_context
+except ImportError:  # pragma: no cover - greenlet is not a dependency of the loop
+    _current_context = threading.get_ident  # type: ignore[assignment]
 from .watcher import (
     EVENTS,
     async_,
@@ -262,6 +269,7 @@ class loop:
                                   TracebackType | None] | None = None
         self._sigchld_installed = False
         self._run_depth = 0
+        self._runner: Any = None
         self._destroy_pending: Any = None
         self._thread_ident = threading.get_ident()
         ptr = lib.gk_default_loop(c_flags) if self._default else lib.ev_loop_new(c_flags)
@@ -381,11 +389,14 @@ class loop:
         flags = (lib.EVRUN_NOWAIT if nowait else 0) | (lib.EVRUN_ONCE if once else 0)
         outer = getattr(_running, "loop", None)
         _running.loop = self
+        outer_runner = self._runner
+        self._runner = _current_context()
         self._run_depth += 1
         try:
             lib.ev_run(ptr, flags)
         finally:
             self._run_depth -= 1
+            self._runner = outer_runner
             _running.loop = outer
             if not self._run_depth and self._destroy_pending is not None:
                 lib.gk_loop_destroy(self._destroy_pending)
@@ -440,6 +451,13 @@ class loop:
         ptr = self._ptr
         if ptr is None:
             return
+        if self._run_depth and self._runner != _current_context():
+            # ev_run() is suspended on another greenlet's (or thread's) stack:
+            # freeing the loop under it would corrupt memory when it resumes.
+            raise RuntimeError(
+                f"cannot destroy {self!r} while it runs in another greenlet or thread; "
+                "make that run() return first (Hub.destroy() does)"
+            )
         for w in list(self._keepaliveset):
             w.stop()
         self._keepaliveset.clear()

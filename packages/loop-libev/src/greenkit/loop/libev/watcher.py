@@ -182,7 +182,7 @@ class watcher:
         w = self._watcher
         if w is None:
             raise _closed_error(self)
-        return int(lib.gk_priority(w))
+        return int(w.priority)
 
     @priority.setter
     def priority(self, priority: int) -> None:
@@ -191,7 +191,7 @@ class watcher:
             raise _closed_error(self)
         if w.active or w.pending:
             raise AttributeError("Cannot set priority of an active or pending watcher")
-        lib.gk_set_priority(w, _check_priority(priority))
+        w.priority = _check_priority(priority)
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -496,6 +496,25 @@ class timer(watcher):
             if not self._ref:
                 lib.ev_ref(ptr)
             self.loop._keepaliveset.discard(self)
+
+    def set(self, after: float, repeat: float = 0.0) -> None:
+        """Give a stopped timer a new delay and repeat interval (libev's ev_timer_set)."""
+        w = self._watcher
+        if w is None:
+            raise _closed_error(self)
+        if w.active or w.pending:
+            raise AttributeError("Cannot reset an active or pending timer")
+        if type(after) is not float:
+            after = float(after)
+        if type(repeat) is not float:
+            repeat = float(repeat)
+        if after != after or repeat != repeat:
+            raise ValueError("timer delays must not be NaN")
+        if repeat < 0.0:
+            raise ValueError(f"repeat must be positive or zero: {repeat!r}")
+        lib.gk_timer_set(w, after, repeat)
+        self._after = after
+        self._repeat = repeat
 
     @property
     def at(self) -> float:
