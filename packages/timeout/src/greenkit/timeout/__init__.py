@@ -126,6 +126,8 @@ class Timeout(BaseException):
         #: The loop timer while one is allocated; a shared never-firing
         #: placeholder otherwise.
         self.timer: Any = _NO_TIMER
+        #: The hub whose pool the timer is taken from (set by ``start()``).
+        self._hub: Any = None
 
     # -- scheduling ------------------------------------------------------------
 

@@ -31,7 +31,7 @@ try:
     # greenlet (the bare loop) the thread is the unit of execution.
     from greenlet import getcurrent as _current_context
 except ImportError:  # pragma: no cover - greenlet is not a dependency of the loop
-    _current_context = threading.get_ident  # type: ignore[assignment]
+    _current_context = threading.get_ident
 from .watcher import (
     EVENTS,
     async_,
