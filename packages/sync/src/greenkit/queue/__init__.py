@@ -1,0 +1,1097 @@
+"""Synchronized queues for greenlets.
+
+Multi-producer, multi-consumer queues whose blocking calls park only the
+calling greenlet, with the API of the standard library's :mod:`queue`
+module (and a few extensions):
+
+- :class:`SimpleQueue`: a FIFO queue, optionally bounded; ``peek()``,
+  iteration, ``copy()``, ``shutdown()``.
+- :class:`Queue` (alias :class:`JoinableQueue`): a :class:`SimpleQueue`
+  that also counts unfinished tasks (``task_done()``, ``join()``).
+- :class:`LifoQueue`, :class:`PriorityQueue`: the same, with other orders.
+- :class:`UnboundQueue`: a :class:`Queue` that can never be full.
+- :class:`Channel`: no buffer at all; ``put()`` waits for a ``get()``.
+
+Waiting is fair: greenlets blocked in ``get()`` (or ``peek()``) are served
+in the order they blocked, and so are greenlets blocked in ``put()``.  A
+greenlet that gives up (its timeout expires, or it is killed) leaves the
+line.  Waiters are woken from the hub, at most one scheduled callback per
+queue at a time; a waiter belonging to another native thread's hub is woken
+through that hub's loop (``run_callback_threadsafe``).
+
+Native threads: a queue may be shared by greenlets of several threads'
+hubs and by plain threads (which get a hub only if they have to wait).
+Putting or getting without waiting never creates a hub.  While a greenlet
+waits on a queue that another thread created or has already used, its
+loop is kept alive, since the wake-up may come from that thread.  A wait
+without a timeout in the creating thread, on a queue no other thread has
+used yet, still raises ``LoopExit`` when nothing else keeps the loop
+running (as a wait on an object only another thread will touch does in
+gevent); give such waits a timeout.
+
+Iterating over a queue calls ``get()`` until it returns the
+:class:`StopIteration` class itself::
+
+    >>> q = Queue()
+    >>> q.put(1); q.put(2); q.put(StopIteration)
+    >>> list(q)
+    [1, 2]
+
+``Queue(0)`` means an unbounded queue (with a :class:`DeprecationWarning`),
+not a channel; use :class:`Channel` for a rendezvous.
+
+:exc:`Empty` and :exc:`Full` are the standard library's exceptions, so
+``except queue.Empty`` catches them.  :exc:`ShutDown` is the standard
+library's on Python 3.13 and later, and this module's own class before.
+"""
+
+from __future__ import annotations
+
+import heapq
+import sys
+import warnings
+from _thread import get_ident
+from collections import deque
+from collections.abc import Iterable, Iterator
+from queue import Empty, Full
+from types import GenericAlias
+from typing import Any, Generic, TypeVar
+
+from greenlet import getcurrent
+
+from greenkit._hub_local import _threadlocal, get_hub
+from greenkit._waiter import Waiter
+from greenkit.timeout import Timeout
+
+if sys.version_info >= (3, 13):
+    from queue import ShutDown
+else:
+
+    class ShutDown(Exception):
+        """Raised by ``put()`` (and ``get()`` on an empty queue) once the queue has
+        been shut down with ``shutdown()``.
+
+        The standard library has the same exception from Python 3.13.
+        """
+
+
+#: The names of :mod:`queue` that monkey patching replaces with ours.
+__implements__ = ["Queue", "PriorityQueue", "LifoQueue", "SimpleQueue"]
+#: The names we take unchanged from :mod:`queue`.
+__imports__ = ["Empty", "Full"]
+#: Our names that :mod:`queue` does not have.
+__extensions__ = ["JoinableQueue", "Channel"]
+if sys.version_info >= (3, 13):
+    __imports__.append("ShutDown")
+else:
+    __extensions__.append("ShutDown")
+
+__all__ = __implements__ + __imports__ + __extensions__
+
+_T = TypeVar("_T")
+
+# Marks "no item" in waiters' item slot.
+_NONE: Any = object()
+
+
+class _ItemWaiter(Waiter):
+    """A Waiter that also carries an item (a Channel's putters and getters)."""
+
+    __slots__ = ("item",)
+
+    def __init__(self, hub: Any, item: Any = _NONE) -> None:
+        Waiter.__init__(self, hub)
+        self.item = item
+
+
+def _noop() -> None:
+    """Callback of the watcher that keeps a loop alive during cross-thread waits."""
+
+
+def _current_hub_if_running_in_it() -> Any:
+    """This thread's hub if the calling code runs in it (a loop callback), else None."""
+    hub = _threadlocal.hub
+    if hub is not None and getcurrent() is hub:
+        return hub
+    return None
+
+
+def _nonblocking_timeout(timeout: Any) -> bool:
+    """True for a numeric timeout that allows no waiting (zero or negative)."""
+    return not isinstance(timeout, Timeout) and timeout <= 0
+
+
+def _start_timer(timeout: Any, exception: Any) -> Any:
+    """Start a timeout for one blocking call (None: no timer)."""
+    if timeout is None:
+        return None
+    return Timeout.start_new(timeout, exception)
+
+
+def _stop_timer(timer: Any, timeout: Any) -> None:
+    """Stop what ``_start_timer`` started: a caller's Timeout is only cancelled."""
+    if timer is None:
+        return
+    if timer is timeout:
+        timer.cancel()
+    else:
+        timer.close()
+
+
+def _wake(waiter: Waiter, value: Any) -> None:
+    """Schedule ``waiter.switch(value)`` in the waiter's hub, from any thread."""
+    hub = waiter.hub
+    if hub is _threadlocal.hub:
+        hub.loop.run_callback(waiter.switch, value)
+    else:
+        hub.loop.run_callback_threadsafe(waiter.switch, value)
+
+
+class _CrossThread:
+    """What a queue needs to be shared with greenlets of other native threads.
+
+    ``_owner`` is the ident of the thread that created the queue; once a
+    wait happens in another thread, or a waiter of another thread's hub has
+    to be woken, ``_shared`` becomes true.  A wait on a shared queue keeps
+    its hub's loop alive (a referenced async watcher), since the wake-up may
+    come from a thread the loop knows nothing about.
+    """
+
+    __slots__ = ("_owner", "_shared", "_hub", "_unlock_pending", "_unlock_cb")
+
+    _owner: int
+    _shared: bool
+    _hub: Any
+
+    @property
+    def hub(self) -> Any:
+        """The hub of the thread that created the queue (created on first use
+        when asked from that thread)."""
+        hub = self._hub
+        if hub is None and get_ident() == self._owner:
+            hub = self._hub = get_hub()
+        return hub
+
+    def _foreign(self, hub: Any) -> bool:
+        """Called when a wait happens in *hub*, not the hub recorded for the
+        queue: true if that is another thread than the creator's (the queue
+        is then marked shared for good)."""
+        if self._owner == get_ident():
+            self._hub = hub
+            return False
+        self._shared = True
+        return True
+
+    # Scheduling of ``_unlock`` (defined by the queue classes).  At most one
+    # call is pending at a time: ``_unlock_pending`` is true from scheduling
+    # until the call starts, and ``_unlock_cb`` is ``(hub, callback)`` of the
+    # last one scheduled.  A running ``_unlock`` does not hold the flag, so a
+    # greenlet it switches to that never switches back (its thread ends) does
+    # not stall the queue.
+
+    _unlock_pending: bool
+    _unlock_cb: Any
+
+    def _unlock(self) -> None:
+        raise NotImplementedError
+
+    def _schedule_unlock_in(self, hub: Any) -> None:
+        """Run ``_unlock`` soon in *hub*, unless a call is already pending."""
+        if self._unlock_pending:
+            return
+        self._unlock_pending = True
+        if hub is _threadlocal.hub:
+            self._unlock_cb = (hub, hub.loop.run_callback(self._unlock))
+        else:
+            self._shared = True
+            self._unlock_cb = (hub, hub.loop.run_callback_threadsafe(self._unlock))
+
+    def _reclaim_unlock(self, hub: Any) -> None:
+        """Called by ``_unlock`` running in *hub* after a switch: if the greenlet
+        it woke scheduled another ``_unlock`` in this hub, cancel that one, as
+        the running one carries on."""
+        pending = self._unlock_cb
+        if pending is not None and pending[0] is hub:
+            pending[1].stop()
+            self._unlock_pending = False
+
+    @staticmethod
+    def _keepalive(hub: Any) -> Any:
+        """Keep *hub*'s loop running during a wait on a queue shared between
+        threads (the wake-up may come from a thread the loop knows nothing
+        about); returns the watcher to close afterwards."""
+        watcher = hub.loop.async_()
+        watcher.start(_noop)
+        return watcher
+
+
+# -- SimpleQueue -------------------------------------------------------------------
+
+
+class SimpleQueue(_CrossThread, Generic[_T]):
+    """A FIFO queue for greenlets, unbounded unless *maxsize* is given.
+
+    - *maxsize*: ``None`` (the default) or a value ``<= 0`` gives an
+      unbounded queue; ``0`` also emits a :class:`DeprecationWarning`
+      (long ago it meant a channel; use :class:`Channel` for that).
+      Otherwise ``put()`` blocks while the queue holds *maxsize* items.
+    - *items*: initial contents, put in iteration order.
+
+    Subclasses may change the storage like those of the standard library's
+    queues, by overriding ``_init(maxsize)`` (creates ``self.queue``),
+    ``_qsize()``, ``_put(item)``, ``_get()`` and ``_peek()``.
+
+    ``len(queue)`` is ``qsize()``; a queue object is nevertheless always
+    true, even when empty.
+    """
+
+    __slots__ = (
+        "_maxsize",
+        "queue",
+        "getters",
+        "putters",
+        "is_shutdown",
+        "__weakref__",
+    )
+
+    __class_getitem__ = classmethod(GenericAlias)  # type: ignore[var-annotated]
+
+    queue: Any
+    #: Waiters of the greenlets blocked in ``get()``/``peek()``, in arrival order.
+    getters: deque[Any]
+    #: Waiters of the greenlets blocked in ``put()``, in arrival order.
+    putters: deque[Any]
+    #: True once ``shutdown()`` was called.
+    is_shutdown: bool
+
+    def __init__(self, maxsize: int | None = None, items: Iterable[_T] = (),
+                 _warn_depth: int = 2) -> None:
+        if maxsize is not None and maxsize <= 0:
+            if maxsize == 0:
+                warnings.warn(
+                    "Queue(0) now means an unbounded queue, as Queue(None) does;"
+                    " for a channel use Channel()",
+                    DeprecationWarning,
+                    stacklevel=_warn_depth,
+                )
+            maxsize = None
+        self._maxsize = maxsize
+        self.getters = deque()
+        self.putters = deque()
+        self.is_shutdown = False
+        self._unlock_pending = False
+        self._unlock_cb = None
+        self._owner = get_ident()
+        self._shared = False
+        self._hub = _threadlocal.hub
+        self._init(maxsize)
+        for item in items:
+            self._put(item)
+
+    # -- storage hooks (override these to change the order) -------------------
+
+    def _init(self, maxsize: int | None) -> None:
+        self.queue = deque()
+
+    def _qsize(self) -> int:
+        return len(self.queue)
+
+    def _put(self, item: _T) -> None:
+        self.queue.append(item)
+
+    def _get(self) -> _T:
+        item: _T = self.queue.popleft()
+        return item
+
+    def _peek(self) -> _T:
+        item: _T = self.queue[0]
+        return item
+
+    # -- size ---------------------------------------------------------------------
+
+    @property
+    def maxsize(self) -> int | None:
+        """The bound of the queue, or None when unbounded.  Assigning a larger
+        value (or None) lets blocked putters proceed."""
+        return self._maxsize
+
+    @maxsize.setter
+    def maxsize(self, value: int | None) -> None:
+        if value is not None and value <= 0:
+            value = None
+        self._maxsize = value
+        if self.putters:
+            self._schedule_unlock()
+
+    def qsize(self) -> int:
+        """Return the number of items in the queue."""
+        return self._qsize()
+
+    def __len__(self) -> int:
+        return self._qsize()
+
+    def __bool__(self) -> bool:
+        """Always true: a queue is true even when empty (it has ``len()``)."""
+        return True
+
+    def empty(self) -> bool:
+        """Return True if the queue holds no item."""
+        return not self._qsize()
+
+    def full(self) -> bool:
+        """Return True if the queue holds *maxsize* items (never for unbounded)."""
+        maxsize = self._maxsize
+        return maxsize is not None and self._qsize() >= maxsize
+
+    def copy(self) -> SimpleQueue[_T]:
+        """A new queue of the same type, bound and contents (not the waiters)."""
+        return type(self)(self._maxsize, self.queue)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} at {id(self):#x}{self._format()}>"
+
+    def __str__(self) -> str:
+        return f"<{type(self).__name__}{self._format()}>"
+
+    def _format(self) -> str:
+        parts = []
+        if self._maxsize is not None:
+            parts.append(f" maxsize={self._maxsize!r}")
+        if getattr(self, "queue", None):
+            parts.append(f" queue={self.queue!r}")
+        if self.getters:
+            parts.append(f" getters[{len(self.getters)}]")
+        if self.putters:
+            parts.append(f" putters[{len(self.putters)}]")
+        if self.is_shutdown:
+            parts.append(" shutdown")
+        return "".join(parts)
+
+    # -- putting ------------------------------------------------------------------
+
+    def put(self, item: _T, block: bool = True, timeout: float | None = None) -> None:
+        """Put *item* into the queue.
+
+        If the queue is full: with *block* true, wait until there is room
+        (at most *timeout* seconds when it is not None, then raise
+        :exc:`Full`); with *block* false raise :exc:`Full` at once.  Called
+        from the hub (a loop callback), where waiting is impossible, it
+        first lets blocked getters take their items, then raises
+        :exc:`Full` if there is still no room.  Raises :exc:`ShutDown` after
+        ``shutdown()``.
+        """
+        if self.is_shutdown:
+            raise ShutDown
+        maxsize = self._maxsize
+        if maxsize is None or self._qsize() < maxsize:
+            self._put(item)
+            if self.getters:
+                self._schedule_unlock()
+            return
+        self._put_waiting(item, block, timeout)
+
+    def put_nowait(self, item: _T) -> None:
+        """Put *item* if there is room at once, else raise :exc:`Full`."""
+        self.put(item, False)
+
+    def _has_room(self) -> bool:
+        maxsize = self._maxsize
+        return maxsize is None or self._qsize() < maxsize
+
+    def _put_waiting(self, item: _T, block: bool, timeout: Any) -> None:
+        """``put()`` on a full queue: wait for room in line with other putters."""
+        hub = _current_hub_if_running_in_it()
+        if hub is not None:
+            if self.getters:
+                self._unlock()
+            if not self._has_room():
+                raise Full
+        else:
+            if not block or (timeout is not None and _nonblocking_timeout(timeout)):
+                raise Full
+            self._wait_for_room(timeout)
+            if self.is_shutdown:
+                raise ShutDown
+        try:
+            self._put(item)
+        except BaseException:
+            self._schedule_unlock()
+            raise
+        if self.getters or (self.putters and self._has_room()):
+            self._schedule_unlock()
+
+    # -- getting ------------------------------------------------------------------
+
+    def get(self, block: bool = True, timeout: float | None = None) -> _T:
+        """Remove and return an item from the queue.
+
+        If the queue is empty: with *block* true, wait for an item (at most
+        *timeout* seconds when it is not None, then raise :exc:`Empty`); with
+        *block* false raise :exc:`Empty` at once.  Called from the hub (a loop
+        callback), it first lets blocked putters put their items, then raises
+        :exc:`Empty` if there is still nothing.  After ``shutdown()``, raises
+        :exc:`ShutDown` instead of waiting on an empty queue.
+        """
+        if self._qsize():
+            item = self._get()
+            if self.putters:
+                self._schedule_unlock()
+            return item
+        return self._get_waiting(block, timeout, False)
+
+    def get_nowait(self) -> _T:
+        """Remove and return an item if one is there, else raise :exc:`Empty`."""
+        return self.get(False)
+
+    def peek(self, block: bool = True, timeout: float | None = None) -> _T:
+        """Return the item ``get()`` would return, without removing it.
+
+        Blocks, times out and raises exactly like ``get()``.
+        """
+        if self._qsize():
+            return self._peek()
+        return self._get_waiting(block, timeout, True)
+
+    def peek_nowait(self) -> _T:
+        """Return the next item without removing it, or raise :exc:`Empty`."""
+        return self.peek(False)
+
+    def _get_waiting(self, block: bool, timeout: Any, peek: bool) -> _T:
+        """``get()``/``peek()`` on an empty queue: wait for an item in line."""
+        if self.is_shutdown:
+            raise ShutDown
+        hub = _threadlocal.hub
+        if hub is not None and getcurrent() is hub:
+            return self._get_in_hub(peek)
+        if not block:
+            raise Empty
+        if timeout is None:
+            timer = None
+        elif _nonblocking_timeout(timeout):
+            raise Empty
+        else:
+            timer = Timeout.start_new(timeout, Empty)
+        if hub is None:
+            hub = get_hub()
+        waiter = Waiter(hub)
+        getters = self.getters
+        getters.append(waiter)
+        if self._qsize():
+            # Another thread put an item between our check and joining the line.
+            self._schedule_unlock()
+        keepalive = self._keepalive(hub) if (
+            self._shared or (hub is not self._hub and self._foreign(hub))
+        ) else None
+        try:
+            while True:
+                waiter.get()
+                if self._qsize():
+                    break
+                if self.is_shutdown:
+                    raise ShutDown
+                self._wait_again(getters, waiter)
+        except BaseException:
+            self._leave_line(getters, waiter)
+            raise
+        finally:
+            if timer is not None:
+                _stop_timer(timer, timeout)
+            if keepalive is not None:
+                keepalive.close()
+        # Our turn: _unlock took us out of the line.
+        try:
+            item = self._peek() if peek else self._get()
+        except BaseException:
+            self._schedule_unlock()
+            raise
+        if self.putters or (self.getters and (peek or self._qsize())):
+            # More waiters can proceed: normally the running _unlock serves
+            # them (and cancels this); if it never gets control back, this does.
+            self._schedule_unlock()
+        return item
+
+    def _get_in_hub(self, peek: bool) -> _T:
+        """``get()``/``peek()`` on an empty queue from the hub, which cannot wait:
+        let blocked putters put first, then try once more."""
+        if self.putters:
+            self._unlock()
+        if not self._qsize():
+            if self.is_shutdown:
+                raise ShutDown
+            raise Empty
+        item = self._peek() if peek else self._get()
+        if self.putters or (self.getters and (peek or self._qsize())):
+            self._schedule_unlock()
+        return item
+
+    # -- waiting and waking -------------------------------------------------------
+
+    def _wait_again(self, line: deque[Any], waiter: Waiter) -> None:
+        """Woken without anything to do (another thread got there first, or a
+        stray switch): wait again, first in line."""
+        waiter.clear()
+        if waiter not in line:
+            line.appendleft(waiter)
+
+    def _leave_line(self, line: deque[Any], waiter: Waiter) -> None:
+        """A waiter gives up (timeout, kill, error): take it out of *line*; if it
+        had already been picked, pass the turn on to the next waiter."""
+        try:
+            line.remove(waiter)
+        except ValueError:
+            self._schedule_unlock()
+
+    def _wait_for_room(self, timeout: Any) -> None:
+        """Park the current greenlet among the putters until ``_unlock`` picks it
+        and there is room (or the queue is shut down); on return it has left
+        the line and must put at once."""
+        hub = _threadlocal.hub or get_hub()
+        waiter = Waiter(hub)
+        putters = self.putters
+        putters.append(waiter)
+        if self._has_room():
+            # Another thread made room between our check and joining the line.
+            self._schedule_unlock()
+        keepalive = self._keepalive(hub) if (
+            self._shared or (hub is not self._hub and self._foreign(hub))
+        ) else None
+        timer = _start_timer(timeout, Full)
+        try:
+            while True:
+                waiter.get()
+                if self.is_shutdown or self._has_room():
+                    return
+                self._wait_again(putters, waiter)
+        except BaseException:
+            self._leave_line(putters, waiter)
+            raise
+        finally:
+            _stop_timer(timer, timeout)
+            if keepalive is not None:
+                keepalive.close()
+
+    def _schedule_unlock(self) -> None:
+        """Make sure ``_unlock`` runs soon, in the hub of the first waiter."""
+        if self._unlock_pending:
+            return
+        line = self.getters or self.putters
+        try:
+            hub = line[0].hub
+        except IndexError:
+            return
+        # _schedule_unlock_in, inlined: this is on the hot path.
+        self._unlock_pending = True
+        if hub is _threadlocal.hub:
+            self._unlock_cb = (hub, hub.loop.run_callback(self._unlock))
+        else:
+            self._shared = True
+            self._unlock_cb = (hub, hub.loop.run_callback_threadsafe(self._unlock))
+
+    def _unlock(self) -> None:
+        """Wake, from the hub and in arrival order, the waiters that can proceed.
+
+        Each local waiter is switched to directly: it does its operation and
+        runs until it blocks again, when control comes back here.  A waiter
+        of another hub gets this method run in that hub instead.  After as
+        many wake-ups as there were waiters on entry, the rest is left to a
+        new call so that the loop keeps turning.
+        """
+        self._unlock_pending = False
+        hub = getcurrent()
+        getters = self.getters
+        putters = self.putters
+        budget = len(getters) + len(putters)
+        while True:
+            if getters and (self._qsize() or self.is_shutdown):
+                line = getters
+            elif putters and (self.is_shutdown or self._has_room()):
+                line = putters
+            else:
+                return
+            if budget <= 0:
+                self._schedule_unlock_in(hub)
+                return
+            budget -= 1
+            try:
+                waiter = line.popleft()
+            except IndexError:
+                continue
+            if waiter.hub is not hub:
+                line.appendleft(waiter)
+                self._schedule_unlock_in(waiter.hub)
+                return
+            waiter.switch(None)
+            if self._unlock_pending:
+                self._reclaim_unlock(hub)
+
+    # -- shutting down ------------------------------------------------------------
+
+    def shutdown(self, immediate: bool = False) -> None:
+        """Shut the queue down: from now on ``put()`` raises :exc:`ShutDown`, and
+        so does ``get()`` once the queue is empty.  Blocked putters and getters
+        are woken and raise it too (getters only if nothing is left).
+
+        With *immediate* true, the remaining items are discarded first.
+        """
+        self.is_shutdown = True
+        if immediate:
+            while self._qsize():
+                self._get()
+                self._discarded()
+        self._schedule_unlock()
+
+    def _discarded(self) -> None:
+        """``shutdown(immediate=True)`` dropped one item."""
+
+    # -- iteration ----------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[_T]:
+        return self
+
+    def __next__(self) -> _T:
+        item = self.get()
+        if item is StopIteration:
+            raise StopIteration
+        return item
+
+    next = __next__
+
+
+# -- Queue (joinable) ----------------------------------------------------------------
+
+
+class Queue(SimpleQueue[_T]):
+    """A :class:`SimpleQueue` that also tracks unfinished tasks, like the
+    standard library's ``Queue``: every ``put()`` adds one, ``task_done()``
+    removes one, and ``join()`` waits until none is left.
+
+    *unfinished_tasks*: the initial count; by default the number of *items*.
+    """
+
+    __slots__ = ("unfinished_tasks", "_join_waiters")
+
+    #: How many items were put and not yet reported done by ``task_done()``.
+    unfinished_tasks: int
+
+    def __init__(self, maxsize: int | None = None, items: Iterable[_T] = (),
+                 unfinished_tasks: int | None = None, _warn_depth: int = 2) -> None:
+        self._join_waiters: deque[Any] = deque()
+        SimpleQueue.__init__(self, maxsize, items, _warn_depth + 1)
+        self.unfinished_tasks = self._qsize() if unfinished_tasks is None else unfinished_tasks
+
+    def copy(self) -> Queue[_T]:
+        """A new queue of the same type, bound, contents and unfinished count."""
+        return type(self)(self._maxsize, self.queue, self.unfinished_tasks)
+
+    def put(self, item: _T, block: bool = True, timeout: float | None = None) -> None:
+        # SimpleQueue.put plus the task count, inlined: this is the hot path.
+        if self.is_shutdown:
+            raise ShutDown
+        maxsize = self._maxsize
+        if maxsize is None or self._qsize() < maxsize:
+            self._put(item)
+            self.unfinished_tasks += 1
+            if self.getters:
+                self._schedule_unlock()
+            return
+        self._put_waiting(item, block, timeout)
+        self.unfinished_tasks += 1
+
+    put.__doc__ = SimpleQueue.put.__doc__
+
+    def task_done(self) -> None:
+        """Report that one task taken from the queue is finished.
+
+        When the count of unfinished tasks reaches zero, greenlets blocked in
+        ``join()`` are woken.  Raises :exc:`ValueError` if called more times
+        than items were put.
+        """
+        unfinished = self.unfinished_tasks
+        if unfinished <= 0:
+            raise ValueError("task_done() called too many times")
+        unfinished -= 1
+        self.unfinished_tasks = unfinished
+        if not unfinished and self._join_waiters:
+            self._wake_joiners()
+
+    def _wake_joiners(self) -> None:
+        waiters = self._join_waiters
+        while waiters:
+            try:
+                waiter = waiters.popleft()
+            except IndexError:
+                break
+            _wake(waiter, None)
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Block until every item put has been reported done with ``task_done()``.
+
+        Returns True then, or False if *timeout* (seconds) expires first.
+        Returns at once, without switching, when nothing is unfinished.
+        """
+        if not self.unfinished_tasks:
+            return True
+        hub = _threadlocal.hub or get_hub()
+        waiter = Waiter(hub)
+        waiters = self._join_waiters
+        waiters.append(waiter)
+        keepalive = self._keepalive(hub) if (
+            self._shared or (hub is not self._hub and self._foreign(hub))
+        ) else None
+        timer = Timeout._start_new_or_dummy(timeout)
+        try:
+            while self.unfinished_tasks:
+                waiter.get()
+                waiter.clear()
+                if self.unfinished_tasks and waiter not in waiters:
+                    waiters.append(waiter)
+            return True
+        except Timeout as ex:
+            if ex is not timer:
+                raise
+            return False
+        finally:
+            try:
+                waiters.remove(waiter)
+            except ValueError:
+                pass
+            timer.close()
+            if keepalive is not None:
+                keepalive.close()
+
+    def shutdown(self, immediate: bool = False) -> None:
+        super().shutdown(immediate)
+        if immediate and not self.unfinished_tasks and self._join_waiters:
+            self._wake_joiners()
+
+    shutdown.__doc__ = (SimpleQueue.shutdown.__doc__ or "") + (
+        "\n        Each discarded item also counts as a finished task, so ``join()``\n"
+        "        only waits for the tasks already taken from the queue.\n"
+    )
+
+    def _discarded(self) -> None:
+        if self.unfinished_tasks > 0:
+            self.unfinished_tasks -= 1
+
+
+#: The name gevent used for :class:`Queue` before ``Queue`` itself was joinable.
+JoinableQueue = Queue
+
+
+class UnboundQueue(Queue[_T]):
+    """A :class:`Queue` without a bound: ``put()`` never blocks.
+
+    Passing a *maxsize* other than None raises :exc:`ValueError`.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, maxsize: int | None = None, items: Iterable[_T] = (),
+                 unfinished_tasks: int | None = None) -> None:
+        if maxsize is not None:
+            raise ValueError("UnboundQueue has no maxsize")
+        Queue.__init__(self, None, items, unfinished_tasks)
+
+    @property
+    def maxsize(self) -> int | None:
+        """Always None."""
+        return None
+
+    @maxsize.setter
+    def maxsize(self, value: int | None) -> None:
+        if value is not None:
+            raise ValueError("UnboundQueue has no maxsize")
+
+    def put(self, item: _T, block: bool = True, timeout: float | None = None) -> None:
+        """Put *item* into the queue; never blocks (*block* and *timeout* are
+        ignored).  Raises :exc:`ShutDown` after ``shutdown()``."""
+        if self.is_shutdown:
+            raise ShutDown
+        self._put(item)
+        self.unfinished_tasks += 1
+        if self.getters:
+            self._schedule_unlock()
+
+
+class PriorityQueue(Queue[_T]):
+    """A :class:`Queue` that returns the lowest item first (a heap, as the
+    standard library's ``PriorityQueue``); items are often
+    ``(priority, data)`` tuples."""
+
+    __slots__ = ()
+
+    def _init(self, maxsize: int | None) -> None:
+        self.queue = []
+
+    def _put(self, item: _T) -> None:
+        heapq.heappush(self.queue, item)
+
+    def _get(self) -> _T:
+        item: _T = heapq.heappop(self.queue)
+        return item
+
+    def _peek(self) -> _T:
+        item: _T = self.queue[0]
+        return item
+
+
+class LifoQueue(Queue[_T]):
+    """A :class:`Queue` that returns the most recently put item first."""
+
+    __slots__ = ()
+
+    def _init(self, maxsize: int | None) -> None:
+        self.queue = []
+
+    def _put(self, item: _T) -> None:
+        self.queue.append(item)
+
+    def _get(self) -> _T:
+        item: _T = self.queue.pop()
+        return item
+
+    def _peek(self) -> _T:
+        item: _T = self.queue[-1]
+        return item
+
+
+# -- Channel -------------------------------------------------------------------------
+
+
+class Channel(_CrossThread, Generic[_T]):
+    """A rendezvous between greenlets: no buffer, every ``put()`` waits until
+    a ``get()`` takes its item, and every ``get()`` until a ``put()`` gives one.
+
+    ``qsize()`` is always 0 and both ``empty()`` and ``full()`` are always
+    true.  *maxsize* exists for signature compatibility with the queues; it
+    must be 1.  ``balance`` is the number of blocked putters minus the number
+    of blocked getters.
+    """
+
+    __slots__ = (
+        "getters",
+        "putters",
+        "__weakref__",
+    )
+
+    __class_getitem__ = classmethod(GenericAlias)  # type: ignore[var-annotated]
+
+    #: Waiters of the greenlets blocked in ``get()``, in arrival order.
+    getters: deque[Any]
+    #: Waiters (with their items) of the greenlets blocked in ``put()``.
+    putters: deque[Any]
+
+    def __init__(self, maxsize: int = 1) -> None:
+        if maxsize != 1:
+            raise ValueError("Channels have a maxsize of 1")
+        self.getters = deque()
+        self.putters = deque()
+        self._unlock_pending = False
+        self._unlock_cb = None
+        self._owner = get_ident()
+        self._shared = False
+        self._hub = _threadlocal.hub
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} at {id(self):#x}{self._format()}>"
+
+    def __str__(self) -> str:
+        return f"<{type(self).__name__}{self._format()}>"
+
+    def _format(self) -> str:
+        parts = []
+        if self.getters:
+            parts.append(f" getters[{len(self.getters)}]")
+        if self.putters:
+            parts.append(f" putters[{len(self.putters)}]")
+        return "".join(parts)
+
+    @property
+    def balance(self) -> int:
+        """Blocked putters minus blocked getters."""
+        return len(self.putters) - len(self.getters)
+
+    def qsize(self) -> int:
+        """Always 0: a channel holds no item."""
+        return 0
+
+    def empty(self) -> bool:
+        """Always True."""
+        return True
+
+    def full(self) -> bool:
+        """Always True."""
+        return True
+
+    def put(self, item: _T, block: bool = True, timeout: float | None = None) -> None:
+        """Give *item* to a getter, waiting for one if needed.
+
+        With *block* true, return once a getter has taken the item (raise
+        :exc:`Full` if none did within *timeout* seconds, when given); with
+        *block* false (or from the hub), succeed only if a getter is already
+        waiting, else raise :exc:`Full`.
+        """
+        getters = self.getters
+        hub = _current_hub_if_running_in_it()
+        if hub is not None or not block or (
+            timeout is not None and _nonblocking_timeout(timeout)
+        ):
+            while getters:
+                try:
+                    getter = getters.popleft()
+                except IndexError:
+                    break
+                getter.item = item
+                if hub is not None and getter.hub is hub:
+                    getter.switch(item)
+                else:
+                    _wake(getter, item)
+                return
+            raise Full
+        hub = _threadlocal.hub or get_hub()
+        waiter = _ItemWaiter(hub, item)
+        putters = self.putters
+        putters.append(waiter)
+        if getters:
+            self._schedule_unlock()
+        keepalive = self._keepalive(hub) if (
+            self._shared or (hub is not self._hub and self._foreign(hub))
+        ) else None
+        timer = _start_timer(timeout, Full)
+        try:
+            waiter.get()
+            if getters and putters:
+                # Normally the running _unlock pairs them (and cancels this).
+                self._schedule_unlock()
+        except BaseException as ex:
+            try:
+                putters.remove(waiter)
+            except ValueError:
+                # A getter took the item already: only the wake-up was late.
+                if ex is timer or isinstance(ex, Full):
+                    return
+            raise
+        finally:
+            _stop_timer(timer, timeout)
+            if keepalive is not None:
+                keepalive.close()
+
+    def put_nowait(self, item: _T) -> None:
+        """Give *item* to a waiting getter, or raise :exc:`Full`."""
+        self.put(item, False)
+
+    def get(self, block: bool = True, timeout: float | None = None) -> _T:
+        """Take an item from a putter, waiting for one if needed.
+
+        With *block* true, wait (raise :exc:`Empty` if no putter came within
+        *timeout* seconds, when given); with *block* false (or from the hub),
+        succeed only if a putter is already waiting, else raise :exc:`Empty`.
+        """
+        putters = self.putters
+        while putters:
+            try:
+                putter = putters.popleft()
+            except IndexError:
+                break
+            item: _T = putter.item
+            putter.item = _NONE
+            _wake(putter, None)
+            return item
+        hub = _current_hub_if_running_in_it()
+        if hub is not None or not block or (
+            timeout is not None and _nonblocking_timeout(timeout)
+        ):
+            raise Empty
+        hub = _threadlocal.hub or get_hub()
+        waiter = _ItemWaiter(hub)
+        getters = self.getters
+        getters.append(waiter)
+        if self.putters:
+            # Another thread started a put between our check and joining the line.
+            self._schedule_unlock()
+        keepalive = self._keepalive(hub) if (
+            self._shared or (hub is not self._hub and self._foreign(hub))
+        ) else None
+        timer = _start_timer(timeout, Empty)
+        try:
+            result: _T = waiter.get()
+            if getters and self.putters:
+                self._schedule_unlock()
+            return result
+        except BaseException as ex:
+            try:
+                getters.remove(waiter)
+            except ValueError:
+                # A putter handed us an item before the exception arrived.
+                if waiter.item is not _NONE and (ex is timer or isinstance(ex, Empty)):
+                    delivered: _T = waiter.item
+                    return delivered
+            raise
+        finally:
+            _stop_timer(timer, timeout)
+            if keepalive is not None:
+                keepalive.close()
+
+    def get_nowait(self) -> _T:
+        """Take the item of a waiting putter, or raise :exc:`Empty`."""
+        return self.get(False)
+
+    def _schedule_unlock(self) -> None:
+        """Make sure ``_unlock`` runs soon, in the hub of the first getter."""
+        if self._unlock_pending:
+            return
+        try:
+            hub = self.getters[0].hub
+        except IndexError:
+            return
+        self._schedule_unlock_in(hub)
+
+    def _unlock(self) -> None:
+        """Pair blocked getters with blocked putters, in arrival order: the
+        getter runs first with the item, then the putter resumes."""
+        self._unlock_pending = False
+        hub = getcurrent()
+        getters = self.getters
+        putters = self.putters
+        budget = len(getters) + len(putters)
+        while getters and putters:
+            if budget <= 0:
+                self._schedule_unlock_in(hub)
+                return
+            budget -= 1
+            try:
+                getter = getters.popleft()
+            except IndexError:
+                continue
+            if getter.hub is not hub:
+                getters.appendleft(getter)
+                self._schedule_unlock_in(getter.hub)
+                return
+            try:
+                putter = putters.popleft()
+            except IndexError:
+                getters.appendleft(getter)
+                continue
+            item = putter.item
+            putter.item = _NONE
+            getter.item = item
+            local_putter = putter.hub is hub
+            if not local_putter:
+                # Wake it first: the getter may never give control back.
+                _wake(putter, None)
+            getter.switch(item)
+            if local_putter:
+                putter.switch(None)
+            if self._unlock_pending:
+                self._reclaim_unlock(hub)
+
+    def __iter__(self) -> Iterator[_T]:
+        return self
+
+    def __next__(self) -> _T:
+        item = self.get()
+        if item is StopIteration:
+            raise StopIteration
+        return item
+
+    next = __next__
