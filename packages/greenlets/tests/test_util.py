@@ -6,6 +6,7 @@ import gc
 import inspect
 import io
 import re
+import sys
 import threading
 import time
 from typing import Any
@@ -396,5 +397,8 @@ def test_clear_stack_frames() -> None:
     next(it)
     frame = it.gi_frame
     util.clear_stack_frames(frame)
-    assert it.gi_frame is None or not it.gi_frame.f_locals
+    if sys.version_info < (3, 13):
+        # Clearing a suspended generator's frame closes it; Python 3.13 refuses
+        # (RuntimeError), which clear_stack_frames skips like a running frame.
+        assert it.gi_frame is None or not it.gi_frame.f_locals
     util.clear_stack_frames(None)
