@@ -127,6 +127,17 @@ def test_waiting_forever_raises_loop_exit() -> None:
     assert info.value.hub is get_hub()
 
 
+def test_loop_exit_says_where_the_greenlet_was_waiting() -> None:
+    def wait_for_nothing() -> None:
+        Waiter().get()
+
+    with pytest.raises(LoopExit) as info:
+        wait_for_nothing()
+    message = str(info.value)
+    assert "Waiting in wait_for_nothing (" in message
+    assert "test_hub.py:" in message
+
+
 def test_sleep_zero_lets_others_run_in_order() -> None:
     order = []
 

@@ -354,7 +354,9 @@ class Hub(RawGreenlet):  # type: ignore[misc]
                 loop.error_handler = None
             if self._destroyed:
                 break
-            self.parent.throw(LoopExit("This operation would block forever", self))
+            self.parent.throw(
+                LoopExit("This operation would block forever", self, _blocked_at(self.parent))
+            )
 
     def start_periodic_monitoring_thread(self) -> Any:
         """Start the monitoring thread if ``config.monitor_thread`` asks for it."""
@@ -436,6 +438,24 @@ class Hub(RawGreenlet):  # type: ignore[misc]
         name = f" {self.name!r}" if self.name else " ''"
         return (f"<{type(self).__name__}{name} at {id(self):#x} {info}"
                 f" thread_ident={self.thread_ident:#x}>")
+
+
+_HUB_MODULE_FILES = tuple(
+    module.__file__ for module in (sys.modules[__name__], sys.modules[Waiter.__module__])
+    if module.__file__
+)
+
+
+def _blocked_at(glet: Any) -> str:
+    """'Waiting in <function> (<file>:<line>)': where ``glet`` is parked, skipping
+    greenkit's own blocking machinery, so LoopExit says what was waited for."""
+    frame = getattr(glet, "gr_frame", None)
+    while frame is not None and frame.f_code.co_filename in _HUB_MODULE_FILES:
+        frame = frame.f_back
+    if frame is None:
+        return ""
+    code = frame.f_code
+    return f"Waiting in {code.co_name} ({code.co_filename}:{frame.f_lineno})"
 
 
 # -- the basic blocking API -----------------------------------------------------
