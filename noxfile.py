@@ -117,7 +117,12 @@ TESTED = [name for name, pkg in PACKAGES.items() if pkg.has_tests]
 
 
 def _uv() -> str | None:
-    return shutil.which(os.environ.get("UV", "uv"))
+    """uv on PATH, else the one installed beside nox (e.g. in the README's .venv)."""
+    found = shutil.which(os.environ.get("UV", "uv"))
+    if found:
+        return found
+    beside = Path(sys.executable).parent / "uv"
+    return str(beside) if beside.exists() else None
 
 
 def _python_exe(session: nox.Session) -> str:
