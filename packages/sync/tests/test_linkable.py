@@ -27,16 +27,6 @@ SHORT = 0.02
 LONG = 5.0
 
 
-@pytest.fixture
-def error_stream() -> Iterator[io.StringIO]:
-    """What the hub prints for errors."""
-    hub = get_hub()
-    stream = io.StringIO()
-    hub.exception_stream = stream
-    try:
-        yield stream
-    finally:
-        del hub.exception_stream
 
 
 class CountingLoop:

@@ -33,6 +33,7 @@ import faulthandler
 import gc
 import importlib
 import importlib.util
+import io
 import os
 from collections.abc import Generator, Iterator
 from typing import Any
@@ -222,3 +223,18 @@ def fresh_loop() -> Iterator[Any]:
         yield loop
     finally:
         loop.destroy()
+
+
+@pytest.fixture
+def error_stream() -> Iterator[io.StringIO]:
+    """What this thread's greenkit hub prints for errors (tracebacks and
+    "... failed with ..." reports), captured instead of going to stderr."""
+    if not _find_module("greenkit.hub"):
+        pytest.skip("greenkit-hub is not installed")
+    hub = importlib.import_module("greenkit.hub").get_hub()
+    stream = io.StringIO()
+    hub.exception_stream = stream
+    try:
+        yield stream
+    finally:
+        del hub.exception_stream
