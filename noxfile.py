@@ -424,7 +424,7 @@ def gevent_suite(session: nox.Session) -> None:
     if not runner.exists():
         session.error(f"{runner} not found: shared/ must sit beside the repository")
     house = build_wheels(session)
-    install_from_wheelhouse(session, house, *_all_dists(), "zope.interface", "zope.event",
+    install_from_wheelhouse(session, house, *_all_dists(), "pip", "zope.interface", "zope.event",
                             "requests")  # fmt: skip
     session.run(
         "python", str(runner), "--impl", "greenkit", "--python", _python_exe(session),
