@@ -1,0 +1,104 @@
+"""What :func:`greenkit.monkey.patch_thread` must repair after swapping
+:mod:`_thread` and :mod:`threading`.
+
+Once ``_thread.get_ident`` returns greenlet identities, state that the
+interpreter built with native thread identities is stale:
+
+- ``threading._active`` maps the *native* identity of the main thread to
+  its :class:`threading.Thread` object; ``threading.current_thread()`` in
+  the main greenlet would then invent a dummy thread.  The entry (and the
+  object's ``_ident``) move to the main greenlet's identity.
+- Pure-Python ``RLock`` objects already held by the main thread record
+  the native identity as their owner; they are re-owned so the main
+  greenlet can release them.
+- :mod:`logging`, if already imported, holds native ``RLock`` objects in
+  its module lock and in every handler; they would block the whole thread
+  instead of one greenlet, so they are replaced with new (now cooperative)
+  ones.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import types
+from typing import Any
+
+__all__ = ["ThreadState", "renew_logging_locks"]
+
+#: Warnings when patching from a thread other than the main native thread.
+NOT_MAIN_NATIVE_THREAD = ("Monkey-patching outside the main native thread. Some APIs will not "
+                          "be available. Expect a KeyError to be printed at shutdown.")
+NOT_MAIN_THREAD_JOIN = ("Monkey-patching not on the main thread; "
+                        "threading.main_thread().join() will hang from a greenlet")
+
+
+class ThreadState:
+    """The threading facts captured just before patching."""
+
+    def __init__(self, native_ident: int, main_thread: Any, on_main_thread: bool,
+                 rlock_class: type | None) -> None:
+        self.native_ident = native_ident
+        self.main_thread = main_thread
+        self.on_main_thread = on_main_thread
+        self.rlock_class = rlock_class
+        self.new_ident: int | None = None
+
+    @classmethod
+    def capture(cls, threading_mod: types.ModuleType | None) -> ThreadState:
+        """Record the current native identity and whether it is the main thread's."""
+        import _thread
+
+        ident = _thread.get_ident()
+        if threading_mod is None:
+            return cls(ident, None, True, None)
+        main = threading_mod.main_thread()
+        return cls(ident, main, main.ident == ident,
+                   getattr(threading_mod, "_PyRLock", None))
+
+    def fix_main_thread(self, threading_mod: types.ModuleType) -> list[str]:
+        """Move the main thread to the main greenlet's identity.
+
+        Returns the warnings to issue (patching outside the main thread
+        cannot do that).
+        """
+        if not self.on_main_thread:
+            return [NOT_MAIN_NATIVE_THREAD, NOT_MAIN_THREAD_JOIN]
+        new_ident = sys.modules["_thread"].get_ident()
+        self.new_ident = new_ident
+        if new_ident == self.native_ident:
+            return []
+        active = threading_mod._active
+        if active.get(self.native_ident) is self.main_thread:
+            del active[self.native_ident]
+        active[new_ident] = self.main_thread
+        self.main_thread._ident = new_ident
+        return []
+
+    def reown_rlocks(self, threading_mod: types.ModuleType) -> None:
+        """Give the pure-Python RLocks held by the main thread to the main greenlet."""
+        cls = self.rlock_class
+        if cls is None or self.new_ident is None or self.new_ident == self.native_ident:
+            return
+        for obj in gc.get_objects():
+            if isinstance(obj, cls) and getattr(obj, "_owner", None) == self.native_ident:
+                setattr(obj, "_owner", self.new_ident)  # noqa: B010
+
+
+def _held(lock: Any) -> bool:
+    is_owned = getattr(lock, "_is_owned", None)
+    return bool(is_owned()) if is_owned is not None else False
+
+
+def renew_logging_locks(logging_mod: types.ModuleType, threading_mod: types.ModuleType) -> None:
+    """Replace :mod:`logging`'s module lock and each handler's lock with new
+    cooperative RLocks, skipping any that is held right now."""
+    lock = getattr(logging_mod, "_lock", None)
+    if lock is not None and not _held(lock):
+        setattr(logging_mod, "_lock", threading_mod.RLock())  # noqa: B010
+    for ref in list(getattr(logging_mod, "_handlerList", ())):
+        handler = ref() if callable(ref) else ref
+        if handler is None or getattr(handler, "lock", None) is None:
+            continue
+        if not _held(handler.lock):
+            handler.createLock()
