@@ -1,0 +1,103 @@
+"""DNS resolvers: what ``greenkit.socket``'s lookup functions ask.
+
+The hub creates one resolver (``Hub.resolver``, class named by
+``greenkit.config.resolver``) and ``greenkit.socket.getaddrinfo`` & co
+delegate to it.  Every resolver has the standard library's signatures
+(``getaddrinfo``, ``gethostbyname``, ``gethostbyname_ex``,
+``gethostbyaddr``, ``getnameinfo``) and ``close()``.
+
+:class:`AbstractResolver` holds the behaviour they share: it runs the real
+(unpatched) stdlib function through :meth:`AbstractResolver._run`, which
+each resolver defines (in a thread pool, or directly), except for queries
+that need no lookup at all -- numeric host addresses, ``None`` hosts,
+numeric-only ``getnameinfo`` -- which are answered in the calling greenlet
+by the same stdlib function, saving a trip to another thread while
+returning exactly what the standard library returns (results and errors).
+
+The stdlib functions are taken from ``greenkit._originals`` so that, once
+monkey patching has replaced them in ``socket``, a resolver never calls
+itself.
+
+Implementations: :mod:`greenkit.resolver.thread` (the default) and
+:mod:`greenkit.resolver.blocking`.
+"""
+
+from __future__ import annotations
+
+# Decoding an IDNA host name imports this codec on first use; in a worker
+# thread that import could wait for the import lock held by a greenlet of the
+# main thread that is itself waiting for the lookup.  Import it up front.
+import encodings.idna  # noqa: F401
+from socket import AF_INET, AF_INET6, NI_NUMERICHOST, NI_NUMERICSERV, inet_pton
+from typing import Any
+
+from greenkit._originals import get_original
+
+__all__ = ["AbstractResolver"]
+
+_NUMERIC_NAMEINFO = NI_NUMERICHOST | NI_NUMERICSERV
+
+
+def _stdlib(name: str) -> Any:
+    return get_original("socket", name)
+
+
+def _is_numeric(host: Any, families: tuple[int, ...] = (AF_INET, AF_INET6)) -> bool:
+    """Whether ``host`` (str or bytes) is a numeric address of one of ``families``."""
+    if isinstance(host, bytes):
+        try:
+            host = host.decode("ascii")
+        except UnicodeDecodeError:
+            return False
+    if not isinstance(host, str):
+        return False
+    for family in families:
+        try:
+            inet_pton(family, host)
+        except OSError:
+            continue
+        return True
+    return False
+
+
+class AbstractResolver:
+    """Base of the resolvers; subclasses define :meth:`_run`."""
+
+    def _run(self, function: Any, *args: Any) -> Any:
+        """Call the blocking stdlib ``function(*args)`` and return its result
+        (or raise its exception), blocking at most the calling greenlet."""
+        raise NotImplementedError
+
+    def getaddrinfo(self, host: Any, port: Any, family: int = 0, type: int = 0,
+                    proto: int = 0, flags: int = 0) -> list[tuple[Any, Any, int, str, Any]]:
+        """As :func:`socket.getaddrinfo`."""
+        function = _stdlib("getaddrinfo")
+        if host is None or _is_numeric(host):
+            return function(host, port, family, type, proto, flags)  # type: ignore[no-any-return]
+        return self._run(function, host, port, family, type, proto, flags)  # type: ignore[no-any-return]
+
+    def gethostbyname(self, hostname: str) -> str:
+        """As :func:`socket.gethostbyname`."""
+        function = _stdlib("gethostbyname")
+        if _is_numeric(hostname, (AF_INET,)):
+            return function(hostname)  # type: ignore[no-any-return]
+        return self._run(function, hostname)  # type: ignore[no-any-return]
+
+    def gethostbyname_ex(self, hostname: str) -> tuple[str, list[str], list[str]]:
+        """As :func:`socket.gethostbyname_ex`."""
+        return self._run(_stdlib("gethostbyname_ex"), hostname)  # type: ignore[no-any-return]
+
+    def gethostbyaddr(self, ip_address: str) -> tuple[str, list[str], list[str]]:
+        """As :func:`socket.gethostbyaddr`."""
+        return self._run(_stdlib("gethostbyaddr"), ip_address)  # type: ignore[no-any-return]
+
+    def getnameinfo(self, sockaddr: Any, flags: int) -> tuple[str, str]:
+        """As :func:`socket.getnameinfo`."""
+        function = _stdlib("getnameinfo")
+        if (isinstance(flags, int) and flags & _NUMERIC_NAMEINFO == _NUMERIC_NAMEINFO
+                and isinstance(sockaddr, tuple) and sockaddr and _is_numeric(sockaddr[0])):
+            return function(sockaddr, flags)  # type: ignore[no-any-return]
+        return self._run(function, sockaddr, flags)  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        """Release the resolver's resources (the hub calls it when destroyed)."""

@@ -1,0 +1,27 @@
+"""A resolver that calls the standard library's lookup functions directly.
+
+Every lookup blocks the whole thread (all its greenlets) while it runs:
+useful for debugging, or where threads are not wanted.  Select it with
+``GEVENT_RESOLVER=block`` (or ``greenkit.config.resolver = "block"``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from greenkit.resolver import AbstractResolver
+
+__all__ = ["Resolver"]
+
+
+class Resolver(AbstractResolver):
+    """Blocking resolver; ``hub`` is accepted for the common constructor and ignored."""
+
+    def __init__(self, hub: Any = None) -> None:
+        self.hub = hub
+
+    def _run(self, function: Any, *args: Any) -> Any:
+        return function(*args)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__module__}.{type(self).__name__} at {id(self):#x}>"
