@@ -119,8 +119,9 @@ def get_original(mod_name: str, item_name: str | Iterable[str]) -> Any:
 
 
 def is_module_patched(mod_name: str) -> bool:
-    """Whether anything in the module ``mod_name`` has been patched."""
-    return mod_name != _PATCH_ALL_SETTINGS and mod_name in saved
+    """Whether anything in the module ``mod_name`` has been patched (it has
+    an entry in :data:`saved`)."""
+    return mod_name in saved
 
 
 def is_object_patched(mod_name: str, item_name: str) -> bool:
@@ -129,8 +130,9 @@ def is_object_patched(mod_name: str, item_name: str) -> bool:
 
 
 def is_anything_patched() -> bool:
-    """Whether this process has patched anything at all."""
-    return any(is_module_patched(name) for name in saved)
+    """Whether this process has patched anything at all (remembered
+    :func:`patch_all` arguments alone do not count)."""
+    return any(name != _PATCH_ALL_SETTINGS for name in saved)
 
 
 # ---------------------------------------------------------------------------
