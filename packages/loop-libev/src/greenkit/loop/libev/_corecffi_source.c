@@ -180,6 +180,46 @@ static void gk_timer_start_now(struct ev_loop *loop, struct ev_timer *w)
     ev_timer_start(loop, w);
 }
 
+/*
+ * Reuse a stopped timer in one call (the hub's pool of timers does this for
+ * every sleep() and Timeout): give it a new one-shot delay and priority,
+ * optionally refresh the loop's clock, start it, and drop the loop reference
+ * an unref'd watcher must not hold.  Returns 0, GK_BUSY if the timer is
+ * active or pending (libev forbids changing it then), or GK_BAD_PRIORITY.
+ */
+#define GK_BUSY 1
+#define GK_BAD_PRIORITY 2
+
+static int gk_timer_restart(struct ev_loop *loop, struct ev_timer *w, ev_tstamp after,
+                            int priority, int ref, int update)
+{
+    if (ev_is_active(w) || ev_is_pending(w))
+        return GK_BUSY;
+    if (priority < EV_MINPRI || priority > EV_MAXPRI)
+        return GK_BAD_PRIORITY;
+    ev_timer_set(w, after, 0.);
+    ev_set_priority(w, priority);
+    if (update)
+        ev_now_update(loop);
+    ev_timer_start(loop, w);
+    if (!ref)
+        ev_unref(loop);
+    return 0;
+}
+
+/* Stop a timer (forgetting a pending event), giving back the loop reference
+ * an active unref'd watcher dropped.  Returns whether it was active. */
+static int gk_timer_stop(struct ev_loop *loop, struct ev_timer *w, int ref)
+{
+    int was_active = ev_is_active(w);
+
+    if (was_active && !ref)
+        ev_ref(loop);
+    if (was_active || ev_is_pending(w))
+        ev_timer_stop(loop, w);
+    return was_active;
+}
+
 static void gk_signal_init(struct ev_signal *w, void *handle, int priority, int signum)
 {
     ev_signal_init(w, GK_CB(struct ev_signal), signum);

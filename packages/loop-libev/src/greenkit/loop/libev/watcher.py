@@ -60,16 +60,19 @@ def _closed_error(what: object) -> ValueError:
 _DEFAULT_PRIORITY: int = lib.GK_DEFAULT_PRIORITY
 _MINPRI: int = lib.EV_MINPRI
 _MAXPRI: int = lib.EV_MAXPRI
+_BUSY: int = lib.GK_BUSY
 _new = ffi.new
 _new_handle = ffi.new_handle
 
 
+def _priority_error(priority: int) -> ValueError:
+    return ValueError(f"priority must be between {_MINPRI} and {_MAXPRI}: {priority!r}")
+
+
 def _check_priority(priority: int) -> int:
     priority = int(priority)
-    if not lib.EV_MINPRI <= priority <= lib.EV_MAXPRI:
-        raise ValueError(
-            f"priority must be between {lib.EV_MINPRI} and {lib.EV_MAXPRI}: {priority!r}"
-        )
+    if not _MINPRI <= priority <= _MAXPRI:
+        raise _priority_error(priority)
     return priority
 
 
@@ -475,6 +478,56 @@ class timer(watcher):
             lib.ev_timer_start(ptr, w)
         if not self._ref:
             lib.ev_unref(ptr)
+        loop._keepaliveset.add(self)
+
+    def stop(self) -> None:
+        """Stop the timer (and forget a pending event); ``start()`` may follow."""
+        w = self._watcher
+        if w is None:
+            return
+        loop = self.loop
+        ptr = loop._ptr
+        if ptr is not None:
+            # One C call instead of reading active/pending and then stopping.
+            lib.gk_timer_stop(ptr, w, self._ref)
+        self._callback = None
+        self._args = None
+        self._fed = False
+        loop._keepaliveset.discard(self)
+
+    def _restart(self, after: float, ref: bool, priority: int, update: bool,
+                 callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        """Reuse this stopped timer: fire once ``after`` seconds from now (the
+        loop's clock refreshed first if ``update``), with ``ref`` and
+        ``priority``, calling ``callback(*args)``.
+
+        ``set()`` + ``ref`` + ``priority`` + ``start()`` in a single C call,
+        for the hub's pool of timers (``sleep()`` and ``Timeout``); the caller
+        passes a callable.  Raises AttributeError if the timer is active or
+        pending, ValueError for a NaN delay or a priority out of range.
+        """
+        w = self._watcher
+        if w is None:
+            raise _closed_error(self)
+        loop = self.loop
+        ptr = loop._ptr
+        if ptr is None:
+            raise ValueError(f"operation on destroyed loop {loop!r}")
+        if type(after) is not float:
+            after = float(after)
+        if after != after:
+            raise ValueError("timer delays must not be NaN")
+        ref = True if ref else False
+        err = lib.gk_timer_restart(ptr, w, after, priority, ref, update)
+        if err:
+            if err == _BUSY:
+                raise AttributeError("Cannot reset an active or pending timer")
+            raise _priority_error(priority)
+        self._after = after
+        self._repeat = 0.0
+        self._ref = ref
+        self._callback = callback
+        self._args = args
         loop._keepaliveset.add(self)
 
     def again(self, callback: Callable[..., Any], *args: Any, update: bool = True) -> None:
