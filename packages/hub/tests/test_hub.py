@@ -158,6 +158,46 @@ def test_sleep_waits_at_least_the_time() -> None:
     assert time.monotonic() - start >= 0.045
 
 
+def test_timer_pool_reuses_stopped_timers_with_new_settings() -> None:
+    hub = get_hub()
+    hub._timer_pool.clear()
+    fired: list[str] = []
+    first = hub._start_timer(30, False, 2, fired.append, ("first",))
+    assert first.active and first.ref is False and first.priority == 2
+    hub._return_timer(first)
+    assert not first.active and first.callback is None
+    assert hub._timer_pool == [first]
+    second = hub._start_timer(0.01, True, -1, fired.append, ("second",))
+    assert second is first and hub._timer_pool == []
+    assert second.active and second.ref is True and second.priority == -1
+    sleep(0.05)  # (its own timer is new: the pool was empty)
+    assert fired == ["second"]
+    hub._return_timer(second)
+    assert len(hub._timer_pool) == 2 and hub._timer_pool[-1] is first
+    # sleep() takes the last pooled timer and gives it back.
+    sleep(0.001)
+    assert len(hub._timer_pool) == 2 and hub._timer_pool[-1] is first
+    assert first.after == 0.001
+
+
+def test_timer_pool_is_bounded_and_keeps_only_its_loop_timers() -> None:
+    hub = get_hub()
+    hub._timer_pool.clear()
+    timers = [hub._start_timer(30, True, 0, print, ()) for _ in range(hub.TIMER_POOL_SIZE + 2)]
+    for timer in timers:
+        hub._return_timer(timer)
+    assert len(hub._timer_pool) == hub.TIMER_POOL_SIZE
+    assert timers[-1].closed and not timers[0].closed
+    other_loop = type(hub.loop)(default=False)
+    try:
+        foreign = other_loop.timer(30)
+        hub._return_timer(foreign)
+        assert foreign.closed and foreign not in hub._timer_pool
+    finally:
+        other_loop.destroy()
+    hub._timer_pool.clear()
+
+
 def test_unref_sleep_does_not_keep_wait_alive() -> None:
     done = []
 

@@ -202,7 +202,7 @@ def test_timer_is_taken_by_start_and_given_back_by_cancel() -> None:
     placeholder = t.timer
     assert not placeholder.pending and not placeholder.active
     t.start()
-    timer = t.timer
+    timer = t._timer  # not through ``t.timer``, which would keep it out of the pool
     assert timer is not placeholder
     assert timer.active
     t.cancel()
@@ -214,10 +214,35 @@ def test_timer_is_taken_by_start_and_given_back_by_cancel() -> None:
     assert t.timer is placeholder
     t2 = Timeout(LONG * 2)
     t2.start()
-    assert t2.timer is timer and timer.active
+    assert t2._timer is timer and timer.active
     assert timer.callback is not None and timer.args is not None
     t2.close()
     assert not timer.active and timer.callback is None
+
+
+def test_a_timer_read_by_user_code_is_never_reused() -> None:
+    hub = get_hub()
+    t = Timeout(LONG)
+    t.start()
+    kept = t.timer
+    assert kept.active
+    t.cancel()
+    assert not kept.active and kept.callback is None
+    assert kept not in hub._timer_pool
+    # Other timeouts and sleeps never get it, so stopping it later is harmless.
+    others = [Timeout(LONG) for _ in range(3)]
+    for other in others:
+        other.start()
+    sleep(SHORT)
+    assert all(other._timer is not kept for other in others)
+    kept.stop()
+    assert all(other.pending for other in others)
+    for other in others:
+        other.close()
+    # Reading it again after a restart shows the new timer.
+    t.start()
+    assert t.timer is not kept and t.timer.active
+    t.close()
 
 
 def test_restart_after_cancel_counts_the_full_delay_again() -> None:

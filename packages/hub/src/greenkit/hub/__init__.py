@@ -205,25 +205,30 @@ class Hub(RawGreenlet):  # type: ignore[misc]
     #: How many stopped timers ``_timer_pool`` keeps at most.
     TIMER_POOL_SIZE = 128
 
-    def _take_timer(self, seconds: float, ref: bool = True, priority: int | None = None) -> Any:
-        """A stopped one-shot timer for ``seconds`` from this hub's loop, reused when
-        possible.  Give it back with ``_return_timer`` once nothing refers to it."""
+    def _start_timer(self, seconds: float, ref: bool, priority: int,
+                     callback: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        """Start a one-shot timer of this hub's loop: ``callback(*args)`` runs
+        ``seconds`` from now (from now, not from the loop's cached time).
+
+        A stopped timer kept by ``_return_timer`` is reused when there is
+        one: resetting and starting it is one C call, where a new libev timer
+        costs several allocations.  Give the timer back with ``_return_timer``
+        once nothing else refers to it.
+        """
         pool = self._timer_pool
-        if not pool:
-            return self.loop.timer(seconds, 0.0, ref, priority)
-        timer = pool.pop()
-        timer.set(seconds, 0.0)
-        timer.ref = ref
-        wanted = 0 if priority is None else priority
-        if timer.priority != wanted:
-            timer.priority = wanted
+        if pool:
+            timer = pool.pop()
+            timer._restart(seconds, ref, priority, True, callback, args)
+            return timer
+        timer = self.loop.timer(seconds, 0.0, ref, priority)
+        timer.start(callback, *args, update=True)
         return timer
 
     def _return_timer(self, timer: Any) -> None:
-        """Stop ``timer`` (from ``_take_timer``) and keep it for reuse."""
+        """Stop ``timer`` (from ``_start_timer``) and keep it for reuse."""
         timer.stop()
         pool = self._timer_pool
-        if len(pool) < self.TIMER_POOL_SIZE and self.loop is not None and timer.loop is self.loop:
+        if len(pool) < self.TIMER_POOL_SIZE and timer.loop is self.loop:
             pool.append(timer)
         else:
             timer.close()
@@ -308,14 +313,18 @@ class Hub(RawGreenlet):  # type: ignore[misc]
         waiter = Waiter(self)
         watcher.start(waiter.switch, waiter)
         try:
-            result = waiter.get()
-            if result is not waiter:
-                raise InvalidSwitchError(
-                    f"Invalid switch into {getcurrent()}: got {result!r} "
-                    f"(expected {waiter!r}; waiting on {self!r} with {watcher!r})"
-                )
+            self._wait_for(waiter, watcher)
         finally:
             watcher.stop()
+
+    def _wait_for(self, waiter: Waiter, watcher: Any) -> None:
+        """Block until ``watcher``, started with ``waiter.switch, waiter``, fires."""
+        result = waiter.get()
+        if result is not waiter:
+            raise InvalidSwitchError(
+                f"Invalid switch into {getcurrent()}: got {result!r} "
+                f"(expected {waiter!r}; waiting on {self!r} with {watcher!r})"
+            )
 
     def cancel_wait(self, watcher: Any, error: Any, close_watcher: bool = False) -> None:
         """Make a greenlet blocked in ``wait(watcher)`` raise ``error`` (soon, from the
@@ -475,11 +484,12 @@ def sleep(seconds: float = 0, ref: bool = True) -> None:
             if cb.callback is not None:
                 cb.stop()
         return
-    timer = hub._take_timer(seconds, ref)
+    # "At least `seconds`": the timer counts from now, not from the loop's
+    # cached time.
+    waiter = Waiter(hub)
+    timer = hub._start_timer(seconds, ref, 0, waiter.switch, (waiter,))
     try:
-        # "At least `seconds`": measure from now, not from the loop's cached time.
-        loop.update_now()
-        hub.wait(timer)
+        hub._wait_for(waiter, timer)
     finally:
         hub._return_timer(timer)
 

@@ -112,7 +112,8 @@ class Timeout(BaseException):
 
     # Slots keep creation cheap (no per-instance dict is materialised);
     # BaseException still gives instances a __dict__ for other attributes.
-    __slots__ = ("seconds", "exception", "timer", "_ref", "_priority", "_hub")
+    # ``_hub`` and ``_timer_shown`` are set by start() before any use.
+    __slots__ = ("seconds", "exception", "_timer", "_timer_shown", "_ref", "_priority", "_hub")
 
     def __init__(self, seconds: float | None = None, exception: Any = None,
                  ref: bool = True, priority: int = -1) -> None:
@@ -123,11 +124,22 @@ class Timeout(BaseException):
         self.exception = exception
         self._ref = ref
         self._priority = priority
-        #: The loop timer while one is allocated; a shared never-firing
-        #: placeholder otherwise.
-        self.timer: Any = _NO_TIMER
-        #: The hub whose pool the timer is taken from (set by ``start()``).
-        self._hub: Any = None
+        self._timer: Any = _NO_TIMER
+
+    @property
+    def timer(self) -> Any:
+        """The loop timer while the timeout is started; a shared never-firing
+        placeholder when there is none.
+
+        Timers come from a pool the hub keeps, and ``cancel()`` normally gives
+        the timer back for the next ``sleep()`` or Timeout.  A timer read here
+        is not given back: code that keeps it never sees it reused by others
+        (after ``cancel()`` it simply stays stopped).
+        """
+        timer = self._timer
+        if timer is not _NO_TIMER:
+            self._timer_shown = True
+        return timer
 
     # -- scheduling ------------------------------------------------------------
 
@@ -138,25 +150,23 @@ class Timeout(BaseException):
         Raises AssertionError if the timeout is already pending (cancel it
         first to restart it).  Does nothing if *seconds* is None.
         """
-        timer = self.timer
+        timer = self._timer
         if timer is not _NO_TIMER:
             if timer.pending or timer.active:
                 raise AssertionError(
                     f"{self!r} is already started; to restart it, cancel it first"
                 )
-            # An expired timer goes back to the hub; a restart counts the
-            # full *seconds* again on a freshly set one.
-            self.timer = _NO_TIMER
-            self._hub._return_timer(timer)
+            # An expired timer is released; a restart counts the full
+            # *seconds* again on a fresh one.
+            Timeout.close(self)
         seconds = self.seconds
         if seconds is None:
             return
         hub = self._hub = _threadlocal.hub or get_hub()
-        # The hub recycles stopped timers: cheaper than a new libev watcher.
-        timer = hub._take_timer(seconds, self._ref, self._priority)
-        self.timer = timer
-        # Count *seconds* from now, not from the loop's cached time.
-        timer.start(self._on_expiration, getcurrent(), update=True)
+        self._timer_shown = False
+        # Counted from now, not from the loop's cached time.
+        self._timer = hub._start_timer(seconds, self._ref, self._priority,
+                                       self._on_expiration, (getcurrent(),))
 
     @classmethod
     def start_new(cls: type[_TimeoutT], timeout: Any = None, exception: Any = None,
@@ -185,28 +195,31 @@ class Timeout(BaseException):
             return _NO_TIMER
         return cls.start_new(timeout, exception, ref)
 
-    def cancel(self) -> None:
-        """If the timeout is pending, cancel it; otherwise do nothing.
-
-        The timeout may be started again afterwards; if it will not be, prefer
-        :meth:`close`.
-        """
-        self.close()
-
     def close(self) -> None:
-        """Cancel the timeout and release its loop timer.
+        """Cancel the timeout if it is pending, and release its loop timer.
 
-        Starting the timeout again afterwards takes a new timer.
+        The timeout may be started again afterwards; that takes a timer anew
+        and counts the full *seconds* from then.  ``cancel()`` is the same
+        method.
         """
-        timer = self.timer
+        timer = self._timer
         if timer is not _NO_TIMER:
-            self.timer = _NO_TIMER
-            self._hub._return_timer(timer)
+            self._timer = _NO_TIMER
+            if self._timer_shown:
+                # Someone holds this timer (see ``timer``): stop it, never reuse it.
+                timer.stop()
+            else:
+                self._hub._return_timer(timer)
+
+    #: If the timeout is pending, cancel it; otherwise do nothing.  It may be
+    #: started again afterwards.  (One method with :meth:`close`, which is
+    #: cheaper than one calling the other on this hot path.)
+    cancel = close
 
     @property
     def pending(self) -> bool:
         """True if the timeout is scheduled to be raised."""
-        timer = self.timer
+        timer = self._timer
         return bool(timer.pending or timer.active)
 
     def _on_expiration(self, owner: Any) -> None:
