@@ -1,0 +1,760 @@
+"""A cooperative WSGI (PEP 3333) HTTP/1.1 server (gevent's ``gevent.pywsgi``).
+
+:class:`WSGIServer` is a :class:`~greenkit.server.StreamServer` that runs one
+:class:`WSGIHandler` per connection.  The handler reads requests (HTTP/1.0
+and 1.1, keep-alive, pipelining, ``Expect: 100-continue``, chunked or
+``Content-Length`` bodies through :class:`Input`), calls the application
+and writes its response:
+
+* a list or tuple result whose length is known is sent with a computed
+  ``Content-Length`` together with the headers, in one write;
+* otherwise HTTP/1.1 responses without ``Content-Length`` are chunked, and
+  HTTP/1.0 ones are delimited by closing the connection;
+* 1xx, 204 and 304 responses carry no body (``ApplicationError`` if the
+  application writes one), and HEAD responses send none.
+
+Malformed requests get 400, a request line longer than
+:data:`MAX_REQUEST_LINE` 414 and oversized header sections 431, all without
+calling the application.  An error in the application is reported to the
+hub's ``handle_error`` (with a :class:`SecureEnviron` of the request as the
+context) and answered with 500 if no header was sent yet; the connection
+is then closed.  Access lines go to ``log`` and errors to ``error_log``
+(files, :mod:`logging` loggers wrapped in :class:`LoggingLogAdapter`, or
+None).
+"""
+
+from __future__ import annotations
+
+import _socket
+import errno
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime
+from email.utils import formatdate
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+from greenkit.hub import get_hub
+from greenkit.pywsgi._environ import Environ, SecureEnviron, WSGISecureEnviron
+
+# Input, MAX_REQUEST_LINE and _NoopLog are module attributes as in gevent.
+from greenkit.pywsgi._input import MAX_REQUEST_LINE, Input, InvalidClientRequest
+from greenkit.pywsgi._log import LoggingLogAdapter, _NoopLog
+from greenkit.server import StreamServer
+
+__all__ = [
+    "Environ",
+    "LoggingLogAdapter",
+    "SecureEnviron",
+    "WSGIHandler",
+    "WSGIServer",
+    "WSGISecureEnviron",
+]
+
+#: Most header lines (and their total size) a request may have before 431.
+MAX_HEADER_COUNT = 100
+MAX_HEADER_BYTES = 65536
+
+_CONNECTION_ERRORS = frozenset(
+    code for code in (
+        errno.EPIPE, errno.ECONNRESET, errno.ECONNABORTED, errno.ESHUTDOWN,
+        errno.ENOTCONN, errno.EBADF, getattr(errno, "EPROTOTYPE", None),
+    ) if code is not None
+)
+_NO_BODY_CODES = frozenset((204, 304))
+_c_recv = _socket.socket.recv
+
+
+def _canned(status: str, body: str) -> bytes:
+    return (f"HTTP/1.1 {status}\r\nConnection: close\r\nContent-Type: text/plain\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n{body}").encode("latin-1")
+
+
+_BAD_REQUEST = _canned("400 Bad Request", "")
+_REQUEST_TOO_LONG = _canned("414 Request URI Too Long", "")
+_HEADERS_TOO_LARGE = _canned("431 Request Header Fields Too Large", "")
+_INTERNAL_ERROR = _canned("500 Internal Server Error", "Internal Server Error")
+
+_date_cache: list[Any] = [-1, ""]
+
+
+def format_date_time(timestamp: float) -> str:
+    """An HTTP ``Date`` value (RFC 7231 IMF-fixdate) for ``timestamp``."""
+    second = int(timestamp)
+    if _date_cache[0] != second:
+        _date_cache[1] = formatdate(second, usegmt=True)
+        _date_cache[0] = second
+    value: str = _date_cache[1]
+    return value
+
+
+def _discard_pending(sock: Any) -> None:
+    """Drop what the client sent and we will never read, without waiting, so
+    that closing sends FIN rather than RST (which can destroy our last
+    response before the client reads it)."""
+    if not isinstance(sock, _socket.socket) or hasattr(sock, "do_handshake"):
+        return
+    for _ in range(16):
+        try:
+            if not _c_recv(sock, 65536, _socket.MSG_DONTWAIT):
+                return
+        except OSError:
+            return
+
+
+def _as_bytes(data: Any) -> bytes:
+    """Body data: bytes-like, or a native string (encoded as Latin-1, as gevent allows)."""
+    if isinstance(data, str):
+        return data.encode("latin-1")
+    return bytes(data)
+
+
+class _HeadersTooLarge(InvalidClientRequest):
+    pass
+
+
+class RequestHeaders:
+    """The request's header fields: case-insensitive lookups over the lines
+    in arrival order (obsolete folded lines joined to the previous one)."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: list[tuple[str, str]]) -> None:
+        self._items = items
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The first value of ``name``, or ``default``."""
+        name = name.lower()
+        for key, value in self._items:
+            if key.lower() == name:
+                return value
+        return default
+
+    def get_all(self, name: str, failobj: Any = None) -> Any:
+        """Every value of ``name`` in order (``failobj`` if none)."""
+        name = name.lower()
+        values = [value for key, value in self._items if key.lower() == name]
+        return values or failobj
+
+    def __getitem__(self, name: str) -> Any:
+        return self.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._items)
+
+    def keys(self) -> list[str]:
+        return [key for key, _ in self._items]
+
+    def __iter__(self) -> Any:
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"<RequestHeaders {self._items!r}>"
+
+
+def _token_ok(name: str) -> bool:
+    return bool(name) and name.isascii() and all(
+        char.isalnum() or char in "!#$%&'*+-.^_`|~" for char in name)
+
+
+class WSGIHandler:
+    """Serve the requests of one connection (see the module docstring)."""
+
+    #: The version this server speaks, in every status line.
+    protocol_version = "HTTP/1.1"
+    #: Raised when the application breaks the protocol (body on a 304, ...).
+    ApplicationError: type[BaseException] = AssertionError
+
+    status: str | None = None
+    code: int | None = None
+    response_headers: list[tuple[str, str]] | None = None
+    headers_sent = False
+    response_use_chunked = False
+    response_length = 0
+    provided_content_length: int | None = None
+    provided_date = False
+    close_connection = False
+    requestline: str | None = None
+    command: str | None = None
+    path: str | None = None
+    request_version: str | None = None
+    headers: RequestHeaders | None = None
+    content_length: int | None = None
+    environ: Any = None
+    application: Any = None
+    result: Any = None
+    wsgi_input: Input | None = None
+    time_start = 0.0
+    time_finish = 0.0
+
+    def __init__(self, sock: Any, address: Any, server: Any, rfile: Any = None) -> None:
+        self.socket = sock
+        self.client_address = address
+        self.server = server
+        self.rfile = sock.makefile("rb", -1) if rfile is None else rfile
+
+    # -- the connection ------------------------------------------------------
+
+    def handle(self) -> None:
+        """Serve requests until the connection is to be closed, then close it."""
+        try:
+            while self.socket is not None:
+                self.time_start = time.time()
+                self.time_finish = 0.0
+                result = self.handle_one_request()
+                if result is None:
+                    break
+                if result is True:
+                    continue
+                self.status, body = result
+                self.socket.sendall(body)
+                if not self.time_finish:
+                    self.time_finish = time.time()
+                self.log_request()
+                break
+        except Exception as ex:  # noqa: BLE001 - one connection must not hurt the server
+            self._handle_client_error(ex)
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        rfile, self.rfile = self.rfile, None
+        sock, self.socket = self.socket, None
+        try:
+            if rfile is not None:
+                rfile.close()
+        except OSError:
+            pass
+        if sock is not None:
+            _discard_pending(sock)
+            sock.close()
+
+    def _is_connection_error(self, ex: BaseException) -> bool:
+        return isinstance(ex, (ConnectionError, TimeoutError)) or (
+            isinstance(ex, OSError) and ex.errno in _CONNECTION_ERRORS)
+
+    def _send_error_response_if_possible(self, response: bytes) -> None:
+        self.close_connection = True
+        if self.headers_sent or self.socket is None:
+            return
+        self.headers_sent = True
+        self.status = response[9:response.index(b"\r\n")].decode("latin-1")
+        try:
+            self.socket.sendall(response)
+        except OSError:
+            pass
+
+    def _handle_client_error(self, ex: BaseException) -> None:
+        """An error outside the application: close quietly if the client went
+        away or sent garbage (400), report anything else and answer 500."""
+        if self._is_connection_error(ex):
+            return
+        if isinstance(ex, InvalidClientRequest):
+            self.log_error("Invalid request: %s", str(ex) or type(ex).__name__)
+            self._send_error_response_if_possible(_BAD_REQUEST)
+            return
+        self._report_error()
+        self._send_error_response_if_possible(_INTERNAL_ERROR)
+
+    def _report_error(self) -> None:
+        context: Any = self
+        if self.environ is not None:
+            context = self.server.secure_environ_class(self.environ)
+        get_hub().handle_error(context, *sys.exc_info())
+
+    def _print_unexpected_exc(self) -> None:
+        """Print the exception being handled (for errors with nowhere to go)."""
+        import traceback
+        traceback.print_exc()
+
+    # -- reading a request ---------------------------------------------------
+
+    def read_requestline(self) -> Any:
+        """The request line (bytes or str; empty or None ends the connection)."""
+        return self.rfile.readline(MAX_REQUEST_LINE)
+
+    def handle_one_request(self) -> Any:
+        """Read and answer one request.
+
+        Returns None to close the connection, True to read another request,
+        or ``(status, response_bytes)`` to send before closing.
+        """
+        if self.rfile is None or self.rfile.closed:
+            return None
+        try:
+            line = self.read_requestline()
+        except OSError:
+            return None
+        if not line:
+            return None
+        if isinstance(line, bytes):
+            line = line.decode("latin-1")
+        self.requestline = line.rstrip("\r\n")
+        self.response_length = 0
+        self.environ = None
+        if len(line) >= MAX_REQUEST_LINE and not line.endswith("\n"):
+            return ("414", _REQUEST_TOO_LONG)
+        try:
+            if not self.read_request(line):
+                return ("400", _BAD_REQUEST)
+        except _HeadersTooLarge as ex:
+            self.log_error("Invalid request: %s", str(ex))
+            return ("431", _HEADERS_TOO_LARGE)
+        except InvalidClientRequest as ex:
+            self.log_error("Invalid request: %s", str(ex) or type(ex).__name__)
+            return ("400", _BAD_REQUEST)
+        self.environ = self.get_environ()
+        self.application = self.server.application
+        self.handle_one_response()
+        if self.close_connection or self.rfile is None or self.rfile.closed:
+            return None
+        return True
+
+    def _read_headers(self) -> RequestHeaders:
+        items: list[tuple[str, str]] = []
+        readline = self.rfile.readline
+        total = 0
+        while True:
+            raw = readline(MAX_REQUEST_LINE + 1)
+            if not raw:
+                raise InvalidClientRequest("connection closed inside the headers")
+            total += len(raw)
+            if not raw.endswith(b"\n"):
+                if len(raw) > MAX_REQUEST_LINE:
+                    raise _HeadersTooLarge("header line too long")
+                raise InvalidClientRequest("connection closed inside the headers")
+            if raw == b"\r\n" or raw == b"\n":
+                return RequestHeaders(items)
+            if total > MAX_HEADER_BYTES or len(items) >= MAX_HEADER_COUNT:
+                raise _HeadersTooLarge("too many headers")
+            text = raw.decode("latin-1").rstrip("\r\n")
+            if text[0] in " \t":
+                if not items:
+                    raise InvalidClientRequest("continuation line before any header")
+                name, value = items[-1]
+                items[-1] = (name, f"{value} {text.strip()}")
+                continue
+            name, sep, value = text.partition(":")
+            if not sep or not _token_ok(name):
+                raise InvalidClientRequest(f"invalid header line {text[:100]!r}")
+            items.append((name, value.strip(" \t")))
+
+    def read_request(self, raw_requestline: str) -> bool:
+        """Parse the request line and headers; False (or InvalidClientRequest)
+        for a malformed request."""
+        parts = raw_requestline.split()
+        if len(parts) != 3:
+            raise InvalidClientRequest(f"invalid request line {raw_requestline.strip()[:100]!r}")
+        command, path, version = parts
+        if (len(version) != 8 or not version.startswith("HTTP/1.")
+                or not version[7].isdigit() or not _token_ok(command)):
+            raise InvalidClientRequest(f"invalid request line {raw_requestline.strip()[:100]!r}")
+        self.command, self.path, self.request_version = command, path, version
+        headers = self.headers = self._read_headers()
+
+        connection = (headers.get("Connection") or "").lower()
+        if version == "HTTP/1.0":
+            self.close_connection = "keep-alive" not in connection
+        else:
+            self.close_connection = "close" in connection
+
+        self.content_length = None
+        encoding = headers.get("Transfer-Encoding")
+        chunked = False
+        if encoding is not None:
+            if encoding.strip().lower() != "chunked":
+                raise InvalidClientRequest(f"unsupported Transfer-Encoding {encoding!r}")
+            chunked = True
+        else:
+            length = headers.get("Content-Length")
+            if length is not None:
+                if not length.isdigit():
+                    raise InvalidClientRequest(f"invalid Content-Length {length!r}")
+                if len(set(v.strip() for v in headers.get_all("Content-Length"))) > 1:
+                    raise InvalidClientRequest("conflicting Content-Length headers")
+                self.content_length = int(length)
+        continue_socket = None
+        if (version == "HTTP/1.1" and (headers.get("Expect") or "").lower() == "100-continue"
+                and (chunked or self.content_length)):
+            continue_socket = self.socket
+        self.wsgi_input = Input(self.rfile, self.content_length, socket=continue_socket,
+                                chunked_input=chunked)
+        return True
+
+    def get_environ(self) -> Any:
+        """The WSGI environ of the current request."""
+        server = self.server
+        env = server.get_environ()
+        env["REQUEST_METHOD"] = self.command
+        env["SCRIPT_NAME"] = ""
+        path = self.path or ""
+        raw_path, _, query = path.partition("?")
+        if "%" in raw_path:
+            env["PATH_INFO"] = unquote_to_bytes(raw_path).decode("latin-1")
+        else:
+            env["PATH_INFO"] = raw_path
+        env["QUERY_STRING"] = query
+        env["SERVER_PROTOCOL"] = self.request_version
+        address = self.client_address
+        if isinstance(address, tuple) and len(address) >= 2:
+            env["REMOTE_ADDR"] = str(address[0])
+            env["REMOTE_PORT"] = str(address[1])
+        else:
+            env["REMOTE_ADDR"] = str(address or "")
+        upgrade = False
+        headers = self.headers
+        if headers is not None:
+            for name, value in headers._items:
+                key = name.upper().replace("-", "_")
+                if "_" in name:
+                    continue
+                if key == "CONTENT_TYPE" or key == "CONTENT_LENGTH":
+                    env[key] = value
+                    continue
+                key = "HTTP_" + key
+                if key in env:
+                    separator = "; " if key in ("HTTP_COOKIE", "HTTP_COOKIE2") else ","
+                    env[key] = f"{env[key]}{separator}{value}"
+                else:
+                    env[key] = value
+            upgrade = ("upgrade" in (headers.get("Connection") or "").lower()
+                       or headers.get("Upgrade") is not None)
+        env["wsgi.input"] = self.wsgi_input
+        env["wsgi.input_terminated"] = not upgrade
+        env["wsgi.url_scheme"] = "https" if server.ssl_enabled else "http"
+        env["wsgi.errors"] = server.error_log
+        if upgrade:
+            self.close_connection = True
+        return env
+
+    # -- answering -----------------------------------------------------------
+
+    def handle_one_response(self) -> None:
+        """Run the application for the current request and send its response."""
+        self.time_start = time.time()
+        self.status = None
+        self.code = None
+        self.response_headers = None
+        self.headers_sent = False
+        self.response_use_chunked = False
+        self.response_length = 0
+        self.provided_content_length = None
+        self.provided_date = False
+        self.result = None
+        try:
+            try:
+                self.run_application()
+            finally:
+                close = getattr(self.result, "close", None)
+                self.result = None
+                if close is not None:
+                    close()
+            self._finish_input()
+        except InvalidClientRequest as ex:
+            self.log_error("Invalid request: %s", str(ex) or type(ex).__name__)
+            self._send_error_response_if_possible(_BAD_REQUEST)
+        except Exception as ex:  # noqa: BLE001 - reported; the server goes on
+            if self._is_connection_error(ex):
+                self.close_connection = True
+            else:
+                self._report_error()
+                self._send_error_response_if_possible(_INTERNAL_ERROR)
+        finally:
+            self.time_finish = time.time()
+            self.log_request()
+
+    def _finish_input(self) -> None:
+        """Before the next request on this connection: skip an unread body."""
+        if self.close_connection:
+            return
+        wsgi_input = self.wsgi_input
+        if wsgi_input is None or wsgi_input.complete:
+            return
+        try:
+            wsgi_input._discard()
+        except (OSError, ValueError):
+            self.close_connection = True
+
+    def run_application(self) -> None:
+        """Call the application and send what it returns."""
+        self.result = self.application(self.environ, self.start_response)
+        self.process_result()
+
+    def process_result(self) -> None:
+        """Send the application's result (see the module docstring)."""
+        result = self.result
+        if (type(result) in (list, tuple) and not self.headers_sent
+                and self.provided_content_length is None and self.code not in _NO_BODY_CODES
+                and self.code is not None and self.code >= 200):
+            try:
+                body = b"".join(result)
+            except TypeError:
+                body = b"".join(_as_bytes(data) for data in result)
+            self._send_response_start(len(body), body)
+            return
+        for data in result:
+            if data:
+                self.write(data)
+        if not self.headers_sent:
+            if self.status is None:
+                # Nothing started and nothing to send: just hang up.
+                self.close_connection = True
+                return
+            self._send_response_start(None, b"")
+        if self.response_use_chunked:
+            self.socket.sendall(b"0\r\n\r\n")
+        if (self.provided_content_length is not None
+                and self.provided_content_length != self.response_length):
+            self.close_connection = True
+
+    def start_response(self, status: str, headers: list[tuple[str, str]],
+                       exc_info: Any = None) -> Callable[[bytes], None]:
+        """The WSGI ``start_response``: validate and remember the status and
+        headers (sent with the first body bytes); return ``write``."""
+        if exc_info:
+            try:
+                if self.headers_sent:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        if not isinstance(status, str):
+            raise UnicodeError(f"The status string must be a native string: {status!r}")
+        if "\r" in status or "\n" in status:
+            raise ValueError("carriage return or newline in status")
+        lines = []
+        provided_length = None
+        provided_date = False
+        for name, value in headers:
+            if not isinstance(name, str) or not isinstance(value, str):
+                raise UnicodeError(f"The header must be a native string: {name!r}: {value!r}")
+            if "\r" in name or "\n" in name:
+                raise ValueError("carriage return or newline in header name")
+            if "\r" in value or "\n" in value:
+                raise ValueError("carriage return or newline in header value")
+            lower = name.lower()
+            if lower == "content-length":
+                provided_length = value
+            elif lower == "date":
+                provided_date = True
+            elif lower == "connection" and value.lower() == "close":
+                self.close_connection = True
+            lines.append(f"{name}: {value}\r\n")
+        try:
+            code = int(status.split(" ", 1)[0])
+        except ValueError:
+            raise ValueError(f"Invalid status {status!r}") from None
+        if code == 304 and provided_length not in (None, "0"):
+            raise self.ApplicationError(
+                f"Invalid Content-Length for 304 response: {provided_length!r} "
+                f"(must be absent or zero)")
+        block = "".join(lines).encode("latin-1")
+        status_bytes = status.encode("latin-1")
+        self.status = status
+        self.code = code
+        self.response_headers = list(headers)
+        self._status_bytes = status_bytes
+        self._header_bytes = block
+        self.provided_date = provided_date
+        self.provided_content_length = (int(provided_length)
+                                        if provided_length is not None and
+                                        provided_length.strip().isdigit() else None)
+        return self.write
+
+    def _send_response_start(self, body_length: int | None, body: bytes) -> None:
+        """Send the status line and headers (adding Date, Content-Length or
+        Transfer-Encoding and Connection as needed), followed by ``body``."""
+        if self.status is None:
+            raise self.ApplicationError("The application did not call start_response()")
+        code = self.code or 0
+        extra = [b"HTTP/1.1 ", self._status_bytes, b"\r\n", self._header_bytes]
+        if not self.provided_date:
+            extra.append(f"Date: {format_date_time(time.time())}\r\n".encode("latin-1"))
+        no_body = code < 200 or code in _NO_BODY_CODES
+        if not no_body and self.provided_content_length is None:
+            if body_length is not None:
+                extra.append(b"Content-Length: %d\r\n" % body_length)
+            elif self.command == "HEAD":
+                pass
+            elif self.request_version == "HTTP/1.1":
+                self.response_use_chunked = True
+                extra.append(b"Transfer-Encoding: chunked\r\n")
+            else:
+                self.close_connection = True
+        if self.close_connection:
+            if b"\nconnection:" not in b"\n" + self._header_bytes.lower():
+                extra.append(b"Connection: close\r\n")
+        elif self.request_version == "HTTP/1.0":
+            extra.append(b"Connection: keep-alive\r\n")
+        extra.append(b"\r\n")
+        self.headers_sent = True
+        if body and self.command != "HEAD":
+            if self.response_use_chunked:
+                extra.append(b"%x\r\n" % len(body))
+                extra.append(body)
+                extra.append(b"\r\n")
+            else:
+                extra.append(body)
+            self.response_length += len(body)
+        self.socket.sendall(b"".join(extra))
+
+    def write(self, data: bytes) -> None:
+        """Send body bytes (the headers first, if not yet sent)."""
+        code = self.code
+        if code in _NO_BODY_CODES and data:
+            raise self.ApplicationError(f"The {code} response must have no body")
+        if not isinstance(data, bytes):
+            if not isinstance(data, (str, bytearray, memoryview)):
+                raise TypeError(f"The application must write bytes, not {type(data).__name__}")
+            data = _as_bytes(data)
+        if not self.headers_sent:
+            self._send_response_start(None, data)
+            return
+        if not data or self.command == "HEAD":
+            return
+        self.response_length += len(data)
+        if self.response_use_chunked:
+            self.socket.sendall(b"%x\r\n%s\r\n" % (len(data), data))
+        else:
+            self.socket.sendall(data)
+
+    # -- logging -------------------------------------------------------------
+
+    def format_request(self) -> str:
+        """The access-log line of the current request (no newline)."""
+        now = datetime.now().replace(microsecond=0)
+        length = self.response_length or "-"
+        if self.time_finish:
+            delta = f"{self.time_finish - self.time_start:.6f}"
+        else:
+            delta = "-"
+        address = self.client_address
+        if isinstance(address, tuple):
+            address = address[0]
+        status = (self.status or "000").split()[0]
+        return (f'{address or "-"} - - [{now}] "{self.requestline or ""}" '
+                f"{status} {length} {delta}")
+
+    def log_request(self) -> None:
+        """Write the access-log line to the server's ``log``."""
+        log = self.server.log
+        if log:
+            log.write(self.format_request() + "\n")
+
+    def log_error(self, msg: str, *args: Any) -> None:
+        """Write ``msg % args`` to the server's ``error_log``."""
+        try:
+            message = msg % args if args else msg
+        except (TypeError, ValueError):
+            message = f"{msg!r} {args!r}"
+        try:
+            self.server.error_log.write(message + "\n")
+        except Exception:  # noqa: BLE001 - logging must not break the connection
+            self._print_unexpected_exc()
+
+
+def _as_log(log: Any, level: int) -> Any:
+    if log == "default":
+        return sys.stderr
+    if log is None:
+        return _NoopLog()
+    if not hasattr(log, "write") and hasattr(log, "log"):
+        return LoggingLogAdapter(log, level)
+    return log
+
+
+class WSGIServer(StreamServer):
+    """A WSGI server: ``WSGIServer(listener, application, ...)``.
+
+    ``log`` (access lines) and ``error_log`` (errors) take ``'default'``
+    (``sys.stderr``), None, a file-like object, or a :mod:`logging` logger.
+    ``environ`` is merged into every request's environ (``wsgi.multiprocess``
+    true makes the server accept one connection per wake-up).
+    ``handler_class`` replaces :class:`WSGIHandler`.  Remaining keyword
+    arguments are :class:`~greenkit.server.StreamServer`'s SSL settings.
+    """
+
+    handler_class: type[WSGIHandler] = WSGIHandler
+    #: The class of each request's environ (a dict subclass).
+    environ_class: type[dict[str, Any]] = dict
+    #: The class used for the environ given as context to reported errors.
+    secure_environ_class: type[SecureEnviron] = SecureEnviron
+
+    base_env: dict[str, Any] = {
+        "GATEWAY_INTERFACE": "CGI/1.1",
+        "SERVER_SOFTWARE": f"greenkit Python/{sys.version_info[0]}.{sys.version_info[1]}",
+        "SCRIPT_NAME": "",
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+
+    application: Any = None
+
+    def __init__(self, listener: Any, application: Any = None, backlog: int | None = None,
+                 spawn: Any = "default", log: Any = "default", error_log: Any = "default",
+                 handler_class: type[WSGIHandler] | None = None, environ: Any = None,
+                 **ssl_args: Any) -> None:
+        StreamServer.__init__(self, listener, backlog=backlog, spawn=spawn, **ssl_args)
+        if application is not None:
+            self.application = application
+        if handler_class is not None:
+            self.handler_class = handler_class
+        self.log = _as_log(log, 20)
+        self.error_log = _as_log(error_log, 40)
+        self.set_environ(environ)
+        self.set_max_accept()
+
+    def set_environ(self, environ: Any = None) -> None:
+        """Use ``base_env`` updated with ``environ`` as every request's base environ."""
+        if environ is not None:
+            self.environ = environ
+        base = dict(self.base_env)
+        base.update(getattr(self, "environ", None) or {})
+        self.environ = base
+
+    def set_max_accept(self) -> None:
+        """A multi-process server takes one connection at a time."""
+        if self.environ.get("wsgi.multiprocess"):
+            self.max_accept = 1
+
+    def get_environ(self) -> Any:
+        """A fresh copy of the base environ, of ``environ_class``."""
+        return self.environ_class(self.environ)
+
+    def init_socket(self) -> None:
+        StreamServer.init_socket(self)
+        self.update_environ()
+
+    def update_environ(self) -> None:
+        """Set SERVER_NAME and SERVER_PORT from the bound address."""
+        address = self.address
+        if isinstance(address, tuple):
+            if "SERVER_NAME" not in self.environ:
+                host = address[0]
+                if not host or host in ("0.0.0.0", "::"):
+                    name = host or "0.0.0.0"
+                else:
+                    import socket as _stdlib_socket
+                    try:
+                        name = _stdlib_socket.getfqdn(host)
+                    except OSError:
+                        name = str(host)
+                self.environ["SERVER_NAME"] = name
+            self.environ.setdefault("SERVER_PORT", str(address[1]))
+        else:
+            self.environ.setdefault("SERVER_NAME", "")
+            self.environ.setdefault("SERVER_PORT", "")
+
+    def handle(self, sock: Any, address: Any) -> None:
+        """Serve one connection with a new ``handler_class``."""
+        handler = self.handler_class(sock, address, self)
+        handler.handle()
+
