@@ -445,6 +445,8 @@ def patch_thread(threading: bool = True, _threading_local: bool = True, Event: b
 
     threading_mod = importlib.import_module("threading") if threading else None
     before = _thread_fixups.ThreadState.capture(threading_mod)
+    # Before _thread is patched: the wrapper needs the native get_ident.
+    shutdown = None if threading_mod is None else before.shutdown_wrapper(threading_mod)
 
     _source, thread_mod = _patch_stdlib("thread", _warnings=_warnings)
     if thread_mod is None:
@@ -460,8 +462,9 @@ def patch_thread(threading: bool = True, _threading_local: bool = True, Event: b
 
         patch_item(importlib.import_module("_threading_local"), "local", local)
 
-    if threading_mod is None:
+    if threading_mod is None or shutdown is None:
         return
+    patch_item(threading_mod, "_shutdown", shutdown)
     for message in before.fix_main_thread(threading_mod):
         _queue_warning(message, _warnings)
     if existing_locks:

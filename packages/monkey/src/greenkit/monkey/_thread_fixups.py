@@ -11,6 +11,12 @@ interpreter built with native thread identities is stale:
 - Pure-Python ``RLock`` objects already held by the main thread record
   the native identity as their owner; they are re-owned so the main
   greenlet can release them.
+- At exit the interpreter calls ``threading._shutdown()``, which releases
+  the main thread's state lock only if ``main_thread().ident`` equals
+  ``get_ident()``; after patching from another thread they differ, and the
+  process would wait for that lock forever.  The wrapper installed by
+  :meth:`ThreadState.shutdown_wrapper` makes them agree when it runs in
+  the main native thread.
 - :mod:`logging`, if already imported, holds native ``RLock`` objects in
   its module lock and in every handler; they would block the whole thread
   instead of one greenlet, so they are replaced with new (now cooperative)
@@ -22,6 +28,7 @@ from __future__ import annotations
 import gc
 import sys
 import types
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["ThreadState", "renew_logging_locks"]
@@ -40,6 +47,7 @@ class ThreadState:
                  rlock_class: type | None) -> None:
         self.native_ident = native_ident
         self.main_thread = main_thread
+        self.main_native_ident = None if main_thread is None else main_thread.ident
         self.on_main_thread = on_main_thread
         self.rlock_class = rlock_class
         self.new_ident: int | None = None
@@ -74,6 +82,22 @@ class ThreadState:
         active[new_ident] = self.main_thread
         self.main_thread._ident = new_ident
         return []
+
+    def shutdown_wrapper(self, threading_mod: types.ModuleType) -> Callable[[], None]:
+        """A ``threading._shutdown`` that works whatever thread patched."""
+        import _thread
+
+        original = threading_mod._shutdown
+        native_get_ident = _thread.get_ident
+        main_native_ident = self.main_native_ident
+
+        def _shutdown() -> None:
+            main = threading_mod._main_thread
+            if native_get_ident() == main_native_ident and not main._is_stopped:
+                main._ident = threading_mod.get_ident()
+            original()
+
+        return _shutdown
 
     def reown_rlocks(self, threading_mod: types.ModuleType) -> None:
         """Give the pure-Python RLocks held by the main thread to the main greenlet."""

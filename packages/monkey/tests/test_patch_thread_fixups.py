@@ -1,0 +1,113 @@
+"""patch_thread's repairs of threading state, in child interpreters whose
+``greenkit.thread``/``greenkit.threading`` are stand-ins: their ``get_ident``
+returns a new identity for the calling native thread, as a greenlet
+identity would, so only the repairs are under test."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+PRELUDE = '''
+import sys, types, _thread
+native_get_ident = _thread.get_ident
+def get_ident():
+    return native_get_ident() + 1     # "the main greenlet" of each native thread
+for name, target in (("thread", "_thread"), ("threading", "threading")):
+    mirror = types.ModuleType("greenkit." + name)
+    mirror.__target__ = target
+    mirror.__implements__ = ["get_ident"]
+    mirror.get_ident = get_ident
+    sys.modules[mirror.__name__] = mirror
+'''
+
+
+def run_child(code: str) -> list[str]:
+    done = subprocess.run([sys.executable, "-c", PRELUDE + textwrap.dedent(code)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def test_main_thread_moves_to_the_main_greenlet() -> None:
+    out = run_child("""
+        import threading, warnings
+        main = threading.main_thread()
+        native = main.ident
+        held = threading._PyRLock()
+        held.acquire()
+        from greenkit import monkey
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            monkey.patch_thread()
+        print(caught == [])
+        print(threading.current_thread() is main, main.ident == native + 1)
+        print(native in threading._active, threading._active[native + 1] is main)
+        held.release()                  # owned by "the main greenlet" now
+        print(held._owner, held._count)
+        print(threading.Event.__module__, monkey.is_object_patched('threading', 'Event'))
+        import _threading_local
+        print(_threading_local.local.__module__)
+        print(monkey.get_original('_thread', 'get_ident') is native_get_ident)
+    """)
+    assert out == ["True", "True True", "False True", "None 0", "greenkit.event True",
+                   "greenkit.local", "True"]
+
+
+def test_options_leave_parts_alone() -> None:
+    out = run_child("""
+        import threading, _threading_local
+        from greenkit import monkey
+        monkey.patch_thread(threading=False, _threading_local=False, Event=False)
+        print(threading.Event.__module__, _threading_local.local.__module__)
+        print(monkey.is_module_patched('_thread'), monkey.is_module_patched('threading'))
+    """)
+    assert out == ["threading _threading_local", "True False"]
+
+
+def test_logging_locks_are_renewed_unless_held() -> None:
+    out = run_child("""
+        import logging, threading
+        logging.basicConfig()
+        free = logging.StreamHandler()
+        busy = logging.StreamHandler()
+        logging.getLogger('x').addHandler(free)
+        old_module, old_free, old_busy = logging._lock, free.lock, busy.lock
+        busy.acquire()
+        from greenkit import monkey
+        monkey.patch_thread()
+        busy.release()
+        print(logging._lock is not old_module, free.lock is not old_free,
+              busy.lock is old_busy)
+        root = logging.getLogger().handlers[0]
+        print(root.lock is not None)
+        logging.getLogger('x').warning('still works')
+    """)
+    assert out == ["True True True", "True"]
+
+
+def test_patching_in_another_thread_warns() -> None:
+    out = run_child("""
+        import threading
+        from greenkit import monkey
+        messages = []
+        monkey._process_warnings = messages.extend
+        main = threading.main_thread()
+        def target():
+            monkey.patch_all(os=False, socket=False, select=False, ssl=False,
+                             subprocess=False, signal=False)
+        worker = threading.Thread(target=target)
+        worker.start()
+        worker.join()
+        for message in messages:
+            print(message)
+        print(main.ident == native_get_ident(), threading._active[native_get_ident()] is main)
+    """)
+    assert out == [
+        "Monkey-patching outside the main native thread. Some APIs will not be available. "
+        "Expect a KeyError to be printed at shutdown.",
+        "Monkey-patching not on the main thread; threading.main_thread().join() will hang "
+        "from a greenlet",
+        "True True",
+    ]
