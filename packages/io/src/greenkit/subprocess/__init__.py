@@ -29,7 +29,6 @@ unchanged.
 from __future__ import annotations
 
 import builtins
-import io
 import os
 import subprocess as _subprocess
 import sys
@@ -41,6 +40,7 @@ from typing import Any
 from greenkit._io_wait import wait_read, wait_write
 from greenkit._originals import get_original
 from greenkit.event import AsyncResult
+from greenkit.fileobject import FileObject
 from greenkit.greenlet import Greenlet, joinall, killall
 from greenkit.hub import get_hub
 
@@ -79,6 +79,9 @@ __all__ = sorted(set(__implements__ + __imports__ + __extensions__))
 _StdPopen: Any = get_original("subprocess", "Popen")
 #: The stdlib module, for its private settings (``_USE_VFORK``, ``_text_encoding``).
 _STD: Any = _subprocess
+
+#: ``os.waitpid`` itself, even after monkey patching (which makes it cooperative).
+_waitpid = get_original("os", "waitpid")
 
 _READ_CHUNK = 32768
 _NOT_ON_THIS_LOOP = "child watchers are only available on the default loop"
@@ -195,14 +198,36 @@ def _read_until_eof(fd: int, limit: int | None = None) -> bytes:
             return bytes(data)
 
 
+def _make_blocking(fd: int) -> None:
+    """Clear ``O_NONBLOCK`` on a descriptor the child inherits as its stdio.
+
+    A cooperative file object (say, a :class:`FileObject` passed as
+    ``stdin``) leaves its descriptor non-blocking, and most programs fail on
+    the ``EAGAIN`` that gives them.  The flag belongs to the open file
+    description, which the child shares with us, so it is cleared here.
+    """
+    try:
+        if not os.get_blocking(fd):
+            os.set_blocking(fd, True)
+    except OSError:
+        pass
+
+
 def _close_quietly(fobj: Any) -> None:
     """Close a pipe file object, ignoring what ``communicate()`` ignores and a
     ``RuntimeError`` (reentrant close while a foreign greenlet of this thread
     is inside the buffered object)."""
     try:
         fobj.close()
-    except (BrokenPipeError, RuntimeError):
+    except BrokenPipeError:
         pass
+    except RuntimeError:
+        # A buffered object whose lock a parked greenlet holds refuses a
+        # reentrant close: close the raw descriptor object underneath instead
+        # (it wakes that greenlet with EBADF first), which closes the whole.
+        raw = getattr(fobj, "fileio", None)
+        if raw is not None:
+            raw.close()
 
 
 class Popen(_StdPopen):  # type: ignore[misc]
@@ -319,14 +344,11 @@ class Popen(_StdPopen):  # type: ignore[misc]
             raise
 
     def _pipe_file(self, fd: int, direction: str, bufsize: int, line_buffering: bool) -> Any:
-        """Our end of a pipe as a file object (text when in text mode)."""
-        binary = open(fd, direction + "b", bufsize)
+        """Our end of a pipe as a cooperative file object (text in text mode)."""
         if not self.text_mode:
-            return binary
-        if direction == "w":
-            return io.TextIOWrapper(binary, write_through=True, line_buffering=line_buffering,
-                                    encoding=self.encoding, errors=self.errors)
-        return io.TextIOWrapper(binary, encoding=self.encoding, errors=self.errors)
+            return FileObject(fd, direction + "b", bufsize)
+        return FileObject(fd, direction, 1 if line_buffering else bufsize,
+                          encoding=self.encoding, errors=self.errors)
 
     # -- starting the child ----------------------------------------------------
 
@@ -356,6 +378,9 @@ class Popen(_StdPopen):  # type: ignore[misc]
             executable_list = tuple(os.path.join(os.fsencode(directory), executable)
                                     for directory in os.get_exec_path(env))
 
+        for fd in (p2cread, c2pwrite, errwrite):
+            if fd != -1:
+                _make_blocking(fd)
         errpipe_read, errpipe_write = os.pipe()
         low_fds = []
         while errpipe_write < 3:  # the child dup2()s over 0, 1 and 2
@@ -421,7 +446,7 @@ class Popen(_StdPopen):  # type: ignore[misc]
             self._handle_exitstatus(watcher.rstatus)
         else:
             try:
-                pid, status = os.waitpid(self.pid, os.WNOHANG)
+                pid, status = _waitpid(self.pid, os.WNOHANG)
             except ChildProcessError:
                 # Reaped by someone else, status unknown (as the stdlib says).
                 self.returncode = 0 if _deadstate is None else _deadstate
@@ -570,7 +595,8 @@ def call(*popenargs: Any, timeout: float | None = None, **kwargs: Any) -> int:
     """Run a command, wait for it, return its return code (killing it on error)."""
     with Popen(*popenargs, **kwargs) as proc:
         try:
-            return proc.wait(timeout=timeout)
+            returncode: int = proc.wait(timeout=timeout)
+            return returncode
         except BaseException:
             proc.kill()
             raise
