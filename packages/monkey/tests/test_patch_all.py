@@ -208,3 +208,32 @@ def test_plugin_can_patch_more_after_builtins() -> None:
         monkey.patch_all(mine=1)
     """)
     assert out == ["plugin sees green queue {'mine': 1}"]
+
+
+def test_selector_classes_use_the_patched_select() -> None:
+    out, _ = run_child("""
+        fake_select, fake_selectors = sys.modules['fake_select'], sys.modules['fake_selectors']
+        fake_select.select = lambda *args: ('native select', args)
+        fake_select.poll = 'native poll'
+        green = sys.modules['greenkit.select']
+        green.__implements__ = ['select', 'poll']
+        green.select = lambda *args: ('green select', args)
+        green.poll = 'green poll'
+        class SelectSelector:
+            _select = fake_select.select
+            def select(self):
+                return self._select([1], [], [], 0)
+        class PollSelector:
+            _selector_cls = fake_select.poll
+        SelectSelector.__module__ = PollSelector.__module__ = 'fake_selectors'
+        fake_selectors.SelectSelector = SelectSelector
+        fake_selectors.PollSelector = PollSelector
+        original = SelectSelector.__dict__['_select']
+        monkey.patch_select()
+        print(SelectSelector().select())
+        print(SelectSelector._select._gevent_monkey, PollSelector._selector_cls)
+        print(monkey.get_original('fake_selectors.SelectSelector', '_select') is original)
+        print(monkey.get_original('fake_selectors.PollSelector', '_selector_cls'))
+    """)
+    assert out == ["('green select', ([1], [], [], 0))", "True green poll", "True",
+                   "native poll"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 PRELUDE = '''
 import sys, types, _thread
@@ -111,3 +112,20 @@ def test_patching_in_another_thread_warns() -> None:
         "from a greenlet",
         "True True",
     ]
+
+
+def test_patching_during_an_import(tmp_path: Path) -> None:
+    # importlib holds the module lock of the module being imported, owned by
+    # the native identity; releasing it after patching must still work.
+    (tmp_path / "patcher.py").write_text(
+        "from greenkit import monkey\nmonkey.patch_thread()\n")
+    (tmp_path / "outer.py").write_text("import patcher\nVALUE = 42\n")
+    out = run_child(f"""
+        sys.path.insert(0, {str(tmp_path)!r})
+        import outer
+        print(outer.VALUE)
+        import importlib._bootstrap as bootstrap
+        print(all(ref() is None or ref().owner is None
+                  for ref in bootstrap._module_locks.values()))
+    """)
+    assert out == ["42", "True"]

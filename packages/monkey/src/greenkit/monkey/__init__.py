@@ -397,9 +397,45 @@ def patch_select(aggressive: bool = True) -> None:
         for name in _SELECT_REMOVED:
             remove_item(select_mod, name)
     _source, selectors_mod = _patch_stdlib("selectors")
-    if selectors_mod is not None and aggressive:
+    if selectors_mod is None:
+        return
+    if aggressive:
         for name in _SELECTORS_REMOVED:
             remove_item(selectors_mod, name)
+    if select_mod is not None:
+        _patch_selector_classes(selectors_mod, select_mod)
+
+
+def _patch_selector_classes(selectors_mod: types.ModuleType,
+                            select_mod: types.ModuleType) -> None:
+    """Make the stdlib selector classes use the patched :mod:`select`.
+
+    ``SelectSelector`` and ``PollSelector`` bound ``select.select`` and
+    ``select.poll`` when :mod:`selectors` was imported, so patching the
+    module alone leaves them blocking.
+    """
+
+    def _select(*args: Any) -> Any:
+        return select_mod.select(*args)
+
+    # The marker gevent puts on functions installed by monkey patching.
+    _select._gevent_monkey = True  # type: ignore[attr-defined]
+    select_selector = getattr(selectors_mod, "SelectSelector", None)
+    if select_selector is not None:
+        _patch_class_item(select_selector, "_select", staticmethod(_select))
+    poll_selector = getattr(selectors_mod, "PollSelector", None)
+    if poll_selector is not None and hasattr(select_mod, "poll"):
+        _patch_class_item(poll_selector, "_selector_cls", select_mod.poll)
+
+
+def _patch_class_item(cls: type, attr: str, newitem: Any) -> None:
+    """Replace the class attribute ``cls.attr``; the original is recorded
+    under the module name ``"<module>.<class>"``."""
+    owner = f"{cls.__module__}.{cls.__qualname__}"
+    original = cls.__dict__[attr]
+    _originals.save_original(owner, attr, original)
+    saved.setdefault(owner, {}).setdefault(attr, original)
+    setattr(cls, attr, newitem)
 
 
 def patch_ssl(_warnings: list[str] | None = None, _first_time: bool = True) -> None:
@@ -429,9 +465,9 @@ def patch_thread(threading: bool = True, _threading_local: bool = True, Event: b
     - ``Event``: :class:`threading.Event` becomes :class:`greenkit.event.Event`.
     - ``_threading_local``: :class:`_threading_local.local` becomes
       :class:`greenkit.local.local`.
-    - ``existing_locks``: pure-Python ``RLock`` objects held by the main
-      thread are re-owned by the main greenlet, so they can be released
-      after patching.
+    - ``existing_locks``: pure-Python ``RLock`` objects held by the
+      patching thread are re-owned by the patching greenlet, so they can be
+      released after patching (importlib's module locks always are).
     - ``logging``: if :mod:`logging` is imported, its module lock and the
       lock of each existing handler are replaced with new cooperative ones
       (unless held at that moment).
@@ -462,13 +498,12 @@ def patch_thread(threading: bool = True, _threading_local: bool = True, Event: b
 
         patch_item(importlib.import_module("_threading_local"), "local", local)
 
+    before.adopt_held_locks(existing_locks)
     if threading_mod is None or shutdown is None:
         return
     patch_item(threading_mod, "_shutdown", shutdown)
     for message in before.fix_main_thread(threading_mod):
         _queue_warning(message, _warnings)
-    if existing_locks:
-        before.reown_rlocks(threading_mod)
     if logging and "logging" in sys.modules:
         _thread_fixups.renew_logging_locks(sys.modules["logging"], threading_mod)
 

@@ -8,9 +8,10 @@ interpreter built with native thread identities is stale:
   its :class:`threading.Thread` object; ``threading.current_thread()`` in
   the main greenlet would then invent a dummy thread.  The entry (and the
   object's ``_ident``) move to the main greenlet's identity.
-- Pure-Python ``RLock`` objects already held by the main thread record
-  the native identity as their owner; they are re-owned so the main
-  greenlet can release them.
+- Locks already held by the patching thread record its native identity
+  as their owner: importlib's module locks (patching usually happens
+  while a module is being imported) and pure-Python ``RLock`` objects.
+  They are re-owned by the patching greenlet so it can release them.
 - At exit the interpreter calls ``threading._shutdown()``, which releases
   the main thread's state lock only if ``main_thread().ident`` equals
   ``get_ident()``; after patching from another thread they differ, and the
@@ -58,11 +59,11 @@ class ThreadState:
         import _thread
 
         ident = _thread.get_ident()
+        rlock_class = getattr(sys.modules.get("threading"), "_PyRLock", None)
         if threading_mod is None:
-            return cls(ident, None, True, None)
+            return cls(ident, None, True, rlock_class)
         main = threading_mod.main_thread()
-        return cls(ident, main, main.ident == ident,
-                   getattr(threading_mod, "_PyRLock", None))
+        return cls(ident, main, main.ident == ident, rlock_class)
 
     def fix_main_thread(self, threading_mod: types.ModuleType) -> list[str]:
         """Move the main thread to the main greenlet's identity.
@@ -72,9 +73,8 @@ class ThreadState:
         """
         if not self.on_main_thread:
             return [NOT_MAIN_NATIVE_THREAD, NOT_MAIN_THREAD_JOIN]
-        new_ident = sys.modules["_thread"].get_ident()
-        self.new_ident = new_ident
-        if new_ident == self.native_ident:
+        new_ident = self.new_ident
+        if new_ident is None or new_ident == self.native_ident:
             return []
         active = threading_mod._active
         if active.get(self.native_ident) is self.main_thread:
@@ -99,14 +99,28 @@ class ThreadState:
 
         return _shutdown
 
-    def reown_rlocks(self, threading_mod: types.ModuleType) -> None:
-        """Give the pure-Python RLocks held by the main thread to the main greenlet."""
+    def adopt_held_locks(self, existing_locks: bool) -> None:
+        """Give the locks the patching thread holds to its new identity.
+
+        Import locks always: patching often happens during an import (the
+        module importing ``greenkit.monkey``), and importlib releases the
+        module lock with the owner check ``owner == _thread.get_ident()``.
+        Pure-Python RLocks only with ``existing_locks``.
+        """
+        self.new_ident = new_ident = sys.modules["_thread"].get_ident()
+        if new_ident == self.native_ident:
+            return
+        bootstrap = sys.modules.get("_frozen_importlib") or sys.modules["importlib._bootstrap"]
+        for ref in list(getattr(bootstrap, "_module_locks", {}).values()):
+            lock = ref()
+            if lock is not None and getattr(lock, "owner", None) == self.native_ident:
+                lock.owner = new_ident
         cls = self.rlock_class
-        if cls is None or self.new_ident is None or self.new_ident == self.native_ident:
+        if not existing_locks or cls is None:
             return
         for obj in gc.get_objects():
             if isinstance(obj, cls) and getattr(obj, "_owner", None) == self.native_ident:
-                setattr(obj, "_owner", self.new_ident)  # noqa: B010
+                setattr(obj, "_owner", new_ident)  # noqa: B010
 
 
 def _held(lock: Any) -> bool:
