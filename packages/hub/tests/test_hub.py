@@ -162,12 +162,12 @@ def test_timer_pool_reuses_stopped_timers_with_new_settings() -> None:
     hub = get_hub()
     hub._timer_pool.clear()
     fired: list[str] = []
-    first = hub._start_timer(30, False, 2, fired.append, ("first",))
+    first = hub._start_timer(30, False, 2, True, fired.append, ("first",))
     assert first.active and first.ref is False and first.priority == 2
     hub._return_timer(first)
     assert not first.active and first.callback is None
     assert hub._timer_pool == [first]
-    second = hub._start_timer(0.01, True, -1, fired.append, ("second",))
+    second = hub._start_timer(0.01, True, -1, True, fired.append, ("second",))
     assert second is first and hub._timer_pool == []
     assert second.active and second.ref is True and second.priority == -1
     sleep(0.05)  # (its own timer is new: the pool was empty)
@@ -183,7 +183,8 @@ def test_timer_pool_reuses_stopped_timers_with_new_settings() -> None:
 def test_timer_pool_is_bounded_and_keeps_only_its_loop_timers() -> None:
     hub = get_hub()
     hub._timer_pool.clear()
-    timers = [hub._start_timer(30, True, 0, print, ()) for _ in range(hub.TIMER_POOL_SIZE + 2)]
+    count = hub.TIMER_POOL_SIZE + 2
+    timers = [hub._start_timer(30, True, 0, False, print, ()) for _ in range(count)]
     for timer in timers:
         hub._return_timer(timer)
     assert len(hub._timer_pool) == hub.TIMER_POOL_SIZE
@@ -196,6 +197,61 @@ def test_timer_pool_is_bounded_and_keeps_only_its_loop_timers() -> None:
     finally:
         other_loop.destroy()
     hub._timer_pool.clear()
+
+
+class _CountingLoop:
+    """Stands in for the hub's loop, counting update_now(); timers it makes
+    lack the one-step reset the pool needs."""
+
+    def __init__(self, loop) -> None:
+        self.loop = loop
+        self.update_now_calls = 0
+
+    def __getattr__(self, name: str):
+        return getattr(self.loop, name)
+
+    def update_now(self) -> None:
+        self.update_now_calls += 1
+        self.loop.update_now()
+
+    def timer(self, *args, **kwargs):
+        return _PlainTimer(self, self.loop.timer(*args, **kwargs))
+
+
+class _PlainTimer:
+    def __init__(self, loop, real) -> None:
+        self.loop = loop
+        self.real = real
+
+    def start(self, callback, *args, update: bool = False) -> None:
+        if update:
+            self.loop.update_now()
+        self.real.start(callback, *args)
+
+    def stop(self) -> None:
+        self.real.stop()
+
+    def close(self) -> None:
+        self.real.close()
+
+
+def test_sleep_and_the_timer_pool_follow_a_replaced_loop() -> None:
+    hub = get_hub()
+    sleep(0.001)  # the pool holds a timer of the real loop now
+    real = hub.loop
+    pooled = list(hub._timer_pool)
+    proxy = hub.loop = _CountingLoop(real)
+    try:
+        sleep(0.001)
+        assert proxy.update_now_calls == 1  # sleep counts from now, via the loop
+        timer = hub._start_timer(30, True, 0, True, print, ())
+        assert isinstance(timer, _PlainTimer)  # not a pooled timer of the other loop
+        assert proxy.update_now_calls == 2
+        hub._return_timer(timer)
+        assert timer.real.closed  # cannot be reset in one step: not kept
+    finally:
+        hub.loop = real
+    assert hub._timer_pool == pooled
 
 
 def test_unref_sleep_does_not_keep_wait_alive() -> None:

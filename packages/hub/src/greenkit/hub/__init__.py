@@ -122,6 +122,8 @@ class Hub(RawGreenlet):  # type: ignore[misc]
         #: Stopped timers kept for reuse by ``sleep()`` and ``Timeout`` (see
         #: ``_take_timer``): creating a libev timer costs more than resetting one.
         self._timer_pool: list[Any] = []
+        #: The class of the timers ``_timer_pool`` accepts (learnt by ``_start_timer``).
+        self._poolable_timer_type: Any = None
 
     @property
     def minimal_ident(self) -> int:
@@ -205,30 +207,37 @@ class Hub(RawGreenlet):  # type: ignore[misc]
     #: How many stopped timers ``_timer_pool`` keeps at most.
     TIMER_POOL_SIZE = 128
 
-    def _start_timer(self, seconds: float, ref: bool, priority: int,
+    def _start_timer(self, seconds: float, ref: bool, priority: int, update: bool,
                      callback: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         """Start a one-shot timer of this hub's loop: ``callback(*args)`` runs
-        ``seconds`` from now (from now, not from the loop's cached time).
+        ``seconds`` from now (``update``: from now by the system clock, not
+        from the loop's cached time).
 
         A stopped timer kept by ``_return_timer`` is reused when there is
         one: resetting and starting it is one C call, where a new libev timer
         costs several allocations.  Give the timer back with ``_return_timer``
         once nothing else refers to it.
         """
+        loop = self.loop
         pool = self._timer_pool
-        if pool:
+        if pool and pool[-1].loop is loop:
             timer = pool.pop()
-            timer._restart(seconds, ref, priority, True, callback, args)
+            timer._restart(seconds, ref, priority, update, callback, args)
             return timer
-        timer = self.loop.timer(seconds, 0.0, ref, priority)
-        timer.start(callback, *args, update=True)
+        timer = loop.timer(seconds, 0.0, ref, priority)
+        timer.start(callback, *args, update=update)
+        # Only timers that can be reset in one step (``_restart``, as the
+        # libev loop's can) are worth keeping.
+        self._poolable_timer_type = type(timer) if hasattr(timer, "_restart") else None
         return timer
 
     def _return_timer(self, timer: Any) -> None:
-        """Stop ``timer`` (from ``_start_timer``) and keep it for reuse."""
+        """Stop ``timer`` (from ``_start_timer``) and keep it for reuse if it
+        belongs to the hub's current loop and the pool has room; else close it."""
         timer.stop()
         pool = self._timer_pool
-        if len(pool) < self.TIMER_POOL_SIZE and timer.loop is self.loop:
+        if (type(timer) is self._poolable_timer_type and timer.loop is self.loop
+                and len(pool) < self.TIMER_POOL_SIZE):
             pool.append(timer)
         else:
             timer.close()
@@ -472,7 +481,9 @@ def _blocked_at(glet: Any) -> str:
 
 def sleep(seconds: float = 0, ref: bool = True) -> None:
     """Block the current greenlet for at least ``seconds``; 0 just yields to others."""
-    hub = _threadlocal.hub or get_hub()
+    hub = _threadlocal.hub
+    if hub is None:  # (not ``or``: a hub that has not started yet is falsy)
+        hub = get_hub()
     loop = hub.loop
     if seconds <= 0:
         # Queue a switch back to us behind everything already runnable.  If
@@ -484,10 +495,10 @@ def sleep(seconds: float = 0, ref: bool = True) -> None:
             if cb.callback is not None:
                 cb.stop()
         return
-    # "At least `seconds`": the timer counts from now, not from the loop's
-    # cached time.
+    # "At least `seconds`": count from now, not from the loop's cached time.
+    loop.update_now()
     waiter = Waiter(hub)
-    timer = hub._start_timer(seconds, ref, 0, waiter.switch, (waiter,))
+    timer = hub._start_timer(seconds, ref, 0, False, waiter.switch, (waiter,))
     try:
         hub._wait_for(waiter, timer)
     finally:

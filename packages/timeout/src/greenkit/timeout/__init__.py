@@ -162,10 +162,13 @@ class Timeout(BaseException):
         seconds = self.seconds
         if seconds is None:
             return
-        hub = self._hub = _threadlocal.hub or get_hub()
+        hub = _threadlocal.hub
+        if hub is None:  # (not ``or``: a hub that has not started yet is falsy)
+            hub = get_hub()
+        self._hub = hub
         self._timer_shown = False
         # Counted from now, not from the loop's cached time.
-        self._timer = hub._start_timer(seconds, self._ref, self._priority,
+        self._timer = hub._start_timer(seconds, self._ref, self._priority, True,
                                        self._on_expiration, (getcurrent(),))
 
     @classmethod
