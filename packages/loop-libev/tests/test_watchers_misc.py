@@ -261,8 +261,11 @@ def test_stat_of_missing_path(loop: libev.loop, tmp_path: Path) -> None:
 def test_stat_path_and_interval(loop: libev.loop, tmp_path: Path) -> None:
     w = loop.stat(os.fsencode(tmp_path))
     assert w.path == os.fsencode(tmp_path)
+    assert w._paths == os.fsencode(tmp_path)
     w.close()
     w = loop.stat(str(tmp_path), interval=-1)
+    assert w.path == str(tmp_path)
+    assert w._paths == os.fsencode(tmp_path)  # what libev is given, as bytes
     assert w.interval == -1  # as given until started
     w.start(lambda: None)
     assert w.interval > 0  # libev replaced the illegal value

@@ -783,7 +783,7 @@ class child(watcher):
 class stat(watcher):
     """Changes of a path's ``stat()`` data, polled every ``interval`` seconds."""
 
-    __slots__ = ("_path", "_c_path", "_interval")
+    __slots__ = ("_path", "_paths", "_c_path", "_interval")
     _c_type = "struct ev_stat *"
     _c_init = lib.gk_stat_init
     _start_fn = lib.ev_stat_start
@@ -798,10 +798,11 @@ class stat(watcher):
         priority: int | None = None,
     ) -> None:
         self._path = os.fspath(path)
-        encoded = os.fsencode(self._path)
-        if b"\0" in encoded:
+        #: The path as the bytes handed to libev (gevent's watcher names it so too).
+        self._paths = os.fsencode(self._path)
+        if b"\0" in self._paths:
             raise ValueError("embedded null byte in path")
-        self._c_path = ffi.new("char[]", encoded)
+        self._c_path = ffi.new("char[]", self._paths)
         self._interval = _check_seconds("interval", interval)
         self._bind(loop, ref, priority, self._c_path, self._interval)
 
