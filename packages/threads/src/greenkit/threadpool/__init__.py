@@ -413,11 +413,13 @@ class ThreadPool(GroupMappingMixin):
         self._reset()
 
     def _check_thread(self) -> None:
-        hub = self.hub
-        if hub is None or _get_ident() != hub.thread_ident:
+        # The hub is thread-local: the pool's hub is this thread's hub or none.
+        # (Native thread idents would do too, but hub.thread_ident may be a
+        # greenlet ident when threading is monkey-patched.)
+        if self.hub is None or get_hub_if_exists() is not self.hub:
             raise InvalidThreadUseError(
-                f"{self!r} can only be used from the thread of its hub "
-                f"(thread {getattr(hub, 'thread_ident', 0):#x}), not thread {_get_ident():#x}"
+                f"{self!r} can only be used from the thread of its hub, "
+                f"not thread {_get_ident():#x}"
             )
 
     def spawn(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> AsyncResult:

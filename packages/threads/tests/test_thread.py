@@ -1,0 +1,182 @@
+"""greenkit.thread: the greenlet-based ``_thread``."""
+
+from __future__ import annotations
+
+import _thread
+import time
+from typing import Any
+
+import pytest
+from greenlet import getcurrent
+
+import greenkit.thread as gthread
+from greenkit.greenlet import Greenlet
+from greenkit.hub import get_hub, sleep
+from greenkit.lock import Lock
+
+LONG = 5.0
+
+
+def test_module_surface() -> None:
+    assert gthread.__target__ == "_thread"
+    for name in gthread.__implements__ + gthread.__all__ + gthread.__imports__:
+        assert hasattr(gthread, name), name
+        assert hasattr(_thread, name) or name == "daemon_threads_allowed", name
+    assert gthread.error is _thread.error
+    assert gthread.allocate is gthread.allocate_lock
+    assert gthread.start_new is gthread.start_new_thread
+    assert gthread.LockType.__module__ == "greenkit.thread"
+
+
+def test_get_ident_is_per_greenlet() -> None:
+    mine = gthread.get_ident()
+    assert mine == gthread.get_ident() == gthread.get_ident(getcurrent())
+    other = Greenlet.spawn(gthread.get_ident)
+    assert other.get(timeout=LONG) not in (mine, None)
+
+
+def test_start_new_thread_runs_a_greenlet() -> None:
+    seen: list[Any] = []
+    ident = gthread.start_new_thread(lambda a, b=0: seen.append((a, b, gthread.get_ident())),
+                                     (1,), {"b": 2})
+    assert seen == []  # not before we yield
+    assert gthread._count() == 1
+    sleep(0)
+    assert seen == [(1, 2, ident)]
+    sleep(0)
+    assert gthread._count() == 0
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ((42, ()), "first arg must be callable"),
+    ((print, [1]), "2nd arg must be a tuple"),
+    ((print, (), [1]), "optional 3rd arg must be a dictionary"),
+])
+def test_start_new_thread_checks_arguments(args: tuple[Any, ...], message: str) -> None:
+    with pytest.raises(TypeError, match=message):
+        gthread.start_new_thread(*args)
+
+
+def test_exit_ends_the_greenlet_quietly() -> None:
+    after: list[int] = []
+
+    def body() -> None:
+        gthread.exit()
+        after.append(1)  # pragma: no cover - never reached
+
+    glet = Greenlet.spawn(body)
+    glet.join(timeout=LONG)
+    assert glet.dead and after == []
+    assert glet.successful()  # GreenletExit is a clean end
+
+
+def test_lock_api_matches_thread_locktype() -> None:
+    lock = gthread.allocate_lock()
+    assert isinstance(lock, Lock)
+    assert not lock.locked()
+    assert lock.acquire() is True
+    assert lock.locked()
+    assert lock.acquire(False) is False
+    assert lock.acquire(True, 0.01) is False
+    with pytest.raises(ValueError):
+        lock.acquire(False, 1)
+    lock.release()
+    with pytest.raises(RuntimeError) as info:
+        lock.release()
+    native = _thread.allocate_lock()
+    with pytest.raises(RuntimeError) as native_info:
+        native.release()
+    assert type(info.value) is type(native_info.value)
+    with lock:
+        assert lock.locked()
+    assert not lock.locked()
+    assert lock.acquire_lock() and lock.locked_lock()
+    lock.release_lock()
+    lock.acquire()
+    lock._at_fork_reinit()
+    assert not lock.locked()
+
+
+def test_failed_non_blocking_acquire_yields() -> None:
+    lock = gthread.allocate_lock()
+    lock.acquire()
+    released: list[bool] = []
+
+    def holder() -> None:
+        lock.release()
+        released.append(True)
+
+    Greenlet.spawn(holder)
+    spins = 0
+    while not lock.acquire(False):
+        spins += 1
+        assert spins < 100
+    assert released == [True]
+
+
+def test_lock_blocks_only_the_greenlet_and_works_across_threads() -> None:
+    lock = gthread.allocate_lock()
+    lock.acquire()
+    other = Greenlet.spawn(lambda: "ran")
+
+    def release_later() -> None:
+        time.sleep(0.05)
+        lock.release()
+
+    _thread.start_new_thread(release_later, ())
+    assert lock.acquire(timeout=LONG)
+    assert other.ready()
+    lock.release()
+
+
+def test_rlock() -> None:
+    rlock = gthread.RLock()
+    assert rlock.acquire() and rlock.acquire(True, -1)
+    assert rlock._recursion_count() == 2
+    failed = Greenlet.spawn(rlock.release)
+    failed.join(timeout=LONG)
+    assert isinstance(failed.exception, RuntimeError)
+    rlock.release()
+    rlock.release()
+    assert not rlock.locked()
+
+
+def test_set_sentinel_is_released_when_the_greenlet_ends() -> None:
+    locks: list[Any] = []
+
+    def body() -> None:
+        lock = gthread._set_sentinel()
+        lock.acquire()
+        locks.append(lock)
+        sleep(0.01)
+
+    glet = Greenlet.spawn(body)
+    sleep(0)
+    assert locks[0].locked()
+    assert locks[0].acquire(timeout=LONG)  # what Thread.join() does
+    assert glet.dead
+
+
+def test_stack_size_is_the_native_one() -> None:
+    assert gthread.stack_size() == _thread.stack_size()
+    assert gthread.daemon_threads_allowed() is True
+
+
+def test_lock_from_a_hubless_native_thread_does_not_create_a_hub() -> None:
+    lock = gthread.allocate_lock()
+    lock.acquire()
+    get_hub()
+    out: list[Any] = []
+    done = _thread.allocate_lock()
+    done.acquire()
+
+    def native() -> None:
+        from greenkit.hub import get_hub_if_exists
+        out.append(lock.acquire(False))
+        out.append(get_hub_if_exists())
+        done.release()
+
+    _thread.start_new_thread(native, ())
+    assert done.acquire(True, LONG)
+    assert out == [False, None]
+    lock.release()

@@ -1,0 +1,139 @@
+"""greenkit.threading: what patching puts into ``threading``.
+
+greenkit-monkey is not a dependency of this package, so each test runs a
+child interpreter that copies ``__implements__`` into ``_thread`` and
+``threading`` itself (the core of what ``patch_thread`` does) and moves the
+main thread to the main greenlet's identity.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+
+import greenkit.threading as gthreading
+
+PATCH = """
+import _thread, threading
+import greenkit.thread as gthread, greenkit.threading as gthreading
+native_ident = _thread.get_ident()
+for name in gthread.__implements__:
+    setattr(_thread, name, getattr(gthread, name))
+for name in gthreading.__implements__:
+    setattr(threading, name, getattr(gthreading, name))
+main = threading.main_thread()
+del threading._active[native_ident]
+main._ident = threading.get_ident()
+threading._active[main._ident] = main
+"""
+
+
+def run(script: str) -> list[str]:
+    code = PATCH + textwrap.dedent(script)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.split()
+
+
+def test_module_surface() -> None:
+    assert set(gthreading.__implements__) >= {
+        "local", "_start_new_thread", "_allocate_lock", "Lock", "get_ident", "_DummyThread",
+        "_set_sentinel", "_CRLock"}
+    for name in gthreading.__implements__:
+        assert hasattr(threading, name), name
+        assert hasattr(gthreading, name), name
+    assert gthreading._CRLock is None
+    assert issubclass(gthreading._DummyThread, threading._DummyThread)
+
+
+def test_threads_are_greenlets_and_join_cooperatively() -> None:
+    out = run("""
+        import time
+        from greenkit.greenlet import Greenlet
+        from greenkit.hub import sleep
+        log = []
+        def work(n):
+            sleep(0.01)
+            log.append(n)
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(3)]
+        for t in threads:
+            t.start()
+        other = Greenlet.spawn(lambda: log.append("greenlet"))
+        for t in threads:
+            t.join()
+        print(sorted(map(str, log)) == ["0", "1", "2", "greenlet"])
+        print(all(not t.is_alive() for t in threads))
+        print(threading.current_thread() is main)
+        print(_thread.get_ident() != native_ident)
+    """)
+    assert out == ["True", "True", "True", "True"]
+
+
+def test_join_with_timeout_and_locks() -> None:
+    out = run("""
+        from greenkit.hub import sleep
+        lock = threading.Lock()
+        lock.acquire()
+        t = threading.Thread(target=lock.acquire)
+        t.start()
+        t.join(0.01)
+        print(t.is_alive())
+        lock.release()
+        t.join()
+        print(t.is_alive(), lock.locked())
+        rlock = threading.RLock()
+        print(type(rlock).__name__)
+        with rlock:
+            with rlock:
+                pass
+        cond = threading.Condition()
+        def notifier():
+            sleep(0.01)
+            with cond:
+                cond.notify_all()
+        threading.Thread(target=notifier).start()
+        with cond:
+            print(cond.wait(5))
+    """)
+    assert out == ["True", "False", "True", "_RLock", "True"]
+
+
+def test_dummy_threads_leave_active_when_their_greenlet_ends() -> None:
+    out = run("""
+        from greenkit.greenlet import Greenlet
+        from greenkit.hub import sleep, spawn_raw
+        import gc
+        before = len(threading._active)
+        def helper():
+            print(type(threading.current_thread()).__name__)
+            sleep(0.05)
+        g = Greenlet.spawn(helper)
+        sleep(0.01)
+        print(len(threading._active) - before)
+        g.join()
+        sleep(0)
+        print(len(threading._active) - before)
+        raw = spawn_raw(helper)
+        sleep(0.01)
+        print(len(threading._active) - before)
+        while not raw.dead:
+            sleep(0.01)
+        del raw
+        gc.collect()
+        print(len(threading._active) - before)
+    """)
+    assert out == ["_DummyThread", "1", "0", "_DummyThread", "1", "0"]
+
+
+def test_threading_local_is_greenlet_local() -> None:
+    out = run("""
+        from greenkit.greenlet import Greenlet
+        data = threading.local()
+        data.x = "main"
+        g = Greenlet.spawn(lambda: getattr(data, "x", "unset"))
+        print(g.get(), data.x)
+    """)
+    assert out == ["unset", "main"]
