@@ -515,7 +515,7 @@ class WSGIHandler:
             self.close_connection = True
 
     def start_response(self, status: str, headers: list[tuple[str, str]],
-                       exc_info: Any = None) -> Callable[[bytes], None]:
+                       exc_info: Any = None) -> Callable[[Any], None]:
         """The WSGI ``start_response``: validate and remember the status and
         headers (sent with the first body bytes); return ``write``."""
         if exc_info:
@@ -604,7 +604,7 @@ class WSGIHandler:
             self.response_length += len(body)
         self.socket.sendall(b"".join(extra))
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: Any) -> None:
         """Send body bytes (the headers first, if not yet sent)."""
         code = self.code
         if code in _NO_BODY_CODES and data:
