@@ -103,6 +103,16 @@ def test_patch_module_without_implements_or_items_is_an_error(
     assert not fresh_saved
 
 
+def test_missing_item_changes_nothing(fresh_saved: dict[str, Any], seen: list[Any]) -> None:
+    target = scratch("target", ping=original_ping)
+    source = scratch("source", ping=green_ping, __implements__=["ping", "absent"])
+    with pytest.raises(AttributeError, match="absent"):
+        monkey.patch_module(target, source)
+    assert target.ping is original_ping
+    assert not fresh_saved
+    assert seen == []
+
+
 def test_second_patch_keeps_the_first_original(fresh_saved: dict[str, Any]) -> None:
     target = scratch("target", ping=original_ping)
     source = scratch("source", ping=green_ping, __implements__=["ping"])

@@ -131,8 +131,10 @@ def test_veto_everything() -> None:
                 raise events.DoNotPatch
         events.subscribers.insert(0, veto)
         print(monkey.patch_all(), ORDER, monkey.is_anything_patched())
+        events.subscribers.remove(veto)
+        print(monkey.patch_all(), len(ORDER), monkey.is_anything_patched())
     """)
-    assert out == ["False [] False"]
+    assert out == ["False [] False", "True 11 True"]
 
 
 def test_patching_twice() -> None:

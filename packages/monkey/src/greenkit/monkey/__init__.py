@@ -203,62 +203,12 @@ def _notify(event: Any, queue: list[str] | None) -> None:
         _queue_warning(f"Failed to load a greenkit monkey-patching plugin: {exc!r}", queue)
 
 
-def _patch_module(
-    target_module: types.ModuleType | str,
-    source_module: types.ModuleType | str,
-    items: Iterable[str] | None = None,
-    _warnings: list[str] | None = None,
-    _patch_kwargs: dict[str, Any] | None = None,
-    _notify_will_subscribers: bool = True,
-    _notify_did_subscribers: bool = True,
-    _call_hooks: bool = True,
-) -> bool:
-    target = _as_module(target_module)
-    source = _as_module(source_module)
-    if items is None:
-        implements = getattr(source, "__implements__", None)
-        if implements is None:
-            raise AttributeError(
-                f"{source.__name__!r} has no __implements__ list; pass the names as items")
-        items = implements
-    names = list(items)
-    kwargs = dict(_patch_kwargs or {})
-
-    def warn(message: str) -> None:
-        _queue_warning(message, _warnings)
-
-    try:
-        if _call_hooks:
-            hook = getattr(source, "_gevent_will_monkey_patch", None)
-            if hook is not None:
-                hook(target, names, warn, **kwargs)
-        if _notify_will_subscribers:
-            _notify(_events.GeventWillPatchModuleEvent(
-                target.__name__, source, target, names), _warnings)
-    except _events.DoNotPatch:
-        return False
-
-    for name in names:
-        patch_item(target, name, getattr(source, name))
-
-    if _call_hooks:
-        hook = getattr(source, "_gevent_did_monkey_patch", None)
-        if hook is not None:
-            hook(target, names, warn, **kwargs)
-    if _notify_did_subscribers:
-        _notify(_events.GeventDidPatchModuleEvent(target.__name__, source, target), _warnings)
-    return True
-
-
 def patch_module(
     target_module: types.ModuleType | str,
     source_module: types.ModuleType | str,
     items: Iterable[str] | None = None,
     _warnings: list[str] | None = None,
     _patch_kwargs: dict[str, Any] | None = None,
-    _notify_will_subscribers: bool = True,
-    _notify_did_subscribers: bool = True,
-    _call_hooks: bool = True,
 ) -> bool:
     """Copy the attributes ``items`` of ``source_module`` into ``target_module``.
 
@@ -274,8 +224,40 @@ def patch_module(
 
     Returns whether the module was patched (false if it was vetoed).
     """
-    return _patch_module(target_module, source_module, items, _warnings, _patch_kwargs,
-                         _notify_will_subscribers, _notify_did_subscribers, _call_hooks)
+    target = _as_module(target_module)
+    source = _as_module(source_module)
+    if items is None:
+        implements = getattr(source, "__implements__", None)
+        if implements is None:
+            raise AttributeError(
+                f"{source.__name__!r} has no __implements__ list; pass the names as items")
+        items = implements
+    names = list(items)
+    # Every value is fetched before anything changes: a missing one leaves
+    # the target untouched.
+    values = [getattr(source, name) for name in names]
+    kwargs = dict(_patch_kwargs or {})
+
+    def warn(message: str) -> None:
+        _queue_warning(message, _warnings)
+
+    try:
+        hook = getattr(source, "_gevent_will_monkey_patch", None)
+        if hook is not None:
+            hook(target, names, warn, **kwargs)
+        _notify(_events.GeventWillPatchModuleEvent(target.__name__, source, target, names),
+                _warnings)
+    except _events.DoNotPatch:
+        return False
+
+    for name, value in zip(names, values, strict=True):
+        patch_item(target, name, value)
+
+    hook = getattr(source, "_gevent_did_monkey_patch", None)
+    if hook is not None:
+        hook(target, names, warn, **kwargs)
+    _notify(_events.GeventDidPatchModuleEvent(target.__name__, source, target), _warnings)
+    return True
 
 
 def _patch_stdlib(name: str, items: Iterable[str] | None = None,
@@ -290,7 +272,7 @@ def _patch_stdlib(name: str, items: Iterable[str] | None = None,
     """
     source = importlib.import_module("greenkit." + name)
     target = importlib.import_module(getattr(source, "__target__", name))
-    done = _patch_module(target, source, items, _warnings, _patch_kwargs)
+    done = patch_module(target, source, items, _warnings, _patch_kwargs)
     return source, (target if done else None)
 
 
@@ -578,6 +560,8 @@ def patch_all(socket: bool = True, dns: bool = True, time: bool = True, select: 
         try:
             _notify(_events.GeventWillPatchAllEvent(todo, kwargs), queued)
         except _events.DoNotPatch:
+            if first_time:
+                saved.pop(_PATCH_ALL_SETTINGS, None)
             return False
 
         if todo["os"]:
