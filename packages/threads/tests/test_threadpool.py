@@ -200,7 +200,7 @@ def test_spawn_from_another_thread_is_refused(pools: list[ThreadPool]) -> None:
         pool.apply(lambda: other.spawn(abs, 1))
 
 
-def test_worker_greenlet_and_its_own_hub(pools: list[ThreadPool]) -> None:
+def test_worker_greenlet_and_its_own_hub(fd_leak_check: None, pools: list[ThreadPool]) -> None:
     pool = make(pools, 1)
 
     def task() -> Any:
@@ -214,7 +214,7 @@ def test_worker_greenlet_and_its_own_hub(pools: list[ThreadPool]) -> None:
     assert hub is not get_hub()
 
 
-def test_calls_from_other_native_threads_use_their_own_hub() -> None:
+def test_calls_from_other_native_threads_use_their_own_hub(fd_leak_check: None) -> None:
     out: list[Any] = []
     finished = _thread.allocate_lock()
     finished.acquire()
@@ -294,7 +294,7 @@ def test_profile_hook_is_installed_for_tasks_only(pools: list[ThreadPool]) -> No
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-def test_pool_used_after_fork_starts_fresh(pools: list[ThreadPool]) -> None:
+def test_pool_used_after_fork_starts_fresh(fd_leak_check: None, pools: list[ThreadPool]) -> None:
     pool = make(pools, 2)
     assert pool.apply(abs, (-1,)) == 1
     r, w = os.pipe()
@@ -374,3 +374,24 @@ def test_executor_module_wait_unpatched_only_for_done_futures() -> None:
         with pytest.raises(AttributeError):
             concurrent.futures.wait([pending])
         pending.result(timeout=LONG)
+
+
+def test_many_greenlets_share_a_pool_while_it_is_resized(pools: list[ThreadPool]) -> None:
+    pool = make(pools, 4)
+
+    def client(n: int) -> int:
+        total = 0
+        for i in range(5):
+            total += pool.apply(lambda x: (time.sleep(0.001), x)[1], (n * 10 + i,))
+        return total
+
+    clients = [Greenlet.spawn(client, n) for n in range(40)]
+    sleep(0.01)
+    pool.maxsize = 2
+    sleep(0.01)
+    pool.maxsize = 6
+    pool.size = 6
+    values = [c.get(timeout=LONG) for c in clients]
+    assert values == [sum(n * 10 + i for i in range(5)) for n in range(40)]
+    assert pool.join(timeout=LONG) and len(pool) == 0
+    assert pool.size == 6
