@@ -129,3 +129,17 @@ def test_patching_during_an_import(tmp_path: Path) -> None:
                   for ref in bootstrap._module_locks.values()))
     """)
     assert out == ["42", "True"]
+
+
+def test_futures_lock_is_renewed() -> None:
+    out = run_child("""
+        import concurrent.futures.thread as cft
+        old = cft._global_shutdown_lock
+        sys.modules['greenkit.thread'].allocate_lock = _thread.allocate_lock
+        sys.modules['greenkit.thread'].__implements__.append('allocate_lock')
+        from greenkit import monkey
+        monkey.patch_thread()
+        print(cft._global_shutdown_lock is not old,
+              monkey.get_original('concurrent.futures.thread', '_global_shutdown_lock') is old)
+    """)
+    assert out == ["True True"]

@@ -452,7 +452,8 @@ def patch_thread(threading: bool = True, _threading_local: bool = True, Event: b
       released after patching (importlib's module locks always are).
     - ``logging``: if :mod:`logging` is imported, its module lock and the
       lock of each existing handler are replaced with new cooperative ones
-      (unless held at that moment).
+      (unless held at that moment).  So is the module lock of
+      :mod:`concurrent.futures.thread`, held across thread starts.
 
     Call this from the main native thread (in the main greenlet): the main
     thread's entry in ``threading._active`` is moved to the main greenlet's
@@ -481,6 +482,11 @@ def patch_thread(threading: bool = True, _threading_local: bool = True, Event: b
         patch_item(importlib.import_module("_threading_local"), "local", local)
 
     before.adopt_held_locks(existing_locks)
+    futures_thread = sys.modules.get("concurrent.futures.thread")
+    if futures_thread is not None:
+        new_lock = _thread_fixups.renew_futures_lock(futures_thread, thread_mod)
+        if new_lock is not None:
+            patch_item(futures_thread, "_global_shutdown_lock", new_lock)
     if threading_mod is None or shutdown is None:
         return
     patch_item(threading_mod, "_shutdown", shutdown)

@@ -18,6 +18,10 @@ interpreter built with native thread identities is stale:
   process would wait for that lock forever.  The wrapper installed by
   :meth:`ThreadState.shutdown_wrapper` makes them agree when it runs in
   the main native thread.
+- :mod:`concurrent.futures.thread`, if already imported, holds a native
+  module lock across ``Thread.start()`` (a greenlet switch once threads
+  are greenlets): a second greenlet submitting work would block the whole
+  thread on it, and a fork meanwhile would leave it held in the child.
 - :mod:`logging`, if already imported, holds native ``RLock`` objects in
   its module lock and in every handler; they would block the whole thread
   instead of one greenlet, so they are replaced with new (now cooperative)
@@ -27,12 +31,13 @@ interpreter built with native thread identities is stale:
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import types
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["ThreadState", "renew_logging_locks"]
+__all__ = ["ThreadState", "renew_futures_lock", "renew_logging_locks"]
 
 #: Warnings when patching from a thread other than the main native thread.
 NOT_MAIN_NATIVE_THREAD = ("Monkey-patching outside the main native thread. Some APIs will not "
@@ -140,3 +145,17 @@ def renew_logging_locks(logging_mod: types.ModuleType, threading_mod: types.Modu
             continue
         if not _held(handler.lock):
             handler.createLock()
+
+
+def renew_futures_lock(futures_thread: types.ModuleType, thread_mod: types.ModuleType) -> Any:
+    """A new cooperative ``_global_shutdown_lock`` for
+    :mod:`concurrent.futures.thread`, reinitialised in forked children like
+    the original; None when the current one is held (it must stay)."""
+    lock = getattr(futures_thread, "_global_shutdown_lock", None)
+    if lock is None or lock.locked():
+        return None
+    new = thread_mod.allocate_lock()
+    reinit = getattr(new, "_at_fork_reinit", None)
+    if reinit is not None:
+        os.register_at_fork(after_in_child=reinit)
+    return new
