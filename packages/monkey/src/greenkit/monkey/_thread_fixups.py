@@ -18,6 +18,8 @@ interpreter built with native thread identities is stale:
   process would wait for that lock forever.  The wrapper installed by
   :meth:`ThreadState.shutdown_wrapper` makes them agree when it runs in
   the main native thread.
+- ``main_thread().join()`` from a greenlet would block the whole thread
+  on a lock released only at exit; it waits cooperatively instead.
 - :mod:`concurrent.futures.thread`, if already imported, holds a native
   module lock across ``Thread.start()`` (a greenlet switch once threads
   are greenlets): a second greenlet submitting work would block the whole
@@ -37,6 +39,8 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+from greenkit import _originals
+
 __all__ = ["ThreadState", "renew_futures_lock", "renew_logging_locks"]
 
 #: Warnings when patching from a thread other than the main native thread.
@@ -49,26 +53,28 @@ NOT_MAIN_THREAD_JOIN = ("Monkey-patching not on the main thread; "
 class ThreadState:
     """The threading facts captured just before patching."""
 
-    def __init__(self, native_ident: int, main_thread: Any, on_main_thread: bool,
-                 rlock_class: type | None) -> None:
-        self.native_ident = native_ident
+    def __init__(self, native_get_ident: Callable[[], int], main_thread: Any,
+                 on_main_thread: bool, rlock_class: type | None) -> None:
+        self.native_get_ident = native_get_ident
+        self.native_ident = native_get_ident()
         self.main_thread = main_thread
         self.main_native_ident = None if main_thread is None else main_thread.ident
         self.on_main_thread = on_main_thread
         self.rlock_class = rlock_class
         self.new_ident: int | None = None
+        #: Set when the main thread's program has ended (on the main thread only).
+        self.main_ended: Any = None
 
     @classmethod
     def capture(cls, threading_mod: types.ModuleType | None) -> ThreadState:
         """Record the current native identity and whether it is the main thread's."""
-        import _thread
-
-        ident = _thread.get_ident()
+        native_get_ident = _originals.get_original("_thread", "get_ident")
+        ident = native_get_ident()
         rlock_class = getattr(sys.modules.get("threading"), "_PyRLock", None)
         if threading_mod is None:
-            return cls(ident, None, True, rlock_class)
+            return cls(native_get_ident, None, True, rlock_class)
         main = threading_mod.main_thread()
-        return cls(ident, main, main.ident == ident, rlock_class)
+        return cls(native_get_ident, main, main.ident == ident, rlock_class)
 
     def fix_main_thread(self, threading_mod: types.ModuleType) -> list[str]:
         """Move the main thread to the main greenlet's identity.
@@ -86,23 +92,49 @@ class ThreadState:
             del active[self.native_ident]
         active[new_ident] = self.main_thread
         self.main_thread._ident = new_ident
+        from greenkit.event import Event
+
+        self.main_ended = Event()
+        self.main_thread.join = self._main_join(threading_mod, self.main_thread.join)
         return []
 
     def shutdown_wrapper(self, threading_mod: types.ModuleType) -> Callable[[], None]:
-        """A ``threading._shutdown`` that works whatever thread patched."""
-        import _thread
-
+        """A ``threading._shutdown`` that works whatever thread patched, and
+        wakes the greenlets joining the main thread."""
         original = threading_mod._shutdown
-        native_get_ident = _thread.get_ident
-        main_native_ident = self.main_native_ident
 
         def _shutdown() -> None:
             main = threading_mod._main_thread
-            if native_get_ident() == main_native_ident and not main._is_stopped:
+            if self.native_get_ident() == self.main_native_ident and not main._is_stopped:
                 main._ident = threading_mod.get_ident()
+            if self.main_ended is not None:
+                self.main_ended.set()
             original()
 
         return _shutdown
+
+    def _main_join(self, threading_mod: types.ModuleType,
+                   native_join: Callable[..., None]) -> Callable[..., None]:
+        """``main_thread().join`` usable from a greenlet of the main thread.
+
+        The native join waits on a real lock released only at interpreter
+        exit, which would block the whole thread (and so the greenlets that
+        must finish first).  A greenlet waits cooperatively instead, until
+        the main greenlet's program ends (``threading._shutdown`` runs);
+        other native threads keep the native join.
+        """
+        ended = self.main_ended
+        main = self.main_thread
+
+        def join(timeout: float | None = None) -> None:
+            if self.native_get_ident() != self.main_native_ident or ended is None:
+                native_join(timeout)
+            elif threading_mod.current_thread() is main:
+                raise RuntimeError("cannot join current thread")
+            else:
+                ended.wait(timeout)
+
+        return join
 
     def adopt_held_locks(self, existing_locks: bool) -> None:
         """Give the locks the patching thread holds to its new identity.
