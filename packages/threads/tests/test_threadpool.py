@@ -395,3 +395,37 @@ def test_many_greenlets_share_a_pool_while_it_is_resized(pools: list[ThreadPool]
     assert values == [sum(n * 10 + i for i in range(5)) for n in range(40)]
     assert pool.join(timeout=LONG) and len(pool) == 0
     assert pool.size == 6
+
+
+def test_task_setup_and_cleanup_failures(pools: list[ThreadPool], quiet_hub: Any) -> None:
+    fail = {"before": True, "after": True}
+    stderr = io.StringIO()
+
+    class Pool(ThreadPool):
+        class _WorkerGreenlet(ThreadPool._WorkerGreenlet):
+            def __init__(self, threadpool: ThreadPool) -> None:
+                ThreadPool._WorkerGreenlet.__init__(self, threadpool)
+                self._stderr = stderr
+
+            def _before_run_task(self, *args: Any, **kwargs: Any) -> None:
+                if fail["before"]:
+                    raise Error("before")
+                ThreadPool._WorkerGreenlet._before_run_task(self, *args, **kwargs)
+
+            def _after_run_task(self, *args: Any, **kwargs: Any) -> None:
+                ThreadPool._WorkerGreenlet._after_run_task(self, *args, **kwargs)
+                if fail["after"]:
+                    raise Error("after")
+
+    pool = Pool(2)
+    pools.append(pool)
+    for _ in range(pool.maxsize + 1):
+        with pytest.raises(Error, match="before"):
+            pool.apply(abs, (-1,))
+    assert "Failed to run worker thread" in stderr.getvalue()
+    fail["before"] = False
+    # The caller has its value even if the clean-up then fails; the worker lives on.
+    assert [pool.apply(abs, (-i,)) for i in range(5)] == [0, 1, 2, 3, 4]
+    assert "Failed to clean up after a task" in stderr.getvalue()
+    assert pool.size >= 1
+    assert pool.join(timeout=LONG)

@@ -82,12 +82,13 @@ class ThreadResult:
 
     ``set(value)`` or ``handle_error(context, exc_info)`` may be called from
     any thread; they wake ``hub`` through an ``async_`` watcher (which keeps
-    the hub's loop alive until then).  In the hub, an error is reported with
-    ``hub.handle_error(context, ...)``, then ``call_when_ready()`` runs, then
-    ``receiver(self)`` (an AsyncResult, or any callable taking an object
-    with ``successful()``, ``value``, ``exception`` and ``exc_info``).
-    Afterwards the value and exception are dropped, and ``receiver`` is a
-    no-op, so nothing is kept alive by a delivered result.
+    the hub's loop alive until then).  In the hub, ``call_when_ready()``
+    runs, then ``receiver(self)`` (an AsyncResult, or any callable taking an
+    object with ``successful()``, ``value``, ``exception`` and ``exc_info``),
+    then an error is also reported with ``hub.handle_error(context, ...)``,
+    as a failing greenlet would be.  Afterwards the value and exception are
+    dropped, and ``receiver`` is a no-op, so nothing is kept alive by a
+    delivered result.
     """
 
     __slots__ = ("receiver", "hub", "context", "value", "exc_info", "async_watcher",
@@ -211,6 +212,8 @@ class _WorkerGreenlet(RawGreenlet):  # type: ignore[misc]
             _sys.settrace(None)
 
     def run(self) -> None:
+        """Run tasks until told to exit (returns) or until something of the pool
+        itself fails (raises: the worker is lost, ``_worker_main`` accounts for it)."""
         pool = self._threadpool
         try:
             while True:
@@ -222,7 +225,7 @@ class _WorkerGreenlet(RawGreenlet):  # type: ignore[misc]
                 try:
                     self._before_run_task(func, args, kwargs, result)
                 except BaseException:  # noqa: BLE001 - handed to the caller
-                    self._report_setup_failure()
+                    self._report_failure("Failed to run worker thread")
                     result.handle_error((self, func), sys.exc_info())
                     del func, args, kwargs, result
                     continue
@@ -233,19 +236,19 @@ class _WorkerGreenlet(RawGreenlet):  # type: ignore[misc]
                 else:
                     result.set(value)
                     del value
-                finally:
-                    try:
-                        self._after_run_task(func, args, kwargs, result)
-                    finally:
-                        del func, args, kwargs, result
+                try:
+                    self._after_run_task(func, args, kwargs, result)
+                except Exception:  # noqa: BLE001 - the result is delivered; keep serving
+                    self._report_failure("Failed to clean up after a task")
+                del func, args, kwargs, result
         finally:
             hub = get_hub_if_exists()
             if hub is not None:
                 hub.destroy(destroy_loop=True)
 
-    def _report_setup_failure(self) -> None:
+    def _report_failure(self, message: str) -> None:
         try:
-            self._stderr.write("Failed to run worker thread\n")
+            self._stderr.write(message + "\n")
             traceback.print_exc(file=self._stderr)
         except Exception:  # noqa: BLE001, S110 - a broken stream must not kill the worker
             pass
@@ -262,6 +265,11 @@ def _worker_main(pool: ThreadPool) -> None:
         pool._worker_exits.add(exited)
     try:
         pool._WorkerGreenlet(pool).switch()
+    except BaseException:  # noqa: BLE001 - the thread ends here; say why
+        with lock:
+            pool._size -= 1  # not told to stop: no longer counted
+        traceback.print_exc()
+        pool._adjust()  # replace it if work is waiting
     finally:
         with lock:
             pool._worker_idents.discard(ident)
