@@ -48,7 +48,13 @@ __implements__ = [name for name in _CANDIDATES if hasattr(__threading__, name)]
 #: Extra names copied along with ``__implements__`` (none here).
 __extensions__: list[str] = []
 
-__all__ = ["local", "Lock", "get_ident"]
+__all__ = ["local", "Lock", "get_ident", "main_native_thread"]
+
+
+def main_native_thread() -> Any:
+    """The ``threading.Thread`` of the process's main native thread (after
+    patching, its ``ident`` is the main greenlet's)."""
+    return __threading__.main_thread()
 
 _OriginalDummyThread = __threading__._DummyThread
 
