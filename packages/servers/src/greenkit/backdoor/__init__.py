@@ -67,8 +67,7 @@ class _Connection:
 class _Router:
     """Stands in for ``sys.<name>``: the current greenlet's console stream, or the original."""
 
-    def __init__(self, name: str, original: Any) -> None:
-        self._name = name
+    def __init__(self, original: Any) -> None:
         self._original = original
 
     def _target(self) -> Any:
@@ -96,7 +95,7 @@ _routers: dict[str, _Router] = {}
 def _route(connection: _Connection) -> None:
     if not _routers:
         for name in _STREAMS:
-            router = _Router(name, getattr(sys, name))
+            router = _Router(getattr(sys, name))
             _routers[name] = router
             setattr(sys, name, router)
     _routes[getcurrent()] = connection

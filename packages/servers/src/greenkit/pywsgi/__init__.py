@@ -260,14 +260,17 @@ class WSGIHandler:
             self.log_error("Invalid request: %s", str(ex) or type(ex).__name__)
             self._send_error_response_if_possible(_BAD_REQUEST)
             return
-        self._report_error()
-        self._send_error_response_if_possible(_INTERNAL_ERROR)
+        self.handle_error(*sys.exc_info())
 
-    def _report_error(self) -> None:
+    def handle_error(self, type_: Any, value: Any, tb: Any) -> None:
+        """Report an unexpected error to the hub (with the request's environ,
+        as a ``secure_environ_class``, for context) and answer 500 if no
+        header was sent yet; the connection will be closed."""
         context: Any = self
         if self.environ is not None:
             context = self.server.secure_environ_class(self.environ)
-        get_hub().handle_error(context, *sys.exc_info())
+        get_hub().handle_error(context, type_, value, tb)
+        self._send_error_response_if_possible(_INTERNAL_ERROR)
 
     def _print_unexpected_exc(self) -> None:
         """Print the exception being handled (for errors with nowhere to go)."""
@@ -464,8 +467,7 @@ class WSGIHandler:
             if self._is_connection_error(ex):
                 self.close_connection = True
             else:
-                self._report_error()
-                self._send_error_response_if_possible(_INTERNAL_ERROR)
+                self.handle_error(*sys.exc_info())
         finally:
             self.time_finish = time.time()
             self.log_request()

@@ -15,6 +15,7 @@ Both are :class:`~greenkit.baseserver.BaseServer` subclasses: see there for
 from __future__ import annotations
 
 import _socket
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -144,9 +145,13 @@ class StreamServer(BaseServer):
         sock = self.socket
         try:
             fd, address = _c_accept(_raw_socket(sock))
-        except (BlockingIOError, InterruptedError):
-            return None
-        client = _gsocket.socket(sock.family, sock.type, sock.proto, fileno=fd)
+        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+            return None     # nothing (left) to take: a client that gave up is no error
+        try:
+            client = _gsocket.socket(sock.family, sock.type, sock.proto, fileno=fd)
+        except BaseException:
+            os.close(fd)
+            raise
         return client, address
 
     def do_close(self, sock: Any, *args: Any) -> None:
