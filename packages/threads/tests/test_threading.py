@@ -1,42 +1,17 @@
 """greenkit.threading: what patching puts into ``threading``.
 
-greenkit-monkey is not a dependency of this package, so each test runs a
-child interpreter that copies ``__implements__`` into ``_thread`` and
-``threading`` itself (the core of what ``patch_thread`` does) and moves the
-main thread to the main greenlet's identity.
+greenkit-monkey is not a dependency of this package: the scripts run in a
+child interpreter patched by the ``run_patched`` fixture (conftest.py).
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 import threading
+from collections.abc import Callable
 
 import greenkit.threading as gthreading
 
-PATCH = """
-import _thread, threading
-import greenkit.thread as gthread, greenkit.threading as gthreading
-native_ident = _thread.get_ident()
-for name in gthread.__implements__:
-    setattr(_thread, name, getattr(gthread, name))
-for name in gthreading.__implements__:
-    setattr(threading, name, getattr(gthreading, name))
-main = threading.main_thread()
-del threading._active[native_ident]
-main._ident = threading.get_ident()
-threading._active[main._ident] = main
-"""
-
-
-def run(script: str) -> list[str]:
-    code = PATCH + textwrap.dedent(script)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60, check=False)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout.split()
-
+Run = Callable[[str], list[str]]
 
 def test_module_surface() -> None:
     assert set(gthreading.__implements__) >= {
@@ -49,8 +24,8 @@ def test_module_surface() -> None:
     assert issubclass(gthreading._DummyThread, threading._DummyThread)
 
 
-def test_threads_are_greenlets_and_join_cooperatively() -> None:
-    out = run("""
+def test_threads_are_greenlets_and_join_cooperatively(run_patched: Run) -> None:
+    out = run_patched("""
         import time
         from greenkit.greenlet import Greenlet
         from greenkit.hub import sleep
@@ -72,8 +47,8 @@ def test_threads_are_greenlets_and_join_cooperatively() -> None:
     assert out == ["True", "True", "True", "True"]
 
 
-def test_join_with_timeout_and_locks() -> None:
-    out = run("""
+def test_join_with_timeout_and_locks(run_patched: Run) -> None:
+    out = run_patched("""
         from greenkit.hub import sleep
         lock = threading.Lock()
         lock.acquire()
@@ -101,8 +76,8 @@ def test_join_with_timeout_and_locks() -> None:
     assert out == ["True", "False", "True", "_RLock", "True"]
 
 
-def test_dummy_threads_leave_active_when_their_greenlet_ends() -> None:
-    out = run("""
+def test_dummy_threads_leave_active_when_their_greenlet_ends(run_patched: Run) -> None:
+    out = run_patched("""
         from greenkit.greenlet import Greenlet
         from greenkit.hub import sleep, spawn_raw
         import gc
@@ -128,8 +103,8 @@ def test_dummy_threads_leave_active_when_their_greenlet_ends() -> None:
     assert out == ["_DummyThread", "1", "0", "_DummyThread", "1", "0"]
 
 
-def test_threading_local_is_greenlet_local() -> None:
-    out = run("""
+def test_threading_local_is_greenlet_local(run_patched: Run) -> None:
+    out = run_patched("""
         from greenkit.greenlet import Greenlet
         data = threading.local()
         data.x = "main"

@@ -8,7 +8,7 @@ import io
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -429,3 +429,28 @@ def test_task_setup_and_cleanup_failures(pools: list[ThreadPool], quiet_hub: Any
     assert "Failed to clean up after a task" in stderr.getvalue()
     assert pool.size >= 1
     assert pool.join(timeout=LONG)
+
+
+def test_executor_futures_with_concurrent_futures_wait_when_patched(
+        run_patched: Callable[[str], list[str]]) -> None:
+    out = run_patched("""
+        import concurrent.futures as cf
+        from greenkit.greenlet import Greenlet
+        from greenkit.hub import sleep
+        from greenkit.threadpool import ThreadPoolExecutor
+        import time
+        with ThreadPoolExecutor(2) as executor:
+            slow = executor.submit(time.sleep, 0.2)
+            done, not_done = cf.wait([slow], timeout=0.001)
+            print(list(not_done) == [slow])
+            other = Greenlet.spawn(lambda: 2016)
+            fast = [executor.submit(abs, -i) for i in range(4)]
+            print(sorted(f.result() for f in cf.as_completed(fast)))
+            done, _ = cf.wait([slow])
+            print(list(done) == [slow], other.value)
+            first = executor.submit(int, "x")
+            done, _ = cf.wait([first, executor.submit(time.sleep, 0.5)],
+                              return_when=cf.FIRST_EXCEPTION)
+            print(list(done) == [first])
+    """)
+    assert out == ["True", "[0,", "1,", "2,", "3]", "True", "2016", "True"]

@@ -1,0 +1,45 @@
+"""Shared helpers of greenkit-threads' tests."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+
+import pytest
+
+#: Prepended to the scripts of ``run_patched``: the core of what
+#: ``greenkit.monkey.patch_thread`` does (greenkit-monkey is not a dependency
+#: of this package): record the originals, copy ``__implements__`` into
+#: ``_thread`` and ``threading``, and move the main thread to the main
+#: greenlet's identity.
+PATCH = """
+import _thread, threading
+import greenkit.thread as gthread, greenkit.threading as gthreading
+from greenkit._originals import save_original
+native_ident = _thread.get_ident()
+for source, target in ((gthread, _thread), (gthreading, threading)):
+    for name in source.__implements__:
+        save_original(target.__name__, name, getattr(target, name, None))
+        setattr(target, name, getattr(source, name))
+main = threading.main_thread()
+del threading._active[native_ident]
+main._ident = threading.get_ident()
+threading._active[main._ident] = main
+"""
+
+
+@pytest.fixture
+def run_patched() -> Callable[[str], list[str]]:
+    """Run a script in a child interpreter with ``_thread``/``threading``
+    patched; returns its output split into words (fails if it fails)."""
+
+    def run(script: str) -> list[str]:
+        code = PATCH + textwrap.dedent(script)
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=60, check=False)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.split()
+
+    return run
