@@ -118,8 +118,9 @@ class Timeout(BaseException):
     def __init__(self, seconds: float | None = None, exception: Any = None,
                  ref: bool = True, priority: int = -1) -> None:
         # BaseException.__new__ stored the constructor arguments in ``args``;
-        # a Timeout has no args of its own (its str() is computed).
-        BaseException.__init__(self)
+        # a Timeout has no args of its own (its str() is computed).  (Cheaper
+        # than calling BaseException.__init__, with the same effect.)
+        self.args = ()
         self.seconds = seconds
         self.exception = exception
         self._ref = ref
