@@ -171,6 +171,7 @@ def test_late_ssl_warning() -> None:
         class Mine(ssl.SSLContext):
             pass
         sys.modules['greenkit.ssl'].__implements__ = ['SSLContext']
+        sys.modules['greenkit.ssl'].__target__ = 'ssl'
         sys.modules['greenkit.ssl'].SSLContext = type('SSLContext', (SSLContext,),
                                                    {'__module__': 'greenkit.ssl'})
         with warnings.catch_warnings(record=True) as caught:
@@ -190,6 +191,7 @@ def test_no_ssl_warning_without_escaped_references() -> None:
     out, _ = run_child("""
         import ssl, warnings
         sys.modules['greenkit.ssl'].__implements__ = ['SSLContext']
+        sys.modules['greenkit.ssl'].__target__ = 'ssl'
         sys.modules['greenkit.ssl'].SSLContext = type('SSLContext', (ssl.SSLContext,),
                                                    {'__module__': 'greenkit.ssl'})
         with warnings.catch_warnings(record=True) as caught:
@@ -239,3 +241,21 @@ def test_selector_classes_use_the_patched_select() -> None:
     """)
     assert out == ["('green select', ([1], [], [], 0))", "True green poll", "True",
                    "native poll"]
+
+
+def test_late_ssl_warning_only_the_first_time() -> None:
+    out, _ = run_child("""
+        import ssl, warnings
+        from ssl import SSLContext
+        sys.modules['greenkit.ssl'].__implements__ = ['SSLContext']
+        sys.modules['greenkit.ssl'].__target__ = 'ssl'
+        sys.modules['greenkit.ssl'].SSLContext = type('SSLContext', (SSLContext,),
+                                                   {'__module__': 'greenkit.ssl'})
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            monkey.patch_ssl()
+            from ssl import SSLContext    # the patched one, now
+            monkey.patch_ssl()
+        print(len(caught), caught[0].category.__name__)
+    """)
+    assert out == ["1 MonkeyPatchWarning"]

@@ -420,20 +420,23 @@ def _patch_class_item(cls: type, attr: str, newitem: Any) -> None:
     setattr(cls, attr, newitem)
 
 
-def patch_ssl(_warnings: list[str] | None = None, _first_time: bool = True) -> None:
+def patch_ssl(_warnings: list[str] | None = None) -> None:
     """Replace :class:`ssl.SSLContext`, :class:`ssl.SSLSocket` and the
     module's helpers with :mod:`greenkit.ssl`'s.
 
     Patching :mod:`ssl` after it was imported is unreliable: modules that
     did ``from ssl import SSLContext`` and subclasses of the original
-    classes keep the blocking implementation.  When that is detected a
-    :class:`MonkeyPatchWarning` names them.
+    classes keep the blocking implementation.  When that is detected the
+    first time ssl is patched, a :class:`MonkeyPatchWarning` names them.
     """
     from greenkit.monkey._ssl_check import late_ssl_patch_message
 
-    message = late_ssl_patch_message() if _first_time else None
-    if message:
-        _queue_warning(message, _warnings)
+    source = importlib.import_module("greenkit.ssl")
+    target_name = getattr(source, "__target__", "ssl")
+    if not _originals.is_patched(target_name):
+        message = late_ssl_patch_message(source, target_name)
+        if message:
+            _queue_warning(message, _warnings)
     _patch_stdlib("ssl", _warnings=_warnings)
 
 
@@ -583,7 +586,7 @@ def patch_all(socket: bool = True, dns: bool = True, time: bool = True, select: 
         if todo["select"]:
             patch_select(aggressive=todo["aggressive"])
         if todo["ssl"]:
-            patch_ssl(_warnings=queued, _first_time=first_time)
+            patch_ssl(_warnings=queued)
         if todo["subprocess"]:
             patch_subprocess()
         if todo["builtins"]:

@@ -9,8 +9,8 @@ Both are found before patching, so the warning can name them.
 
 from __future__ import annotations
 
-import importlib
 import sys
+import types
 from collections.abc import Iterator
 
 __all__ = ["late_ssl_patch_message"]
@@ -28,22 +28,24 @@ def _subclasses(cls: type) -> Iterator[type]:
         yield from _subclasses(sub)
 
 
-def late_ssl_patch_message() -> str | None:
-    """The warning to give when patching :mod:`ssl` now, or None if it is safe.
+def late_ssl_patch_message(source: types.ModuleType, target_name: str) -> str | None:
+    """The warning to give when patching the module ``target_name`` (ssl)
+    from ``source`` (greenkit.ssl) now, or None if it is safe.
 
-    It is safe when :mod:`ssl` was not imported yet, or when nothing outside
-    ssl and greenkit holds references to the objects being replaced.
+    It is safe when the module was not imported yet, or when nothing outside
+    it and greenkit holds references to the objects being replaced.
     """
-    ssl_mod = sys.modules.get("ssl")
+    ssl_mod = sys.modules.get(target_name)
     if ssl_mod is None:
         return None
-    names = importlib.import_module("greenkit.ssl").__implements__
+    names = source.__implements__
     originals = {id(getattr(ssl_mod, name)): getattr(ssl_mod, name)
                  for name in names if hasattr(ssl_mod, name)}
 
     importers = []
     for module_name, module in list(sys.modules.items()):
-        if module is None or _is_own(module_name) or _is_own(getattr(module, "__name__", "")):
+        if module is None or module is ssl_mod or _is_own(module_name) \
+                or _is_own(getattr(module, "__name__", "")):
             continue
         namespace = getattr(module, "__dict__", None)
         if not isinstance(namespace, dict):
