@@ -282,9 +282,9 @@ class ThreadPool(GroupMappingMixin):
 
     ``maxsize`` (settable) bounds the number of worker threads; ``size``
     (settable, at most ``maxsize``) is how many there are now.  ``spawn``
-    returns an AsyncResult and blocks the calling greenlet while more than
-    ``maxsize`` tasks are outstanding (one queued task per thread is allowed
-    beyond the running ones; with ``maxsize`` 0, until it is raised).
+    returns an AsyncResult; it blocks the calling greenlet while more than
+    ``maxsize`` tasks are outstanding (so one task may wait in the queue
+    while ``maxsize`` run), and while ``maxsize`` is 0, until it is raised.
     ``len(pool)`` is the number of outstanding tasks.  ``hub`` is the hub
     results are delivered to (default: the current thread's);
     ``idle_task_timeout`` > 0 makes idle workers exit after that many seconds.
