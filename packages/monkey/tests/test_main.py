@@ -84,3 +84,12 @@ def test_parse() -> None:
     assert parse(["--module", "--not-an-option", "x"]) == (
         {}, False, True, ["--not-an-option", "x"])
     assert parse(["--", "--weird.py"]) == ({}, False, False, ["--weird.py"])
+
+
+def test_verbose(tmp_path: Path) -> None:
+    (tmp_path / "quiet.py").write_text("")
+    done = run(["-m", "greenkit.monkey", "--verbose", *ONLY_TIME_AND_QUEUE, "quiet.py"],
+               tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "greenkit.monkey: patch_all({'os': False," in done.stderr
+    assert "'queue'" in done.stderr and "'time'" in done.stderr
