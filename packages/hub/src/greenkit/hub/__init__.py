@@ -120,7 +120,7 @@ class Hub(RawGreenlet):  # type: ignore[misc]
         #: Hands out ``minimal_ident`` to the greenlets this hub runs.
         self.ident_registry = IdentRegistry()
         #: Stopped timers kept for reuse by ``sleep()`` and ``Timeout`` (see
-        #: ``_take_timer``): creating a libev timer costs more than resetting one.
+        #: ``_start_timer``): creating a libev timer costs more than resetting one.
         self._timer_pool: list[Any] = []
         #: The class of the timers ``_timer_pool`` accepts (learnt by ``_start_timer``).
         self._poolable_timer_type: Any = None
