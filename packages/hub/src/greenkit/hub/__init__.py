@@ -225,7 +225,9 @@ class Hub(RawGreenlet):  # type: ignore[misc]
             timer._restart(seconds, ref, priority, update, callback, args)
             return timer
         timer = loop.timer(seconds, 0.0, ref, priority)
-        timer.start(callback, *args, update=update)
+        if update:
+            loop.update_now()
+        timer.start(callback, *args)
         # Only timers that can be reset in one step (``_restart``, as the
         # libev loop's can) are worth keeping.
         self._poolable_timer_type = type(timer) if hasattr(timer, "_restart") else None
@@ -496,9 +498,8 @@ def sleep(seconds: float = 0, ref: bool = True) -> None:
                 cb.stop()
         return
     # "At least `seconds`": count from now, not from the loop's cached time.
-    loop.update_now()
     waiter = Waiter(hub)
-    timer = hub._start_timer(seconds, ref, 0, False, waiter.switch, (waiter,))
+    timer = hub._start_timer(seconds, ref, 0, True, waiter.switch, (waiter,))
     try:
         hub._wait_for(waiter, timer)
     finally:
