@@ -242,3 +242,17 @@ def test_posix_spawn_is_watched() -> None:
     assert gos.waitpid(pid, 0) == (pid, 0)
     pid = gos.posix_spawnp("true", ["true"], dict(os.environ))
     assert gos.waitpid(pid, 0) == (pid, 0)
+
+
+def test_without_child_watchers_fork_is_unwatched_and_waitpid_polls() -> None:
+    """Only the default loop has child watchers: elsewhere children are polled."""
+    fake_hub = mock.Mock()
+    fake_hub.loop.default = False
+    with mock.patch.object(gos, "get_hub", return_value=fake_hub):
+        pid = in_child(gos.fork(), lambda: (sleep(0.05), 9)[1])
+        assert pid not in gos._watched_children
+        ran: list[bool] = []
+        spawn_raw(ran.append, True)
+        rpid, status = gos.waitpid(pid, 0)
+    assert (rpid, os.waitstatus_to_exitcode(status), ran) == (pid, 9, [True])
+    fake_hub.loop.child.assert_not_called()

@@ -7,6 +7,7 @@ import os
 import signal as stdlib_signal
 from collections.abc import Iterator
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -101,3 +102,18 @@ def test_sig_dfl_gives_children_back_to_plain_waitpid() -> None:
         os._exit(6)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 6
+
+
+def test_sigchld_without_child_watchers_is_the_plain_signal() -> None:
+    def handler(*_args: Any) -> None:
+        pass
+
+    fake_hub = mock.Mock()
+    fake_hub.loop.default = False
+    with mock.patch.object(gsignal, "get_hub", return_value=fake_hub):
+        gsignal.signal(stdlib_signal.SIGCHLD, handler)
+    try:
+        assert stdlib_signal.getsignal(stdlib_signal.SIGCHLD) is handler
+        assert gsignal.getsignal(stdlib_signal.SIGCHLD) is handler
+    finally:
+        stdlib_signal.signal(stdlib_signal.SIGCHLD, stdlib_signal.SIG_DFL)

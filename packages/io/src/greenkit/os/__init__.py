@@ -24,7 +24,7 @@ from collections.abc import Callable
 from errno import EAGAIN, EINTR
 from typing import Any
 
-from greenkit.hub import get_hub, reinit
+from greenkit.hub import get_hub, reinit, sleep
 
 # The unpatched functions: tests substitute ``_read``/``_write``.
 _read = _os.read
@@ -159,9 +159,12 @@ def _on_child(watcher: Any, callback: Callable[[Any], Any] | None) -> None:
 
 
 def _sigchld_loop(loop: Any) -> Any:
-    """``loop`` (default: the hub's) with SIGCHLD routed to it.  Done before a
-    child is created: a child that exits before then would go unnoticed."""
+    """``loop`` (default: the hub's) with SIGCHLD routed to it, or None if it
+    cannot watch children (only the default loop can).  Done before a child
+    is created: a child that exits before then would go unnoticed."""
     loop = loop if loop is not None else get_hub().loop
+    if not loop.default:
+        return None
     loop.install_sigchld()
     return loop
 
@@ -186,12 +189,13 @@ def fork_and_watch(callback: Callable[[Any], Any] | None = None, loop: Any = Non
     watch the child with a child watcher on ``loop`` (the hub's).
 
     When the child exits, ``callback(watcher)`` runs in the hub, the status
-    is kept for :func:`waitpid`.  ``ref`` says whether the
-    watcher keeps the loop alive.
+    is kept for :func:`waitpid`.  ``ref`` says whether the watcher keeps
+    the loop alive.  A loop that cannot watch children (not the default
+    loop) leaves the child unwatched.
     """
     loop = _sigchld_loop(loop)
     pid = fork()
-    if pid:
+    if pid and loop is not None:
         _reap_children()
         _watch(pid, callback, loop, ref)
     return pid
@@ -236,8 +240,9 @@ def forkpty(*args: Any, **kwargs: Any) -> tuple[int, int]:
 def _spawn_and_watch(spawn: Callable[..., int], args: Any, kwargs: Any) -> int:
     loop = _sigchld_loop(None)
     pid = spawn(*args, **kwargs)
-    _reap_children()
-    _watch(pid, None, loop, False)
+    if loop is not None:
+        _reap_children()
+        _watch(pid, None, loop, False)
     return pid
 
 
@@ -308,9 +313,22 @@ def waitpid(pid: int, options: int) -> tuple[int, int]:
     return _waitpid_unwatched(pid, options)
 
 
+def _poll_child(pid: int, options: int) -> tuple[int, int]:
+    """Without child watchers: ask ``os.waitpid`` now and then, sleeping between."""
+    delay = 0.001
+    while True:
+        rpid, status = _waitpid(pid, options | _os.WNOHANG)
+        if rpid:
+            return rpid, status
+        sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
 def _waitpid_unwatched(pid: int, options: int) -> tuple[int, int]:
-    if not options & _os.WNOHANG:
-        _sigchld_loop(None)  # before looking, so that no exit goes unnoticed
+    blocking = not options & _os.WNOHANG
+    # Route SIGCHLD before looking, so that no exit goes unnoticed.
+    if blocking and _sigchld_loop(None) is None:
+        return _poll_child(pid, options)
     try:
         rpid, status = _waitpid(pid, options | _os.WNOHANG)
     except ChildProcessError:

@@ -93,9 +93,12 @@ def signal(signalnum: int, handler: Any) -> Any:
             hub.loop.reset_sigchld()
         _signal_signal(signalnum, handler)
         return old
+    loop = get_hub().loop
+    if not loop.default:  # no child watchers here: nothing to cooperate with
+        return _signal_signal(signalnum, handler)
     _child_handler = handler
     if _child_watcher is None:
-        watcher = get_hub().loop.child(0, ref=False)
+        watcher = loop.child(0, ref=False)
         watcher.start(_on_child_exit)
         _child_watcher = watcher
     return old
