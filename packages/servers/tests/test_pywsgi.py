@@ -478,3 +478,22 @@ def test_many_concurrent_keep_alive_clients(server: WSGIServer) -> None:
 
     jobs = [Greenlet.spawn(client) for _ in range(15)]
     assert all(job.get(timeout=20) == [b"hello world"] * 5 for job in jobs)
+
+
+def test_errors_on_a_later_request_of_a_connection(server: WSGIServer,
+                                                  handle_errors: list[Any]) -> None:
+    class Handler(WSGIHandler):
+        def get_environ(self) -> Any:
+            if self.path == "/broken":
+                raise LookupError("environ")
+            return WSGIHandler.get_environ(self)
+
+    server.handler_class = Handler
+    first, second, third = exchange(
+        server, b"GET / HTTP/1.1\r\n\r\nGARBAGE\r\n\r\n", 3)
+    assert first is not None and first.body == b"hello world"
+    assert second is not None and second.code == 400 and third is None
+    first, second = exchange(server, b"GET / HTTP/1.1\r\n\r\nGET /broken HTTP/1.1\r\n\r\n", 2)
+    assert first is not None and first.body == b"hello world"
+    assert second is not None and second.code == 500
+    assert [type_ for _, type_, _ in handle_errors] == [LookupError]

@@ -158,8 +158,6 @@ def _show_cipher(sock: Any, address: Any) -> None:
         sock.close()
 
 
-# greenkit.ssl.wrap_socket, like the stdlib's old one, asks for PROTOCOL_TLS.
-@pytest.mark.filterwarnings("ignore:ssl.PROTOCOL_TLS is deprecated:DeprecationWarning")
 def test_ssl_with_certfile(certificate: str) -> None:
     pytest.importorskip("greenkit.ssl")
     server = StreamServer(("127.0.0.1", 0), _show_cipher, certfile=certificate,
@@ -182,6 +180,12 @@ def test_ssl_with_context(certificate: str) -> None:
         assert _ssl_round_trip(server).startswith(b"SECRET\n")
     finally:
         server.stop()
+
+
+def test_unknown_ssl_argument_is_a_type_error(certificate: str) -> None:
+    pytest.importorskip("greenkit.ssl")
+    with pytest.raises(TypeError, match="unexpected SSL arguments"):
+        StreamServer(("127.0.0.1", 0), _show_cipher, certfile=certificate, colour="blue")
 
 
 def test_plain_server_does_not_import_ssl() -> None:

@@ -301,6 +301,8 @@ class WSGIHandler:
             line = line.decode("latin-1")
         self.requestline = line.rstrip("\r\n")
         self.response_length = 0
+        self.headers_sent = False
+        self.status = None
         self.environ = None
         if len(line) >= MAX_REQUEST_LINE and not line.endswith("\n"):
             return ("414", _REQUEST_TOO_LONG)

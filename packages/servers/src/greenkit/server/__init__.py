@@ -76,14 +76,47 @@ _c_accept: Callable[[Any], tuple[int, Any]] = getattr(_socket.socket, "_accept")
 _c_recvfrom: Callable[[Any, int], tuple[bytes, Any]] = _socket.socket.recvfrom
 
 
+#: Keyword arguments passed on to ``SSLContext.wrap_socket`` for each client.
+_WRAP_ARGS = frozenset(("server_side", "do_handshake_on_connect", "suppress_ragged_eofs"))
+
+
+def _server_context(ssl_args: dict[str, Any]) -> Any:
+    """A :mod:`greenkit.ssl` server context from the old-style ``wrap_socket``
+    arguments (``keyfile``, ``certfile``, ``cert_reqs``, ``ssl_version``,
+    ``ca_certs``, ``ciphers``), which are removed from ``ssl_args``."""
+    from ssl import PROTOCOL_TLS_SERVER
+
+    from greenkit import ssl
+
+    version = ssl_args.pop("ssl_version", None)
+    context = ssl.SSLContext(PROTOCOL_TLS_SERVER if version is None else version)
+    certfile = ssl_args.pop("certfile", None)
+    keyfile = ssl_args.pop("keyfile", None)
+    if certfile is not None or keyfile is not None:
+        context.load_cert_chain(certfile or keyfile, keyfile)
+    cert_reqs = ssl_args.pop("cert_reqs", None)
+    if cert_reqs is not None:
+        context.verify_mode = cert_reqs
+    ca_certs = ssl_args.pop("ca_certs", None)
+    if ca_certs is not None:
+        context.load_verify_locations(ca_certs)
+    ciphers = ssl_args.pop("ciphers", None)
+    if ciphers is not None:
+        context.set_ciphers(ciphers)
+    return context
+
+
 class StreamServer(BaseServer):
     """A generic TCP server: ``handle(socket, address)`` for each connection.
 
     ``backlog`` is only allowed with an address (a given socket is already
     listening).  Keyword arguments are SSL settings: ``ssl_context`` (an
-    ``SSLContext`` whose ``wrap_socket`` is used) or the arguments of
-    ``greenkit.ssl.wrap_socket`` (``keyfile``, ``certfile``, ...); the
-    server side is implied.
+    ``SSLContext`` whose ``wrap_socket`` is used), or the old ``wrap_socket``
+    arguments ``keyfile``, ``certfile``, ``cert_reqs``, ``ssl_version``,
+    ``ca_certs`` and ``ciphers`` (a :mod:`greenkit.ssl` server context is
+    made from them, on every Python version); ``do_handshake_on_connect``
+    and ``suppress_ragged_eofs`` are passed to ``wrap_socket``.  Anything
+    else is a TypeError.
     """
 
     #: Listen backlog for listeners made from an address.
@@ -100,13 +133,14 @@ class StreamServer(BaseServer):
         BaseServer.__init__(self, listener, handle=handle, spawn=spawn)
         try:
             if ssl_args:
-                ssl_args.setdefault("server_side", True)
                 context = ssl_args.pop("ssl_context", None)
-                if context is not None:
-                    self.wrap_socket = context.wrap_socket
-                else:
-                    from greenkit.ssl import wrap_socket
-                    self.wrap_socket = wrap_socket
+                if context is None:
+                    context = _server_context(ssl_args)
+                unknown = set(ssl_args) - _WRAP_ARGS
+                if unknown:
+                    raise TypeError(f"unexpected SSL arguments: {sorted(unknown)}")
+                ssl_args.setdefault("server_side", True)
+                self.wrap_socket = context.wrap_socket
                 self.ssl_args = ssl_args
                 self._handle = self.wrap_socket_and_handle
             if backlog is not None:
