@@ -169,3 +169,15 @@ def test_poll_beyond_fd_setsize(pipe: Any) -> None:
         assert p.poll(0) == [(high, gselect.POLLOUT)]
     finally:
         os.close(high)
+
+
+def test_a_list_mutated_by_fileno_is_read_live_like_the_stdlib() -> None:
+    objects: list[Any] = []
+
+    class Shrinking:
+        def fileno(self) -> int:
+            del objects[-1]
+            return 1  # stdout: writable
+
+    objects[:] = [Shrinking()] * 10
+    assert gselect.select([], objects, [], 0) == ([], objects[:5], [])

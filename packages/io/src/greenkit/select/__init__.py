@@ -122,7 +122,12 @@ def select(rlist: Iterable[Any], wlist: Iterable[Any], xlist: Iterable[Any],
             raise TypeError("timeout must be a float or None")
         if timeout < 0:
             raise ValueError("timeout must be non-negative")
-    rlist, wlist, xlist = list(rlist), list(wlist), list(xlist)
+    # Sequences go to the system select as they are (it reads them live, as
+    # the standard library does); other iterables are read once.
+    rlist, wlist, xlist = (
+        objects if isinstance(objects, (list, tuple)) else list(objects)
+        for objects in (rlist, wlist, xlist)
+    )
     ready = _original_select(rlist, wlist, xlist, 0)
     if timeout == 0 or any(ready):
         return ready
