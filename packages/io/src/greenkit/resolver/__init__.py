@@ -38,8 +38,11 @@ __all__ = ["AbstractResolver"]
 _NUMERIC_NAMEINFO = NI_NUMERICHOST | NI_NUMERICSERV
 
 
-def _stdlib(name: str) -> Any:
-    return get_original("socket", name)
+_NAMES = ["getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr", "getnameinfo"]
+# Captured once: before monkey patching they are the module's own, after it
+# the registry holds them.
+(_getaddrinfo, _gethostbyname, _gethostbyname_ex, _gethostbyaddr,
+ _getnameinfo) = get_original("socket", _NAMES)
 
 
 def _is_numeric(host: Any, families: tuple[int, ...] = (AF_INET, AF_INET6)) -> bool:
@@ -71,33 +74,30 @@ class AbstractResolver:
     def getaddrinfo(self, host: Any, port: Any, family: int = 0, type: int = 0,
                     proto: int = 0, flags: int = 0) -> list[tuple[Any, Any, int, str, Any]]:
         """As :func:`socket.getaddrinfo`."""
-        function = _stdlib("getaddrinfo")
         if host is None or _is_numeric(host):
-            return function(host, port, family, type, proto, flags)  # type: ignore[no-any-return]
-        return self._run(function, host, port, family, type, proto, flags)  # type: ignore[no-any-return]
+            return _getaddrinfo(host, port, family, type, proto, flags)  # type: ignore[no-any-return]
+        return self._run(_getaddrinfo, host, port, family, type, proto, flags)  # type: ignore[no-any-return]
 
     def gethostbyname(self, hostname: str) -> str:
         """As :func:`socket.gethostbyname`."""
-        function = _stdlib("gethostbyname")
         if _is_numeric(hostname, (AF_INET,)):
-            return function(hostname)  # type: ignore[no-any-return]
-        return self._run(function, hostname)  # type: ignore[no-any-return]
+            return _gethostbyname(hostname)  # type: ignore[no-any-return]
+        return self._run(_gethostbyname, hostname)  # type: ignore[no-any-return]
 
     def gethostbyname_ex(self, hostname: str) -> tuple[str, list[str], list[str]]:
         """As :func:`socket.gethostbyname_ex`."""
-        return self._run(_stdlib("gethostbyname_ex"), hostname)  # type: ignore[no-any-return]
+        return self._run(_gethostbyname_ex, hostname)  # type: ignore[no-any-return]
 
     def gethostbyaddr(self, ip_address: str) -> tuple[str, list[str], list[str]]:
         """As :func:`socket.gethostbyaddr`."""
-        return self._run(_stdlib("gethostbyaddr"), ip_address)  # type: ignore[no-any-return]
+        return self._run(_gethostbyaddr, ip_address)  # type: ignore[no-any-return]
 
     def getnameinfo(self, sockaddr: Any, flags: int) -> tuple[str, str]:
         """As :func:`socket.getnameinfo`."""
-        function = _stdlib("getnameinfo")
         if (isinstance(flags, int) and flags & _NUMERIC_NAMEINFO == _NUMERIC_NAMEINFO
                 and isinstance(sockaddr, tuple) and sockaddr and _is_numeric(sockaddr[0])):
-            return function(sockaddr, flags)  # type: ignore[no-any-return]
-        return self._run(function, sockaddr, flags)  # type: ignore[no-any-return]
+            return _getnameinfo(sockaddr, flags)  # type: ignore[no-any-return]
+        return self._run(_getnameinfo, sockaddr, flags)  # type: ignore[no-any-return]
 
     def close(self) -> None:
         """Release the resolver's resources (the hub calls it when destroyed)."""
