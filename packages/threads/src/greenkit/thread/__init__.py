@@ -12,8 +12,11 @@ native thread.  Everything else of ``_thread`` is re-exported unchanged.
 - :class:`LockType` (``allocate_lock()``) is a :class:`greenkit.lock.Lock`
   with ``_thread.LockType``'s API; a failed non-blocking ``acquire``
   yields to other greenlets, so spin loops make progress.
-- :func:`_set_sentinel` (what ``threading.Thread`` waits on in ``join``)
-  returns a lock released when the calling greenlet finishes.
+- :func:`_set_sentinel` (what ``threading.Thread`` waits on in ``join``
+  up to Python 3.12) returns a lock released when the calling greenlet
+  finishes; on 3.13, :func:`start_joinable_thread` returns a
+  :class:`_ThreadHandle` that is done when the greenlet finishes, and
+  :func:`_shutdown` waits for the non-daemon ones at exit.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any, NoReturn
 from greenlet import getcurrent
 
 from greenkit._hub_local import get_hub_if_exists
+from greenkit.event import Event
 from greenkit.greenlet import Greenlet, GreenletExit
 from greenkit.hub import sleep
 from greenkit.local import local as _local  # noqa: F401 - patched in
@@ -49,8 +53,11 @@ __implements__ = [
     "_set_sentinel",
     "RLock",
 ]
-if hasattr(__thread__, "daemon_threads_allowed"):
-    __implements__.append("daemon_threads_allowed")
+# Newer Pythons: daemon_threads_allowed (3.12); joinable threads with handles,
+# which threading.Thread uses instead of _set_sentinel, and _shutdown (3.13).
+__implements__ += [name for name in ("daemon_threads_allowed", "start_joinable_thread",
+                                     "_ThreadHandle", "_make_thread_handle", "_shutdown")
+                   if hasattr(__thread__, name)]
 
 #: Extra names copied along with ``__implements__`` (none here).
 __extensions__: list[str] = []
@@ -239,3 +246,81 @@ class _SentinelRelease:
     def __call__(self, _source: Any) -> None:
         if self.lock.locked():
             self.lock.release()
+
+
+# -- Python 3.13+: joinable threads --------------------------------------------------
+
+
+class _ThreadHandle:
+    """What a 3.13 ``threading.Thread`` joins: ``ident`` of its greenlet, done
+    when that greenlet finishes (``join`` waits cooperatively)."""
+
+    __slots__ = ("ident", "_done", "__weakref__")
+
+    def __init__(self, ident: int | None = None) -> None:
+        self.ident = ident
+        self._done = Event()
+
+    def __repr__(self) -> str:
+        state = "done" if self._done.is_set() else "running"
+        return f"<{type(self).__module__}.{type(self).__name__} ident={self.ident} {state}>"
+
+    def is_done(self) -> bool:
+        """True once the greenlet finished."""
+        return self._done.is_set()
+
+    def _set_done(self) -> None:
+        self._done.set()
+        _non_daemon.discard(self)
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait (at most ``timeout`` seconds) until the greenlet finished."""
+        if not self._done.is_set():
+            self._done.wait(timeout)
+
+
+#: Handles of the non-daemon "threads" ``_shutdown`` waits for.
+_non_daemon: set[_ThreadHandle] = set()
+
+
+def _handle_done(handle: _ThreadHandle) -> Callable[[Any], None]:
+    return lambda _greenlet: handle._set_done()
+
+
+def start_joinable_thread(function: Callable[[], Any], handle: _ThreadHandle | None = None,
+                          daemon: bool = True) -> _ThreadHandle:
+    """Run ``function()`` in a new greenlet; returns the handle (``handle``, if
+    given) that ``join`` waits on.  A non-daemon one is waited for at exit."""
+    global _running
+    if not callable(function):
+        raise TypeError("thread function must be callable")
+    if handle is None:
+        handle = _ThreadHandle()
+    greenlet = Greenlet.spawn(function)
+    handle.ident = get_ident(greenlet)
+    _running += 1
+    greenlet.rawlink(_thread_done)
+    greenlet.rawlink(_handle_done(handle))
+    if not daemon:
+        _non_daemon.add(handle)
+    return handle
+
+
+def _make_thread_handle(ident: int) -> _ThreadHandle:
+    """A handle for a running "thread" (the current greenlet's, if ``ident`` is
+    its identity: then done when it finishes)."""
+    handle = _ThreadHandle(ident)
+    current = getcurrent()
+    rawlink = getattr(current, "rawlink", None)
+    if ident == get_ident(current) and rawlink is not None:
+        rawlink(_handle_done(handle))
+    return handle
+
+
+def _shutdown() -> None:
+    """At exit: wait for the non-daemon greenlet "threads", then for native ones."""
+    while _non_daemon:
+        next(iter(_non_daemon)).join()
+    native_shutdown = getattr(__thread__, "_shutdown", None)
+    if native_shutdown is not None:
+        native_shutdown()

@@ -4,7 +4,9 @@ This module is a helper for :mod:`greenkit.monkey`; for a cooperative
 ``threading``, monkey-patch.  Patching copies :data:`__implements__` into
 the standard :mod:`threading` module, replacing the ``_thread`` functions
 it captured when it was imported (``_start_new_thread``,
-``_allocate_lock``, ``get_ident``, ``_set_sentinel``, ``Lock``) with
+``_allocate_lock``, ``get_ident``, ``_set_sentinel``, ``Lock``; on 3.13
+``_start_joinable_thread``, ``_ThreadHandle``, ``_make_thread_handle``,
+``_thread_shutdown``) with
 :mod:`greenkit.thread`'s, ``local`` with :class:`greenkit.local.local`,
 and ``_CRLock`` with None, so that ``threading.RLock()`` builds the
 pure-Python RLock over those cooperative pieces.  Then
@@ -29,11 +31,19 @@ from typing import Any
 
 from greenlet import getcurrent
 
-from greenkit.hub import sleep as _sleep  # noqa: F401 - patched in
+# Imported to be patched in (see __implements__).
+from greenkit.hub import sleep as _sleep  # noqa: F401
 from greenkit.local import local
-from greenkit.thread import _set_sentinel, get_ident  # noqa: F401 - patched in
+from greenkit.thread import (  # noqa: F401
+    _make_thread_handle,
+    _set_sentinel,
+    _ThreadHandle,
+    get_ident,
+)
+from greenkit.thread import _shutdown as _thread_shutdown  # noqa: F401
 from greenkit.thread import allocate_lock as _allocate_lock
-from greenkit.thread import start_new_thread as _start_new_thread  # noqa: F401 - patched in
+from greenkit.thread import start_joinable_thread as _start_joinable_thread  # noqa: F401
+from greenkit.thread import start_new_thread as _start_new_thread  # noqa: F401
 
 Lock = _allocate_lock
 _get_ident = get_ident
@@ -41,7 +51,10 @@ _get_ident = get_ident
 _CRLock = None
 
 _CANDIDATES = ["local", "_start_new_thread", "_allocate_lock", "Lock", "_get_ident",
-               "_sleep", "_DummyThread", "get_ident", "_set_sentinel", "_CRLock"]
+               "_sleep", "_DummyThread", "get_ident", "_set_sentinel", "_CRLock",
+               # Python 3.13: threads are joined through handles.
+               "_start_joinable_thread", "_ThreadHandle", "_make_thread_handle",
+               "_thread_shutdown"]
 
 #: Monkey patching copies these into :mod:`threading` (those it has).
 __implements__ = [name for name in _CANDIDATES if hasattr(__threading__, name)]

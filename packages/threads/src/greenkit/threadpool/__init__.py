@@ -519,6 +519,9 @@ class _ExecutorFuture:
         self._async_result = async_result
         self._cf_condition: Any = None
         self._cf_waiters: list[Any] = []
+        #: FINISHED for concurrent.futures once its waiters were told, not
+        #: before: a waiter installed in between must not be told twice.
+        self._cf_finished = False
         async_result.rawlink(self._notify_cf_waiters)
 
     def __repr__(self) -> str:
@@ -594,7 +597,7 @@ class _ExecutorFuture:
     def _waiters(self) -> list[Any]:
         # A waiter installed on a running future blocks on a threading.Event:
         # unless threading is patched, that would block the hub's thread.
-        if not self.done() and not is_patched("threading"):
+        if not self._cf_finished and not is_patched("threading"):
             raise AttributeError(
                 "_waiters: concurrent.futures.wait()/as_completed() can wait on a "
                 "greenkit future only when threading is monkey-patched")
@@ -602,23 +605,33 @@ class _ExecutorFuture:
 
     @property
     def _state(self) -> str:
-        return _futures_base.FINISHED if self.done() else _futures_base.RUNNING
+        return _futures_base.FINISHED if self._cf_finished else _futures_base.RUNNING
 
     @property
     def _exception(self) -> BaseException | None:
         return self._async_result.exception
 
-    def _notify_cf_waiters(self, _source: Any) -> None:
+    def _notify_cf_waiters(self, _source: Any = None) -> None:
+        # Runs in the hub, which must not block: if a greenlet holds the
+        # condition (it is between concurrent.futures.wait's checks), retry soon.
         if not self._cf_waiters:
+            self._cf_finished = True
             return
-        with self._condition:
-            # Waiters remove themselves (as_completed); notify a snapshot.
+        condition = self._condition
+        if not condition.acquire(False):
+            self._async_result.hub.loop.run_callback(self._notify_cf_waiters)
+            return
+        try:
+            self._cf_finished = True
             failed = self._async_result.exception is not None
+            # Waiters remove themselves (as_completed): notify a snapshot.
             for waiter in list(self._cf_waiters):
                 if failed:
                     waiter.add_exception(self)
                 else:
                     waiter.add_result(self)
+        finally:
+            condition.release()
 
 
 class _FutureLink:
