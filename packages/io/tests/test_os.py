@@ -141,6 +141,14 @@ def test_fork_reinits_the_hub_and_waitpid_reports_the_status() -> None:
         gos.waitpid(pid, 0)
 
 
+def test_the_child_forgets_the_parents_children() -> None:
+    first = in_child(gos.fork(), lambda: (sleep(0.2), 0)[1])
+    assert first in gos._watched_children
+    second = in_child(gos.fork(), lambda: 0 if gos._watched_children == {} else 1)
+    assert gos.waitpid(second, 0) == (second, 0)
+    assert gos.waitpid(first, 0) == (first, 0)
+
+
 def test_waitpid_wnohang_then_blocking_lets_others_run() -> None:
     pid = in_child(gos.fork(), lambda: (sleep(0.2), 3)[1])
     assert gos.waitpid(pid, os.WNOHANG) == (0, 0)
@@ -256,3 +264,30 @@ def test_without_child_watchers_fork_is_unwatched_and_waitpid_polls() -> None:
         rpid, status = gos.waitpid(pid, 0)
     assert (rpid, os.waitstatus_to_exitcode(status), ran) == (pid, 9, [True])
     fake_hub.loop.child.assert_not_called()
+
+
+def test_close_while_a_greenlet_waits_in_nb_read(pipe: tuple[int, int]) -> None:
+    r, w = pipe
+    fd = os.dup(r)
+    gos.make_nonblocking(fd)
+    results: list[bytes] = []
+    spawn_raw(lambda: results.append(gos.nb_read(fd, 10)))
+    sleep(0.01)
+    gos.close(fd)
+    while not results:
+        sleep(0.001)
+    assert results == [b""]  # woken at end of file, not left hanging
+    sleep(0.01)
+    with pytest.raises(OSError):
+        os.fstat(fd)
+    os.write(w, b"x")  # the pipe itself is untouched
+    assert os.read(r, 1) == b"x"
+
+
+def test_close_of_a_bad_descriptor_raises(pipe: tuple[int, int]) -> None:
+    r, _w = pipe
+    fd = os.dup(r)
+    os.close(fd)
+    with pytest.raises(OSError) as info:
+        gos.close(fd)
+    assert info.value.errno == errno.EBADF

@@ -103,28 +103,49 @@ def tp_write(fd: int, buf: Any) -> int:
 def close(fd: int) -> None:
     """Close ``fd`` even while greenlets wait on it.
 
-    If io watchers are started on ``fd`` (a greenlet blocked in ``select``,
-    say), they are woken as ready and the descriptor is closed at the end of
-    the loop iteration, once they have stopped: libev aborts the process on
-    a watched descriptor that vanished.  Otherwise it closes at once.
+    libev aborts the process when a descriptor it watches vanishes, so if io
+    watchers are started on ``fd`` (a greenlet blocked in ``select`` or
+    ``nb_read``, say), what ``fd`` refers to is released at once (a peer
+    sees the end of file) but the number stays open on ``/dev/null``: the
+    waiting greenlets wake up and see readiness (end of file), and ``fd``
+    is closed for good in the first loop iteration where nothing watches it.
+    Otherwise this is ``os.close``.
     """
-    hub = get_hub()
-    if not hub.loop.closing_fd(fd):
+    loop = get_hub().loop
+    if not loop.closing_fd(fd):
         _close(fd)
         return
-    check = hub.loop.check()
+    placeholder = _os.open(_os.devnull, _os.O_RDWR | _os.O_CLOEXEC)
+    try:
+        _os.dup2(placeholder, fd, inheritable=False)
+    finally:
+        _close(placeholder)
+    check = loop.check()
 
-    def close_later() -> None:
+    def close_when_unwatched() -> None:
+        if loop.closing_fd(fd):
+            return  # still watched: those were woken again; look next iteration
         check.close()
-        try:
-            _close(fd)
-        except OSError:
-            pass
+        _close(fd)
 
-    check.start(close_later)
+    check.start(close_when_unwatched)
 
 
 # -- fork ---------------------------------------------------------------------
+
+#: pid -> the child watcher while it runs, then (pid, status, time) once it exited.
+_watched_children: dict[int, Any] = {}
+
+
+def _in_child() -> None:
+    """After a fork, in the child: re-initialize the hub; the parent's
+    children are not this process's."""
+    reinit()
+    for watched in _watched_children.values():
+        if not isinstance(watched, tuple):
+            watched.close()
+    _watched_children.clear()
+
 
 def fork_gevent() -> int:
     """``os.fork()``, then re-initialize the hub (loop, thread pool, resolver)
@@ -132,7 +153,7 @@ def fork_gevent() -> int:
     :func:`fork_and_watch` for that."""
     pid = _fork()
     if pid == 0:
-        reinit()
+        _in_child()
     return pid
 
 
@@ -140,12 +161,8 @@ def forkpty_gevent() -> tuple[int, int]:
     """``os.forkpty()``, then re-initialize the hub in the child."""
     pid, master_fd = _os.forkpty()
     if pid == 0:
-        reinit()
+        _in_child()
     return pid, master_fd
-
-
-#: pid -> the child watcher while it runs, then (pid, status, time) once it exited.
-_watched_children: dict[int, Any] = {}
 
 
 def _on_child(watcher: Any, callback: Callable[[Any], Any] | None) -> None:
