@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import sys
 import time
 from typing import Any
 
@@ -19,9 +20,16 @@ LONG = 5.0
 
 def test_module_surface() -> None:
     assert gthread.__target__ == "_thread"
-    for name in gthread.__implements__ + gthread.__all__ + gthread.__imports__:
+    assert {"allocate_lock", "get_ident", "start_new_thread", "LockType", "_local",
+            "RLock"} <= set(gthread.__implements__)
+    if sys.version_info < (3, 13):
+        assert "_set_sentinel" in gthread.__implements__
+    else:
+        assert "start_joinable_thread" in gthread.__implements__
+    for name in gthread.__implements__ + gthread.__imports__:
+        assert hasattr(gthread, name) and hasattr(_thread, name), name
+    for name in gthread.__all__:
         assert hasattr(gthread, name), name
-        assert hasattr(_thread, name) or name == "daemon_threads_allowed", name
     assert gthread.error is _thread.error
     assert gthread.allocate is gthread.allocate_lock
     assert gthread.start_new is gthread.start_new_thread

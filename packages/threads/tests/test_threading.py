@@ -6,6 +6,7 @@ child interpreter patched by the ``run_patched`` fixture (conftest.py).
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 
@@ -15,8 +16,12 @@ Run = Callable[[str], list[str]]
 
 def test_module_surface() -> None:
     assert set(gthreading.__implements__) >= {
-        "local", "_start_new_thread", "_allocate_lock", "Lock", "get_ident", "_DummyThread",
-        "_set_sentinel", "_CRLock"}
+        "local", "_allocate_lock", "Lock", "get_ident", "_DummyThread", "_CRLock"}
+    if sys.version_info < (3, 13):
+        assert {"_start_new_thread", "_set_sentinel"} <= set(gthreading.__implements__)
+    else:
+        assert {"_start_joinable_thread", "_ThreadHandle",
+                "_thread_shutdown"} <= set(gthreading.__implements__)
     for name in gthreading.__implements__:
         assert hasattr(threading, name), name
         assert hasattr(gthreading, name), name

@@ -36,10 +36,10 @@ from greenkit.local import local as _local  # noqa: F401 - patched in
 from greenkit.lock import Lock as _GreenLock
 from greenkit.lock import RLock as _GreenRLock
 
-#: Monkey patching copies these into this module's target.
+#: The module monkey patching copies :data:`__implements__` into.
 __target__ = "_thread"
 
-__implements__ = [
+_CANDIDATES = [
     "allocate_lock",
     "get_ident",
     "exit",
@@ -50,14 +50,20 @@ __implements__ = [
     "start_new",
     "allocate",
     "exit_thread",
-    "_set_sentinel",
     "RLock",
+    # Up to 3.12: what threading.Thread.join() waits on.
+    "_set_sentinel",
+    # 3.12+.
+    "daemon_threads_allowed",
+    # 3.13+: threads joined through handles; waiting for them at exit.
+    "start_joinable_thread",
+    "_ThreadHandle",
+    "_make_thread_handle",
+    "_shutdown",
 ]
-# Newer Pythons: daemon_threads_allowed (3.12); joinable threads with handles,
-# which threading.Thread uses instead of _set_sentinel, and _shutdown (3.13).
-__implements__ += [name for name in ("daemon_threads_allowed", "start_joinable_thread",
-                                     "_ThreadHandle", "_make_thread_handle", "_shutdown")
-                   if hasattr(__thread__, name)]
+
+#: Monkey patching copies these into this module's target (those it has).
+__implements__ = [name for name in _CANDIDATES if hasattr(__thread__, name)]
 
 #: Extra names copied along with ``__implements__`` (none here).
 __extensions__: list[str] = []
