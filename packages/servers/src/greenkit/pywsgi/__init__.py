@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import _socket
 import errno
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -118,24 +119,28 @@ class RequestHeaders:
     """The request's header fields: case-insensitive lookups over the lines
     in arrival order (obsolete folded lines joined to the previous one)."""
 
-    __slots__ = ("_items",)
+    __slots__ = ("_items", "_index")
 
     def __init__(self, items: list[tuple[str, str]]) -> None:
         self._items = items
+        index: dict[str, list[str]] = {}
+        for key, value in items:
+            values = index.get(key.lower())
+            if values is None:
+                index[key.lower()] = [value]
+            else:
+                values.append(value)
+        self._index = index
 
     def get(self, name: str, default: Any = None) -> Any:
         """The first value of ``name``, or ``default``."""
-        name = name.lower()
-        for key, value in self._items:
-            if key.lower() == name:
-                return value
-        return default
+        values = self._index.get(name.lower())
+        return default if values is None else values[0]
 
     def get_all(self, name: str, failobj: Any = None) -> Any:
         """Every value of ``name`` in order (``failobj`` if none)."""
-        name = name.lower()
-        values = [value for key, value in self._items if key.lower() == name]
-        return values or failobj
+        values = self._index.get(name.lower())
+        return failobj if values is None else list(values)
 
     def __getitem__(self, name: str) -> Any:
         return self.get(name)
@@ -159,9 +164,12 @@ class RequestHeaders:
         return f"<RequestHeaders {self._items!r}>"
 
 
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
 def _token_ok(name: str) -> bool:
-    return bool(name) and name.isascii() and all(
-        char.isalnum() or char in "!#$%&'*+-.^_`|~" for char in name)
+    """Whether ``name`` is an HTTP token (a method or a header field name)."""
+    return _TOKEN.fullmatch(name) is not None
 
 
 class WSGIHandler:
