@@ -117,3 +117,19 @@ def test_threading_local_is_greenlet_local(run_patched: Run) -> None:
         print(g.get(), data.x)
     """)
     assert out == ["unset", "main"]
+
+
+def test_exit_waits_for_non_daemon_threads_only(run_patched: Run) -> None:
+    out = run_patched("""
+        from greenkit.hub import sleep
+        def late():
+            sleep(0.1)
+            print("late")
+        def forever():
+            sleep(30)
+            print("never")
+        threading.Thread(target=late).start()
+        threading.Thread(target=forever, daemon=True).start()
+        print("main")
+    """)
+    assert out == ["main", "late"]

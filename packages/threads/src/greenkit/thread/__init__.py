@@ -29,6 +29,7 @@ from typing import Any, NoReturn
 from greenlet import getcurrent
 
 from greenkit._hub_local import get_hub_if_exists
+from greenkit._originals import get_original
 from greenkit.event import Event
 from greenkit.greenlet import Greenlet, GreenletExit
 from greenkit.hub import sleep
@@ -75,6 +76,9 @@ get_native_id = __thread__.get_native_id
 _excepthook = __thread__._excepthook
 _ExceptHookArgs = __thread__._ExceptHookArgs
 _native_stack_size = __thread__.stack_size
+# Looked up now: once patched, _thread._shutdown is ours.
+_native_shutdown = (get_original("_thread", "_shutdown")
+                    if hasattr(__thread__, "_shutdown") else None)
 
 #: The names of ``_thread`` re-exported unchanged.
 __imports__ = ["error", "TIMEOUT_MAX", "interrupt_main", "get_native_id",
@@ -327,6 +331,5 @@ def _shutdown() -> None:
     """At exit: wait for the non-daemon greenlet "threads", then for native ones."""
     while _non_daemon:
         next(iter(_non_daemon)).join()
-    native_shutdown = getattr(__thread__, "_shutdown", None)
-    if native_shutdown is not None:
-        native_shutdown()
+    if _native_shutdown is not None:
+        _native_shutdown()
