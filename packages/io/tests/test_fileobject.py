@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+import greenkit.select
 from greenkit._fileobjectcommon import OpenDescriptor, WriteallMixin
 from greenkit.fileobject import FileObject, FileObjectBlock, FileObjectPosix, FileObjectThread
 from greenkit.hub import sleep, spawn_raw
@@ -340,3 +341,19 @@ def test_posix_on_a_regular_file_never_waits(tmp_path: Path) -> None:
         assert f.read() == b"0123"
         assert not f.isatty()
     assert path.read_bytes() == b"0123"
+
+
+def test_closing_while_another_greenlet_selects_on_the_descriptor(pipe: Any) -> None:
+    r, _w = pipe
+    fd = os.dup(r)
+    f = FileObjectPosix(fd, "rb")
+    ready: list[Any] = []
+    spawn_raw(lambda: ready.append(greenkit.select.select([fd], [], [], 5)))
+    sleep(0.01)
+    f.close()
+    while not ready:
+        sleep(0.001)
+    assert ready == [([fd], [], [])]
+    sleep(0.01)
+    with pytest.raises(OSError):
+        os.fstat(fd)

@@ -18,6 +18,7 @@ from typing import Any
 from greenkit._fileobjectcommon import FileObjectBase, OpenDescriptor, WriteallMixin
 from greenkit._io_wait import cancel_wait_ex
 from greenkit.hub import get_hub
+from greenkit.os import close as close_fd
 
 __all__ = ["FileObjectPosix", "GreenFileDescriptorIO", "GreenOpenDescriptor"]
 
@@ -39,7 +40,8 @@ class GreenFileDescriptorIO(io.RawIOBase):
     ``closefd`` says whether :meth:`close` closes the descriptor; when it
     does not, the descriptor's original blocking mode is restored.  Closing
     wakes any greenlet blocked on it with ``EBADF`` first (the watchers are
-    stopped before the descriptor goes away).  ``name`` is the descriptor,
+    stopped before the descriptor goes away, and one watched elsewhere is
+    closed by :func:`greenkit.os.close`).  ``name`` is the descriptor,
     or the name of the object it came from.
     """
 
@@ -94,7 +96,8 @@ class GreenFileDescriptorIO(io.RawIOBase):
             self._stop_watchers()
             super().close()
             if self._closefd:
-                os.close(self._fileno)
+                # Safe even if another greenlet still selects on it.
+                close_fd(self._fileno)
             elif self._was_blocking:
                 try:
                     os.set_blocking(self._fileno, True)
