@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import importlib.util
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -120,6 +121,14 @@ def test_tp_read_and_write_use_the_hub_threadpool(pipe: tuple[int, int]) -> None
         assert gos.tp_read(r, 10) == b"abc"
     finally:
         hub.threadpool = old
+
+
+@pytest.mark.skipif(importlib.util.find_spec("greenkit.threadpool") is None,
+                    reason="needs greenkit-threads (greenkit.threadpool)")
+def test_tp_read_waits_in_a_thread_while_greenlets_run(pipe: tuple[int, int]) -> None:
+    r, w = pipe
+    spawn_raw(lambda: (sleep(0.02), gos.tp_write(w, b"late")))
+    assert gos.tp_read(r, 10) == b"late"  # blocking read in a worker; the writer ran
 
 
 def test_close_without_watchers_closes_at_once(pipe: tuple[int, int]) -> None:
