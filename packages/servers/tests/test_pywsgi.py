@@ -11,6 +11,7 @@ import pytest
 from conftest import connect, read_all
 
 from greenkit.greenlet import Greenlet
+from greenkit.hub import sleep
 from greenkit.pool import Pool
 from greenkit.pywsgi import (
     Environ,
@@ -497,3 +498,38 @@ def test_errors_on_a_later_request_of_a_connection(server: WSGIServer,
     assert first is not None and first.body == b"hello world"
     assert second is not None and second.code == 500
     assert [type_ for _, type_, _ in handle_errors] == [LookupError]
+
+
+def test_request_arriving_in_pieces(server: WSGIServer) -> None:
+    request = b"POST /echo HTTP/1.1\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
+    with connect(server) as client:
+        for start in range(0, len(request), 7):
+            client.sendall(request[start:start + 7])
+            sleep(0.001)
+        with client.makefile("rb") as rfile:
+            response = read_response(rfile)
+    assert response is not None and response.body == b"hello"
+
+
+@pytest.mark.parametrize("partial", [
+    b"GET / HT",
+    b"GET / HTTP/1.1\r\nHost: x\r\n",
+    b"POST /echo HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc",
+    b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
+])
+def test_client_leaving_mid_request_is_not_an_error(server: WSGIServer, partial: bytes,
+                                                   handle_errors: list[Any]) -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        try:
+            body = environ["wsgi.input"].read()
+        except OSError:
+            body = b"short"
+        start_response("200 OK", [])
+        return [body]
+
+    server.application = app
+    with connect(server) as client:
+        client.sendall(partial)
+    sleep(0.05)
+    assert one(server, b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n").code == 200
+    assert handle_errors == []
