@@ -29,6 +29,7 @@ from greenlet import getcurrent, gettrace, settrace
 from greenlet import greenlet as RawGreenlet
 
 from greenkit._hub_local import get_hub_if_exists
+from greenkit._originals import get_original
 from greenkit.local import all_local_dicts_for_greenlet
 
 __all__ = [
@@ -41,6 +42,8 @@ __all__ = [
 ]
 
 _BANNER = "*" * 80
+#: The native thread ident (``threading.get_ident`` names greenlets once patched).
+_native_get_ident = get_original("_thread", "get_ident")
 _VALUE_WIDTH = 30
 
 
@@ -378,7 +381,7 @@ def _format_threads(lines: list[str], thread_stacks: bool, limit: int | None,
                     current_thread_ident: int | None) -> None:
     names = {thread.ident: thread.name for thread in threading.enumerate()}
     if current_thread_ident is None:
-        current_thread_ident = threading.get_ident()
+        current_thread_ident = _native_get_ident()
     lines.append(_BANNER)
     lines.append("* Threads")
     for ident, frame in sys._current_frames().items():
@@ -391,7 +394,7 @@ def _format_threads(lines: list[str], thread_stacks: bool, limit: int | None,
             lines.extend(_stack_lines(frame, limit))
         else:
             lines.append("\t...stack elided...")
-        hub = get_hub_if_exists() if ident == threading.get_ident() else None
+        hub = get_hub_if_exists() if ident == _native_get_ident() else None
         if hub is not None:
             lines.append(f"\t Has hub {_safe_repr(hub)}")
 

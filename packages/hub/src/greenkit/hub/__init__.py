@@ -35,6 +35,7 @@ from greenkit._hub_local import (
     set_loop,
 )
 from greenkit._ident import IdentRegistry
+from greenkit._originals import get_original
 from greenkit._waiter import MultipleWaiter, Waiter
 from greenkit.exceptions import (
     BlockingSwitchOutError,
@@ -72,7 +73,13 @@ __all__ = [
 ]
 
 _MAIN_THREAD_IDENT = threading.main_thread().ident
+#: The native thread's ident even after monkey patching (where
+#: ``threading.get_ident`` answers for the current greenlet).
+_native_get_ident = get_original("_thread", "get_ident")
 _greenlet_switch = RawGreenlet.switch
+#: gevent's older private name for :func:`get_hub_if_exists`, still imported
+#: by code written against gevent.
+_get_hub = get_hub_if_exists
 _UNSET: Any = object()
 
 
@@ -98,7 +105,7 @@ class Hub(RawGreenlet):  # type: ignore[misc]
 
     def __init__(self, loop: Any = None, default: bool | None = None) -> None:
         RawGreenlet.__init__(self)
-        self.thread_ident = threading.get_ident()
+        self.thread_ident = _native_get_ident()
         if hasattr(loop, "run"):
             if default is not None:
                 raise TypeError("Unexpected argument: default")
@@ -432,7 +439,7 @@ class Hub(RawGreenlet):  # type: ignore[misc]
         if destroy_loop is None:
             destroy_loop = not loop.default
         self._destroyed = True
-        same_thread = threading.get_ident() == self.thread_ident
+        same_thread = _native_get_ident() == self.thread_ident
         if same_thread and not self.dead and self and getcurrent() is self.parent:
             # Unwind the hub's stack (it is parked inside a loop callback).
             self.throw(HubDestroyed(destroy_loop))
