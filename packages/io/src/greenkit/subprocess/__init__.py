@@ -529,6 +529,15 @@ class Popen(_StdPopen):  # type: ignore[misc]
                 stderr = self._translate_newlines(stderr, self.encoding, errors)
         return stdout, stderr
 
+    def _save_input(self, input: Any) -> None:
+        """Keep the input (as bytes) and how much of it was written, so that a
+        ``communicate()`` retried after a timeout carries on."""
+        if self.stdin and self._input is None:
+            self._input_offset = 0
+            self._input = input
+            if input is not None and self.text_mode:
+                self._input = input.encode(self.encoding, self.errors or "strict")
+
     @staticmethod
     def _reader(fobj: Any, chunks: list[bytes]) -> BaseException | None:
         """Greenlet: append what ``fobj``'s fd yields until EOF, then close it.
