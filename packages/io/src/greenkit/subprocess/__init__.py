@@ -214,20 +214,26 @@ def _make_blocking(fd: int) -> None:
 
 
 def _close_quietly(fobj: Any) -> None:
-    """Close a pipe file object, ignoring what ``communicate()`` ignores and a
-    ``RuntimeError`` (reentrant close while a foreign greenlet of this thread
-    is inside the buffered object)."""
+    """Close a pipe file object, ignoring a broken pipe as ``communicate()`` does."""
     try:
-        fobj.close()
+        _close(fobj)
     except BrokenPipeError:
         pass
+
+
+def _close(fobj: Any) -> None:
+    """Close a pipe file object, even while a foreign greenlet of this thread
+    is parked inside its buffered object (which refuses a reentrant close)."""
+    try:
+        fobj.close()
     except RuntimeError:
         # A buffered object whose lock a parked greenlet holds refuses a
         # reentrant close: close the raw descriptor object underneath instead
         # (it wakes that greenlet with EBADF first), which closes the whole.
         raw = getattr(fobj, "fileio", None)
-        if raw is not None:
-            raw.close()
+        if raw is None:
+            raise
+        raw.close()
 
 
 class Popen(_StdPopen):  # type: ignore[misc]
@@ -585,9 +591,9 @@ class Popen(_StdPopen):  # type: ignore[misc]
         for fobj in (self.stdout, self.stderr):
             if fobj:
                 _close_quietly(fobj)
-        try:
+        try:  # unlike communicate(), a failed flush is reported here
             if self.stdin:
-                _close_quietly(self.stdin)
+                _close(self.stdin)
         finally:
             if exc_type is KeyboardInterrupt:
                 if self._sigint_wait_secs > 0:
