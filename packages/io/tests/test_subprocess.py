@@ -36,6 +36,7 @@ def test_module_mirrors_the_stdlib_names() -> None:
     assert subprocess.CalledProcessError is std_subprocess.CalledProcessError
     assert subprocess.list2cmdline(["a b", "c"]) == '"a b" c'
     assert subprocess.Popen.__module__ == "greenkit.subprocess"
+    assert subprocess.Popen[bytes] is not None  # generic, like the stdlib's
 
 
 def test_popen_takes_the_stdlib_signature() -> None:
@@ -73,6 +74,19 @@ def test_wait_timeout_raises_timeout_expired_and_can_be_retried() -> None:
         assert proc.poll() is None
         proc.kill()
         assert proc.wait(timeout=30) == -signal.SIGKILL
+
+
+def test_children_that_exit_at_once_are_all_seen() -> None:
+    procs = [subprocess.Popen(["true"]) for _ in range(20)]
+    assert len(wait(procs, timeout=30)) == 20
+    assert [p.returncode for p in procs] == [0] * 20
+
+
+def test_a_child_reaped_elsewhere_does_not_hang_wait() -> None:
+    proc = python("pass")
+    pid, _status = os.waitpid(proc.pid, 0)
+    assert pid == proc.pid
+    assert proc.wait(timeout=30) == 0  # status unknown: 0, as the stdlib says
 
 
 def test_greenkit_wait_accepts_popen_objects() -> None:
@@ -328,6 +342,15 @@ def test_pass_fds_and_close_fds() -> None:
     finally:
         os.close(r)
         os.close(w)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="setgroups() needs root")
+def test_user_group_and_extra_groups() -> None:
+    code = "import os; print(os.getuid(), os.getgid(), os.getgroups())"
+    out = subprocess.check_output([PY, "-c", code], user=os.getuid(), group=os.getgid(),
+                                  extra_groups=[os.getgid()])
+    assert out.decode().split(None, 2) == [str(os.getuid()), str(os.getgid()),
+                                           f"[{os.getgid()}]\n"]
 
 
 def test_preexec_fn_runs_in_the_child() -> None:

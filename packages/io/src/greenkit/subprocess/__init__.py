@@ -260,7 +260,6 @@ class Popen(_StdPopen):  # type: ignore[misc]
                  errors: str | None = None, text: bool | None = None,
                  umask: int = -1, pipesize: Any = -1,
                  process_group: int | None = None) -> None:
-        self._waitpid_lock = get_original("threading", "Lock")()
         self._input: Any = None
         self._communication_started = False
         self.result = AsyncResult()
