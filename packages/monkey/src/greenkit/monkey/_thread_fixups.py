@@ -105,7 +105,7 @@ class ThreadState:
 
         def _shutdown() -> None:
             main = threading_mod._main_thread
-            if self.native_get_ident() == self.main_native_ident and not main._is_stopped:
+            if self.native_get_ident() == self.main_native_ident and main.is_alive():
                 main._ident = threading_mod.get_ident()
             if self.main_ended is not None:
                 self.main_ended.set()
@@ -131,7 +131,7 @@ class ThreadState:
                 native_join(timeout)
             elif threading_mod.current_thread() is main:
                 raise RuntimeError("cannot join current thread")
-            else:
+            elif main.is_alive():   # not in a child forked by another greenlet
                 ended.wait(timeout)
 
         return join
