@@ -174,6 +174,18 @@ def test_create_default_context() -> None:
         greenkit.ssl._create_unverified_context(keyfile=KEYCERT)
 
 
+@pytest.mark.parametrize("factory", ["create_default_context", "_create_unverified_context"])
+@pytest.mark.parametrize("purpose", list(stdlib_ssl.Purpose))
+def test_context_factories_match_the_running_python(factory: str, purpose: Any) -> None:
+    ours = getattr(greenkit.ssl, factory)(purpose=purpose)
+    theirs = getattr(stdlib_ssl, factory)(purpose=purpose)
+    assert type(ours) is SSLContext
+    for attribute in ("protocol", "options", "verify_mode", "verify_flags", "check_hostname",
+                      "minimum_version", "maximum_version", "post_handshake_auth"):
+        assert getattr(ours, attribute) == getattr(theirs, attribute), attribute
+    assert ours.cert_store_stats() == theirs.cert_store_stats()
+
+
 # -- handshake and data -------------------------------------------------------
 
 
@@ -195,6 +207,15 @@ def test_handshake_between_two_greenlets(pair: tuple[SSLSocket, SSLSocket]) -> N
     server.send(b"there")
     buf = bytearray(10)
     assert client.recv_into(buf) == 5 and bytes(buf[:5]) == b"there"
+
+
+@pytest.mark.skipif(not hasattr(stdlib_ssl.SSLSocket, "get_verified_chain"),
+                    reason="Python 3.13+")
+def test_certificate_chains(pair: tuple[SSLSocket, SSLSocket]) -> None:
+    client, _server = pair
+    der = client.getpeercert(True)
+    assert client.get_unverified_chain() == [der]  # type: ignore[attr-defined]
+    assert client.get_verified_chain() == [der]  # type: ignore[attr-defined]
 
 
 def test_alpn_is_negotiated() -> None:
@@ -351,24 +372,34 @@ def test_handshake_timeout_when_the_peer_is_silent() -> None:
 
 
 def test_timeout_covers_the_whole_operation(pair: tuple[SSLSocket, SSLSocket]) -> None:
-    # A trickle of records that each arrive before the timeout must not extend
-    # a read that never completes: the deadline is per call.
+    # The peer reads a little every 50 ms, so each wait of the writer ends well
+    # before the timeout; the call as a whole must still time out.
     client, server = pair
     client.settimeout(0.3)
     stop: list[bool] = []
 
-    def trickle() -> None:
+    def slow_reader() -> None:
         while not stop:
             sleep(0.05)
-            server.sendall(b"x")
+            server.recv(16384)
 
-    feeder = spawn(trickle)
+    reader = spawn(slow_reader)
     try:
         with pytest.raises(TimeoutError):
             client.sendall(b"y" * (64 * 1024 * 1024))
     finally:
         stop.append(True)
-        feeder.get(timeout=5)
+        reader.get(timeout=5)
+
+
+def test_send_timeout_argument_overrides_the_socket_timeout(
+        pair: tuple[SSLSocket, SSLSocket]) -> None:
+    client, server = pair
+    assert client.send(b"abc", timeout=1) == 3
+    assert server.recv(3) == b"abc"
+    with pytest.raises(TimeoutError, match="write operation timed out"):
+        while True:
+            client.send(b"w" * 65536, timeout=0.1)
 
 
 def test_nonblocking_raises_want_errors(pair: tuple[SSLSocket, SSLSocket]) -> None:
@@ -414,6 +445,17 @@ def test_close_while_another_greenlet_reads(pair: tuple[SSLSocket, SSLSocket]) -
         reader.get(timeout=5)
     assert info.value.errno == errno.EBADF
     assert client.fileno() == -1
+
+
+def test_close_while_another_greenlet_writes(pair: tuple[SSLSocket, SSLSocket]) -> None:
+    client, _server = pair
+    writer = spawn(client.sendall, b"v" * (64 * 1024 * 1024))
+    sleep(0.05)
+    assert not writer.ready()  # the peer does not read: the writer waits
+    client.close()
+    with pytest.raises(OSError) as info:
+        writer.get(timeout=5)
+    assert info.value.errno == errno.EBADF
 
 
 def test_close_while_another_greenlet_handshakes() -> None:

@@ -29,6 +29,7 @@ import os as _os
 import ssl as _stdlib_ssl
 import sys as _sys
 import time as _time
+import warnings as _warnings
 from collections.abc import Callable
 from inspect import ismodule as _ismodule
 from typing import Any
@@ -411,12 +412,25 @@ class SSLSocket(_greensocket):
         self._check_connected()
         return self._sslobj.getpeercert(binary_form)
 
+    if hasattr(_stdlib_ssl.SSLSocket, "get_verified_chain"):  # Python 3.13+
+
+        def get_verified_chain(self) -> list[bytes]:
+            """The peer's verified certificate chain, DER-encoded (all of it
+            when verification is off)."""
+            chain = self._sslobj.get_verified_chain()
+            return [] if chain is None else [cert.public_bytes(_ssl.ENCODING_DER)
+                                             for cert in chain]
+
+        def get_unverified_chain(self) -> list[bytes]:
+            """The certificate chain the peer sent, DER-encoded."""
+            chain = self._sslobj.get_unverified_chain()
+            return [] if chain is None else [cert.public_bytes(_ssl.ENCODING_DER)
+                                             for cert in chain]
+
     def selected_npn_protocol(self) -> None:
         """Deprecated NPN: always ``None``, with the standard ``DeprecationWarning``."""
-        import warnings
-
-        warnings.warn("ssl NPN is deprecated, use ALPN instead", DeprecationWarning,
-                      stacklevel=2)
+        _warnings.warn("ssl NPN is deprecated, use ALPN instead", DeprecationWarning,
+                       stacklevel=2)
 
     def selected_alpn_protocol(self) -> str | None:
         """The protocol ALPN selected in the handshake, or ``None``."""
@@ -710,6 +724,10 @@ def create_default_context(purpose: Any = _Purpose.SERVER_AUTH, *, cafile: Any =
         context = SSLContext(_PROTOCOL_TLS_SERVER)
     else:
         raise ValueError(purpose)
+    if _sys.version_info >= (3, 13):
+        # Python 3.13's defaults: stop chain building at the first trust
+        # anchor, and refuse the certificates OpenSSL only tolerates.
+        context.verify_flags |= _ssl.VERIFY_X509_PARTIAL_CHAIN | _ssl.VERIFY_X509_STRICT
     return _finish_context(context, purpose, cafile, capath, cadata)
 
 
