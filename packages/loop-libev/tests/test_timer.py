@@ -232,6 +232,81 @@ def test_stopping_an_unreferenced_timer_keeps_counts_balanced(
     t.stop()  # closed: nothing to do
 
 
+def _expire_then(loop: libev.loop, t: libev.timer, action: Callable[[], None]) -> None:
+    """Make ``t`` (started, delay 0, low priority) expire in the same loop
+    iteration as a high-priority timer whose callback runs ``action``: libev
+    has then stopped ``t`` but its callback has not run yet."""
+    first = loop.timer(0, priority=libev.MAXPRI)
+    first.start(action)
+
+
+def _counts_are_balanced(loop: libev.loop, guarded_run: Callable[..., bool]) -> None:
+    # A negative count makes run() spin until the guard; one too many, the same.
+    assert guarded_run(loop, 5)
+    fired: list[str] = []
+    keeper = loop.timer(0.02)
+    keeper.start(fired.append, "keeper")
+    assert guarded_run(loop, 5)
+    assert fired == ["keeper"]  # and a referenced timer still keeps it running
+    keeper.close()
+
+
+def test_stopping_an_expired_unreferenced_timer_before_its_callback(
+    loop: libev.loop, guarded_run: Callable[..., bool]
+) -> None:
+    calls: list[str] = []
+    t = loop.timer(0, ref=False, priority=libev.MINPRI)
+    t.start(calls.append, "t")
+    _expire_then(loop, t, t.stop)
+    _counts_are_balanced(loop, guarded_run)
+    assert calls == []
+    t.close()
+
+
+def test_restarting_an_expired_unreferenced_timer_before_its_callback(
+    loop: libev.loop, guarded_run: Callable[..., bool]
+) -> None:
+    calls: list[str] = []
+    t = loop.timer(0, ref=False, priority=libev.MINPRI)
+    t.start(calls.append, "t")
+    _expire_then(loop, t, lambda: t.start(calls.append, "again"))
+    _counts_are_balanced(loop, guarded_run)
+    assert calls and set(calls) == {"again"}
+    t.close()
+    _counts_are_balanced(loop, guarded_run)
+
+
+def test_unreferencing_an_expired_timer_before_its_callback(
+    loop: libev.loop, guarded_run: Callable[..., bool]
+) -> None:
+    calls: list[str] = []
+    t = loop.timer(0, priority=libev.MINPRI)
+    t.start(calls.append, "t")
+
+    def flip() -> None:
+        t.ref = False
+
+    _expire_then(loop, t, flip)
+    _counts_are_balanced(loop, guarded_run)
+    assert calls == ["t"]
+    t.close()
+
+
+def test_feeding_an_active_unreferenced_timer(
+    loop: libev.loop, guarded_run: Callable[..., bool]
+) -> None:
+    calls: list[str] = []
+    t = loop.timer(30, ref=False)
+    t.start(calls.append, "t")
+    t.feed(libev.NONE, calls.append, "fed")
+    assert guarded_run(loop, 5)
+    assert calls == ["fed"]
+    assert t.active and t in loop._keepaliveset  # the fed event did not stop it
+    t.stop()
+    _counts_are_balanced(loop, guarded_run)
+    t.close()
+
+
 def test_restart_reuses_a_stopped_timer(
     loop: libev.loop, guarded_run: Callable[..., bool]
 ) -> None:

@@ -152,7 +152,7 @@ void gk_timer_set(struct ev_timer *w, ev_tstamp after, ev_tstamp repeat);
 #define GK_BAD_PRIORITY ...
 int gk_timer_restart(struct ev_loop *loop, struct ev_timer *w, ev_tstamp after, int priority,
                      int ref, int update);
-int gk_timer_stop(struct ev_loop *loop, struct ev_timer *w, int ref);
+int gk_timer_stop(struct ev_loop *loop, struct ev_timer *w, int give_ref_back);
 void gk_signal_init(struct ev_signal *w, void *handle, int priority, int signum);
 void gk_child_init(struct ev_child *w, void *handle, int priority, int pid, int trace);
 void gk_stat_init(struct ev_stat *w, void *handle, int priority, const char *path,

@@ -207,13 +207,16 @@ static int gk_timer_restart(struct ev_loop *loop, struct ev_timer *w, ev_tstamp 
     return 0;
 }
 
-/* Stop a timer (forgetting a pending event), giving back the loop reference
- * an active unref'd watcher dropped.  Returns whether it was active. */
-static int gk_timer_stop(struct ev_loop *loop, struct ev_timer *w, int ref)
+/*
+ * Stop a timer (forgetting a pending event); `give_ref_back`: first return
+ * the loop reference an unreferenced timer lent (see watcher.py).  Returns
+ * whether the timer was active.
+ */
+static int gk_timer_stop(struct ev_loop *loop, struct ev_timer *w, int give_ref_back)
 {
     int was_active = ev_is_active(w);
 
-    if (was_active && !ref)
+    if (give_ref_back)
         ev_ref(loop);
     if (was_active || ev_is_pending(w))
         ev_timer_stop(loop, w);

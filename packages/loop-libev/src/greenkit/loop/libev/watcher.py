@@ -79,7 +79,8 @@ def _check_priority(priority: int) -> int:
 class watcher:
     """Base of every watcher: start/stop/close, ref, priority, pending, feed."""
 
-    __slots__ = ("loop", "_watcher", "_handle", "_callback", "_args", "_ref", "_fed", "__weakref__")
+    __slots__ = ("loop", "_watcher", "_handle", "_callback", "_args", "_ref", "_ref_lent", "_fed",
+                 "__weakref__")
 
     #: cffi type of the C struct, set by each subclass.
     _c_type = "struct ev_watcher *"
@@ -104,6 +105,7 @@ class watcher:
         self._callback: Callable[..., Any] | None = None
         self._args: tuple[Any, ...] | None = None
         self._ref = True if ref else False
+        self._ref_lent = False
         self._fed = False
         w = self._watcher = _new(self._c_type)
         handle = self._handle = _new_handle(self)
@@ -170,13 +172,15 @@ class watcher:
         value = bool(value)
         if value == self._ref:
             return
-        w = self._watcher
         ptr = self.loop._ptr
-        if w is not None and ptr is not None and w.active:
+        if ptr is not None:
             if value:
-                lib.ev_ref(ptr)
+                self._give_ref_back(ptr)
             else:
-                lib.ev_unref(ptr)
+                w = self._watcher
+                if w is not None and w.active:
+                    lib.ev_unref(ptr)
+                    self._ref_lent = True
         self._ref = value
 
     @property
@@ -211,11 +215,30 @@ class watcher:
             raise ValueError(f"operation on destroyed loop {loop!r}")
         if not w.active:
             self._start_fn(ptr, w)  # may refuse (io: closed fd): leave no callback behind
-            if not self._ref:
-                lib.ev_unref(ptr)
+            self._lend_ref(ptr)
             loop._keepaliveset.add(self)
         self._callback = callback
         self._args = args
+
+    # An unreferenced watcher must not keep ev_run() going: once libev has
+    # counted it as started (ev_start), it gives one loop reference away
+    # (ev_unref), and takes it back (ev_ref) when libev stops counting it:
+    # at stop(), or when libev stopped it by itself (a one-shot timer that
+    # expired, an io watcher on a bad fd) and the callback runs.  Left out,
+    # libev's count goes negative and ev_run() never returns.  ``_ref_lent``
+    # says whether the reference is away.  (A one-shot timer restarted after
+    # expiring, before its callback ran, still has it away: it is not lent
+    # twice.)
+
+    def _lend_ref(self, ptr: Any) -> None:
+        if not self._ref and not self._ref_lent:
+            lib.ev_unref(ptr)
+            self._ref_lent = True
+
+    def _give_ref_back(self, ptr: Any) -> None:
+        if self._ref_lent:
+            lib.ev_ref(ptr)
+            self._ref_lent = False
 
     def stop(self) -> None:
         """Stop watching (and forget a pending event); ``start()`` may follow."""
@@ -223,10 +246,11 @@ class watcher:
         if w is None:
             return
         ptr = self.loop._ptr
-        if ptr is not None and (w.active or w.pending):
-            if w.active and not self._ref:
-                lib.ev_ref(ptr)
-            self._stop_fn(ptr, w)
+        if ptr is not None:
+            self._give_ref_back(ptr)
+            if w.active or w.pending:
+                self._stop_fn(ptr, w)
+        self._ref_lent = False
         self._callback = None
         self._args = None
         self._fed = False
@@ -275,10 +299,11 @@ class watcher:
 
     def _stopped_by_libev(self) -> None:
         """Account for libev having stopped this watcher on its own."""
-        if not self._ref:
+        if self._ref_lent:
             ptr = self.loop._ptr
             if ptr is not None:
                 lib.ev_ref(ptr)
+            self._ref_lent = False
         self.loop._keepaliveset.discard(self)
 
     # -- repr --------------------------------------------------------------
@@ -448,6 +473,7 @@ class timer(watcher):
         self._callback = None
         self._args = None
         self._ref = True if ref else False
+        self._ref_lent = False
         self._fed = False
         w = self._watcher = _new("struct ev_timer *")
         handle = self._handle = _new_handle(self)
@@ -476,8 +502,9 @@ class timer(watcher):
             lib.gk_timer_start_now(ptr, w)
         else:
             lib.ev_timer_start(ptr, w)
-        if not self._ref:
+        if not self._ref and not self._ref_lent:  # _lend_ref(), inlined
             lib.ev_unref(ptr)
+            self._ref_lent = True
         loop._keepaliveset.add(self)
 
     def stop(self) -> None:
@@ -488,8 +515,9 @@ class timer(watcher):
         loop = self.loop
         ptr = loop._ptr
         if ptr is not None:
-            # One C call instead of reading active/pending and then stopping.
-            lib.gk_timer_stop(ptr, w, self._ref)
+            # One C call: give the loop reference back, read active/pending, stop.
+            lib.gk_timer_stop(ptr, w, self._ref_lent)
+        self._ref_lent = False
         self._callback = None
         self._args = None
         self._fed = False
@@ -518,6 +546,7 @@ class timer(watcher):
         if after != after:
             raise ValueError("timer delays must not be NaN")
         ref = True if ref else False
+        # (Stopped and not pending: no loop reference is lent.)
         err = lib.gk_timer_restart(ptr, w, after, priority, ref, update)
         if err:
             if err == _BUSY:
@@ -526,6 +555,7 @@ class timer(watcher):
         self._after = after
         self._repeat = 0.0
         self._ref = ref
+        self._ref_lent = not ref
         self._callback = callback
         self._args = args
         loop._keepaliveset.add(self)
@@ -542,12 +572,10 @@ class timer(watcher):
         self._args = args
         lib.ev_timer_again(ptr, w)
         if w.active and not was_active:
-            if not self._ref:
-                lib.ev_unref(ptr)
+            self._lend_ref(ptr)
             self.loop._keepaliveset.add(self)
         elif was_active and not w.active:
-            if not self._ref:
-                lib.ev_ref(ptr)
+            self._give_ref_back(ptr)
             self.loop._keepaliveset.discard(self)
 
     def set(self, after: float, repeat: float = 0.0) -> None:
@@ -600,9 +628,11 @@ class timer(watcher):
         if self._repeat:
             self._callback(*args)  # type: ignore[misc]
             return
-        # libev stopped a one-shot timer before calling back.
+        # libev stopped a one-shot timer before calling back (unless this is
+        # a fed event, or the timer was restarted since it expired).
         w = self._watcher
-        self._stopped_by_libev()
+        if not w.active:
+            self._stopped_by_libev()
         callback = self._callback
         try:
             callback(*args)  # type: ignore[misc]
