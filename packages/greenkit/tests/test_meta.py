@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import json
 import subprocess
@@ -115,3 +116,26 @@ def test_name_from_a_missing_piece_is_an_attribute_error_naming_it(
     assert not hasattr(greenkit, "not_here")
     with pytest.raises(AttributeError, match="greenkit-servers"):
         greenkit.not_here  # noqa: B018
+
+
+#: gevent 26.9's top-level ``__all__`` (its documented "common functions").
+GEVENT_ALL = (
+    "Greenlet", "GreenletExit", "Timeout", "config", "fork", "get_hub", "getcurrent",
+    "getswitchinterval", "idle", "iwait", "joinall", "kill", "killall", "reinit",
+    "setswitchinterval", "signal_handler", "sleep", "spawn", "spawn_later", "spawn_raw",
+    "wait", "with_timeout",
+)
+
+
+def test_all_has_gevents_top_level_names() -> None:
+    assert set(GEVENT_ALL) <= set(greenkit.__all__)
+    assert greenkit.__all__ == sorted(greenkit.__all__)
+
+
+@pytest.mark.parametrize("name", sorted(greenkit._LAZY))
+def test_every_lazy_name_is_the_object_of_its_module(name: str) -> None:
+    module_name, _, attribute = greenkit._LAZY[name].partition(":")
+    expected = importlib.import_module(module_name)
+    for part in filter(None, attribute.split(".")):
+        expected = getattr(expected, part)
+    assert getattr(greenkit, name) == expected  # (a classmethod binds anew each time)
