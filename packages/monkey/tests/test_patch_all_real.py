@@ -159,3 +159,23 @@ def test_joining_the_main_thread_in_a_child_forked_by_a_greenlet() -> None:
         threading.Thread(target=worker).start()
     """)
     assert out == ["child joined True"]
+
+
+def test_child_forked_by_a_greenlet_exits_cleanly() -> None:
+    # In the child, threading made the forking greenlet's thread the main
+    # one; the interpreter's shutdown must not trip over it (run_child
+    # checks that nothing is written to stderr, by either process).
+    out = run_child("""
+        from greenkit import monkey
+        monkey.patch_all()
+        import os
+        from greenkit.greenlet import Greenlet
+        parent = os.getpid()
+        def forker():
+            pid = os.fork()
+            if pid:
+                os.waitpid(pid, 0)
+        Greenlet.spawn(forker).join()
+        print('parent' if os.getpid() == parent else 'child', flush=True)
+    """)
+    assert out == ["child", "parent"]

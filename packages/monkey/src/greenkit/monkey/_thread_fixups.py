@@ -105,7 +105,10 @@ class ThreadState:
 
         def _shutdown() -> None:
             main = threading_mod._main_thread
-            if self.native_get_ident() == self.main_native_ident and main.is_alive():
+            # Only for the original main thread: in a child forked by another
+            # greenlet, threading made that greenlet's thread the main one.
+            if (main is self.main_thread and main.is_alive()
+                    and self.native_get_ident() == self.main_native_ident):
                 main._ident = threading_mod.get_ident()
             if self.main_ended is not None:
                 self.main_ended.set()
