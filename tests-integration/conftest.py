@@ -1,8 +1,9 @@
 """tests-integration: helpers shared by the tests of the assembled greenkit.
 
-Makes the helper modules here (loop_contract) importable, and offers
+Makes the helper modules here (loop_contract) importable, offers
 ``run_script`` for tests that need a process of their own (monkey patching
-changes the standard library for the whole process).
+changes the standard library for the whole process), and refreshes the
+hub's loop clock before each test.
 """
 
 from __future__ import annotations
@@ -14,9 +15,29 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 _HERE = Path(__file__).resolve().parent
 if str(_HERE) not in sys.path:
     sys.path.insert(0, str(_HERE))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_loop_clock() -> None:
+    """Bring this thread's hub loop's cached time up to date, if there is a hub.
+
+    libev measures a new timer from the time it cached at its last
+    iteration.  Between tests the hub does not run, so after a test that
+    spent seconds elsewhere (a subprocess, say) a timer started before the
+    next test's first switch would be "due" at once, as in a program whose
+    hub was blocked that long.  A running program refreshes it every
+    iteration; do it here too.
+    """
+    if "greenkit.hub" in sys.modules:
+        hub = sys.modules["greenkit.hub"].get_hub_if_exists()
+        if hub is not None:
+            hub.loop.update_now()
+
 
 #: A self-signed certificate and key for ``localhost`` / 127.0.0.1 (100 years).
 KEYCERT = _HERE / "localhost_keycert.pem"
