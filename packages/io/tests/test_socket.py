@@ -563,3 +563,31 @@ def test_create_server_options() -> None:
     with pytest.raises(OSError, match="while attempting to bind"):
         with gsocket.create_server(("127.0.0.1", 0)) as taken:
             gsocket.create_server(taken.getsockname())
+
+
+def test_msg_dontwait_on_a_blocking_socket_raises(
+        pair: tuple[gsocket.socket, gsocket.socket]) -> None:
+    a, b = pair
+    # As with the standard library's blocking sockets: no waiting.
+    with pytest.raises(BlockingIOError):
+        a.recv(10, gsocket.MSG_DONTWAIT)
+    with pytest.raises(BlockingIOError):
+        a.recvmsg(10, 0, gsocket.MSG_DONTWAIT)
+    with pytest.raises(BlockingIOError):
+        while True:
+            a.sendmsg([b"x" * 65536], [], gsocket.MSG_DONTWAIT)
+    # With a timeout, the standard library waits (and so do we).
+    a.settimeout(0.05)
+    with pytest.raises(gsocket.timeout):
+        a.send(b"x" * 65536, gsocket.MSG_DONTWAIT)
+    assert len(b.recv(10, gsocket.MSG_DONTWAIT)) == 10
+
+
+def test_connect_bad_port_with_a_host_name() -> None:
+    with gsocket.socket() as s:
+        s.setblocking(False)
+        with pytest.raises(OverflowError):
+            s.connect_ex(("localhost", 65539))
+    with gsocket.socket() as s:
+        with pytest.raises(OverflowError):
+            s.connect(("localhost", -1))

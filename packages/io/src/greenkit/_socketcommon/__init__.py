@@ -115,10 +115,12 @@ def _resolve_addr(sock: Any, address: Any) -> Any:
         return address
     if not isinstance(address, tuple) or len(address) < 2:
         return address
-    host = address[0]
+    host, port = address[0], address[1]
     if not isinstance(host, (str, bytes)) or _is_numeric_host(host, family):
         return address
-    infos = getaddrinfo(host, address[1], family)
+    if type(port) is not int or not 0 <= port <= 0xFFFF:
+        return address  # the kernel call raises what the standard library raises
+    infos = getaddrinfo(host, port, family)
     if not infos:
         raise OSError(f"getaddrinfo returned no address for {host!r}")
     sockaddr = infos[0][4]

@@ -113,6 +113,7 @@ _AF_INET6 = __socket__.AF_INET6
 _SOCK_STREAM = __socket__.SOCK_STREAM
 _SOL_SOCKET = __socket__.SOL_SOCKET
 _SO_ERROR = __socket__.SO_ERROR
+_MSG_DONTWAIT: int = getattr(__socket__, "MSG_DONTWAIT", 0)
 
 # The C methods the hot paths call directly.
 _c = _socket.socket
@@ -130,6 +131,21 @@ _c_close = _c.close
 _c_detach = _c.detach
 
 _CONNECT_PENDING = frozenset([EINPROGRESS, EALREADY, EWOULDBLOCK, EAGAIN])
+
+
+def _no_wait(timeout: float | None, flags: int) -> bool:
+    """After EAGAIN: raise it rather than wait?  In non-blocking mode, and --
+    as the standard library's blocking sockets do -- for ``MSG_DONTWAIT``."""
+    return timeout == 0.0 or (timeout is None and bool(flags & _MSG_DONTWAIT))
+
+
+def _flags_at(args: tuple[Any, ...], index: int, length: int = 0) -> int:
+    """The ``flags`` argument among positional ``args`` (0 if absent); with
+    ``length``, only when exactly that many arguments were given."""
+    if len(args) <= index or (length and len(args) != length):
+        return 0
+    flags: int = args[index]
+    return flags
 
 
 def _parse_timeout(value: Any) -> float | None:
@@ -302,7 +318,7 @@ class socket(_std_socket):
             try:
                 return _c_recv(self, bufsize, flags)
             except BlockingIOError:
-                if self._timeout == 0.0:
+                if _no_wait(self._timeout, flags):
                     raise
             self._wait(self._read_event, self._timeout)
 
@@ -312,7 +328,7 @@ class socket(_std_socket):
             try:
                 return _c_recv_into(self, buffer, nbytes, flags)
             except BlockingIOError:
-                if self._timeout == 0.0:
+                if _no_wait(self._timeout, flags):
                     raise
             self._wait(self._read_event, self._timeout)
 
@@ -322,7 +338,7 @@ class socket(_std_socket):
             try:
                 return _c_recvfrom(self, bufsize, flags)
             except BlockingIOError:
-                if self._timeout == 0.0:
+                if _no_wait(self._timeout, flags):
                     raise
             self._wait(self._read_event, self._timeout)
 
@@ -332,7 +348,7 @@ class socket(_std_socket):
             try:
                 return _c_recvfrom_into(self, buffer, nbytes, flags)
             except BlockingIOError:
-                if self._timeout == 0.0:
+                if _no_wait(self._timeout, flags):
                     raise
             self._wait(self._read_event, self._timeout)
 
@@ -342,7 +358,7 @@ class socket(_std_socket):
             try:
                 return _c.recvmsg(self, *args)
             except BlockingIOError:
-                if self._timeout == 0.0:
+                if _no_wait(self._timeout, _flags_at(args, 2)):
                     raise
             self._wait(self._read_event, self._timeout)
 
@@ -352,7 +368,7 @@ class socket(_std_socket):
             try:
                 return _c.recvmsg_into(self, *args)
             except BlockingIOError:
-                if self._timeout == 0.0:
+                if _no_wait(self._timeout, _flags_at(args, 2)):
                     raise
             self._wait(self._read_event, self._timeout)
 
@@ -367,7 +383,7 @@ class socket(_std_socket):
             try:
                 return _c_send(self, data, flags)
             except BlockingIOError:
-                if timeout == 0.0:
+                if _no_wait(timeout, flags):
                     raise
             self._wait(self._write_event, timeout)
 
@@ -383,7 +399,7 @@ class socket(_std_socket):
                 try:
                     sent += _c_send(self, chunk[sent:], flags)
                 except BlockingIOError:
-                    if timeout == 0.0:
+                    if _no_wait(timeout, flags):
                         raise
                 else:
                     if sent >= total:
@@ -405,7 +421,7 @@ class socket(_std_socket):
             try:
                 return _c_sendto(self, data, *flags_address)
             except BlockingIOError:
-                if self._timeout == 0.0:
+                if _no_wait(self._timeout, _flags_at(flags_address, 0, 2)):
                     raise
             self._wait(self._write_event, self._timeout)
 
@@ -415,7 +431,7 @@ class socket(_std_socket):
             try:
                 return _c.sendmsg(self, *args)
             except BlockingIOError:
-                if self._timeout == 0.0:
+                if _no_wait(self._timeout, _flags_at(args, 2)):
                     raise
             self._wait(self._write_event, self._timeout)
 
