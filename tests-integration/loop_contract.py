@@ -24,7 +24,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from greenkit._interfaces import ICallback, ILoop, IWatcher
+from zope.interface import verify
+
+from greenkit._interfaces import CallbackProtocol, ILoop, LoopProtocol, WatcherProtocol
 
 __all__ = ["CHECKS", "GUARD_TIMEOUT", "LoopFactory", "check", "run_contract", "run_guarded"]
 
@@ -89,7 +91,9 @@ def _socketpair() -> tuple[socket.socket, socket.socket]:
 
 @check
 def check_is_an_iloop(loop: Any) -> None:
-    assert isinstance(loop, ILoop), f"{type(loop)!r} does not provide ILoop"
+    assert isinstance(loop, LoopProtocol), f"{type(loop)!r} does not provide ILoop"
+    # gevent's zope.interface form of the contract (members and signatures).
+    verify.verifyObject(ILoop, loop, tentative=True)
     assert isinstance(loop.default, bool)
     assert loop.default is False, "the factory must make a non-default loop"
     assert isinstance(loop.approx_timer_resolution, float)
@@ -114,7 +118,7 @@ def check_watcher_factories_return_iwatchers(loop: Any) -> None:
         }
         try:
             for name, watcher in made.items():
-                assert isinstance(watcher, IWatcher), f"loop.{name}() gave {watcher!r}"
+                assert isinstance(watcher, WatcherProtocol), f"loop.{name}() gave {watcher!r}"
                 assert not watcher.active, name
                 assert not watcher.pending, name
                 assert watcher.ref is True, name
@@ -136,7 +140,7 @@ def check_child_watcher_factory(loop: Any) -> None:
     except (TypeError, ValueError):
         return
     try:
-        assert isinstance(watcher, IWatcher)
+        assert isinstance(watcher, WatcherProtocol)
     finally:
         watcher.close()
 
@@ -159,10 +163,10 @@ def check_factories_take_ref_and_priority(loop: Any) -> None:
 @check
 def check_callbacks_are_icallbacks(loop: Any) -> None:
     cb = loop.run_callback(lambda: None)
-    assert isinstance(cb, ICallback), f"run_callback gave {cb!r}"
+    assert isinstance(cb, CallbackProtocol), f"run_callback gave {cb!r}"
     assert cb.pending is True
     cb2 = loop.run_callback_threadsafe(lambda: None)
-    assert isinstance(cb2, ICallback), f"run_callback_threadsafe gave {cb2!r}"
+    assert isinstance(cb2, CallbackProtocol), f"run_callback_threadsafe gave {cb2!r}"
     assert run_guarded(loop)
     assert cb.pending is False
     assert cb2.pending is False

@@ -6,11 +6,14 @@ import importlib.metadata
 import typing
 
 import pytest
+from zope.interface import verify
+from zope.interface.exceptions import Invalid
 
 import greenkit._interfaces as interfaces
+from greenkit.hub import get_hub
 
 
-@pytest.mark.parametrize("name", ["ILoop", "IWatcher", "ICallback"])
+@pytest.mark.parametrize("name", ["LoopProtocol", "WatcherProtocol", "CallbackProtocol"])
 def test_is_a_protocol(name: str) -> None:
     cls = getattr(interfaces, name)
     assert isinstance(cls, type)
@@ -25,3 +28,38 @@ def test_is_a_namespace_portion() -> None:
     files = {str(path) for path in importlib.metadata.files("greenkit-hub") or ()}
     assert "greenkit/_interfaces/__init__.py" in files
     assert "greenkit/__init__.py" not in files
+
+
+@pytest.mark.parametrize(
+    ("name", "protocol"),
+    [("ILoop", "LoopProtocol"), ("IWatcher", "WatcherProtocol"),
+     ("ICallback", "CallbackProtocol")],
+)
+def test_zope_interface_has_the_protocols_members(name: str, protocol: str) -> None:
+    iface = getattr(interfaces, name)
+    proto = getattr(interfaces, protocol)
+    expected = {m for m in vars(proto) if not m.startswith("_")} | set(proto.__annotations__)
+    assert set(iface.names()) == expected
+    assert iface.__name__ == name
+
+
+def test_the_hubs_loop_and_its_objects_verify() -> None:
+    loop = get_hub().loop
+    assert verify.verifyObject(interfaces.ILoop, loop)
+    assert verify.verifyObject(interfaces.ICallback, loop.run_callback(lambda: None))
+    assert verify.verifyObject(interfaces.ICallback,
+                               loop.run_callback_threadsafe(lambda: None))
+    for watcher in (loop.timer(1), loop.io(0, 1), loop.idle(), loop.async_()):
+        try:
+            assert verify.verifyObject(interfaces.IWatcher, watcher)
+        finally:
+            watcher.close()
+
+
+def test_an_object_missing_members_does_not_verify() -> None:
+    class Incomplete:
+        def run(self) -> None:
+            pass
+
+    with pytest.raises(Invalid):
+        verify.verifyObject(interfaces.ILoop, Incomplete(), tentative=True)

@@ -43,7 +43,7 @@ __all__ = [
 
 _BANNER = "*" * 80
 #: The native thread ident (``threading.get_ident`` names greenlets once patched).
-_native_get_ident = get_original("_thread", "get_ident")
+_native_get_ident: Callable[[], int] = get_original("_thread", "get_ident")
 _VALUE_WIDTH = 30
 
 

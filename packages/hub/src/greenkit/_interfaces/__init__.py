@@ -1,10 +1,14 @@
-"""The contract between the hub and its event loop, as typing Protocols.
+"""The contract between the hub and its event loop.
 
 The hub talks to its loop only through these members, so any loop class
-named by ``greenkit.config.loop`` that satisfies ``ILoop`` can drive it.
-They mirror the interfaces gevent documents for its loops (ILoop, IWatcher,
-ICallback); ``tests-integration`` holds a contract suite that checks a loop
-class against them at run time.
+named by ``greenkit.config.loop`` that satisfies the contract can drive it.
+It is written once, as typing Protocols (``LoopProtocol``,
+``WatcherProtocol``, ``CallbackProtocol``: static typing and ``isinstance``
+checks), and published under gevent's names ``ILoop``, ``IWatcher`` and
+``ICallback`` as the zope.interface interfaces gevent documents, derived
+from the Protocols, so that ``zope.interface.verify.verifyObject(ILoop,
+hub.loop)`` holds as it does on gevent.  ``tests-integration`` holds a
+contract suite that checks a loop class against both at run time.
 """
 
 from __future__ import annotations
@@ -12,11 +16,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["ICallback", "IWatcher", "ILoop"]
+from zope.interface import Attribute, Interface, classImplements
+from zope.interface.interface import InterfaceClass, fromMethod
+
+__all__ = [
+    "CallbackProtocol",
+    "ICallback",
+    "ILoop",
+    "IWatcher",
+    "LoopProtocol",
+    "WatcherProtocol",
+]
 
 
 @runtime_checkable
-class ICallback(Protocol):
+class CallbackProtocol(Protocol):
     """A function queued to run in the loop at the next opportune moment."""
 
     @property
@@ -31,7 +45,7 @@ class ICallback(Protocol):
 
 
 @runtime_checkable
-class IWatcher(Protocol):
+class WatcherProtocol(Protocol):
     """Something the loop watches for; ``callback(*args)`` runs when it happens."""
 
     @property
@@ -58,7 +72,7 @@ class IWatcher(Protocol):
 
 
 @runtime_checkable
-class ILoop(Protocol):
+class LoopProtocol(Protocol):
     """The event loop a hub runs: watcher factories, callbacks, time, lifecycle."""
 
     error_handler: Any
@@ -93,41 +107,78 @@ class ILoop(Protocol):
     def handle_error(self, context: Any, type: Any, value: Any, tb: Any) -> None:
         """Report an error raised by a callback."""
 
-    def run_callback(self, func: Callable[..., Any], *args: Any) -> ICallback:
+    def run_callback(self, func: Callable[..., Any], *args: Any) -> CallbackProtocol:
         """Queue ``func(*args)`` to run in the loop soon."""
 
-    def run_callback_threadsafe(self, func: Callable[..., Any], *args: Any) -> ICallback:
+    def run_callback_threadsafe(self, func: Callable[..., Any], *args: Any) -> CallbackProtocol:
         """Queue ``func(*args)`` from any thread and wake the loop."""
 
     def io(self, fd: int, events: int, ref: bool = True,
-           priority: int | None = None) -> IWatcher:
+           priority: int | None = None) -> WatcherProtocol:
         """A watcher for readiness of ``fd`` (1 read, 2 write)."""
 
     def timer(self, after: float, repeat: float = 0.0, ref: bool = True,
-              priority: int | None = None) -> IWatcher:
+              priority: int | None = None) -> WatcherProtocol:
         """A watcher firing after ``after`` seconds, then every ``repeat``."""
 
-    def signal(self, signum: int, ref: bool = True, priority: int | None = None) -> IWatcher:
+    def signal(self, signum: int, ref: bool = True, priority: int | None = None) -> WatcherProtocol:
         """A watcher for a POSIX signal."""
 
-    def idle(self, ref: bool = True, priority: int | None = None) -> IWatcher:
+    def idle(self, ref: bool = True, priority: int | None = None) -> WatcherProtocol:
         """A watcher firing when the loop is idle."""
 
-    def prepare(self, ref: bool = True, priority: int | None = None) -> IWatcher:
+    def prepare(self, ref: bool = True, priority: int | None = None) -> WatcherProtocol:
         """A watcher firing before each poll."""
 
-    def check(self, ref: bool = True, priority: int | None = None) -> IWatcher:
+    def check(self, ref: bool = True, priority: int | None = None) -> WatcherProtocol:
         """A watcher firing after each poll."""
 
-    def fork(self, ref: bool = True, priority: int | None = None) -> IWatcher:
+    def fork(self, ref: bool = True, priority: int | None = None) -> WatcherProtocol:
         """A watcher firing in a forked child after ``reinit()``."""
 
-    def async_(self, ref: bool = True, priority: int | None = None) -> IWatcher:
+    def async_(self, ref: bool = True, priority: int | None = None) -> WatcherProtocol:
         """A watcher triggered by ``send()`` from any thread."""
 
-    def child(self, pid: int, trace: int = 0, ref: bool = True) -> IWatcher:
+    def child(self, pid: int, trace: int = 0, ref: bool = True) -> WatcherProtocol:
         """A watcher for status changes of a child process."""
 
     def stat(self, path: Any, interval: float = 0.0, ref: bool = True,
-             priority: int | None = None) -> IWatcher:
+             priority: int | None = None) -> WatcherProtocol:
         """A watcher for changes of a path's stat data."""
+
+
+def _as_zope_interface(name: str, protocol: type) -> Any:
+    """The zope.interface interface with ``protocol``'s members: its methods
+    (signatures without ``self``), and its properties and annotated data
+    attributes as ``Attribute``s."""
+    members: dict[str, Any] = {}
+    for member, value in vars(protocol).items():
+        if member.startswith("_"):
+            continue
+        if isinstance(value, property):
+            members[member] = Attribute(value.__doc__ or member)
+        elif callable(value):
+            members[member] = fromMethod(value, name=member)
+    for member in getattr(protocol, "__annotations__", {}):
+        members.setdefault(member, Attribute(member))
+    return InterfaceClass(name, (Interface,), members, __doc__=protocol.__doc__,
+                          __module__=__name__)
+
+
+ICallback = _as_zope_interface("ICallback", CallbackProtocol)
+IWatcher = _as_zope_interface("IWatcher", WatcherProtocol)
+ILoop = _as_zope_interface("ILoop", LoopProtocol)
+
+
+def _declare_libev() -> None:
+    """greenkit-loop-libev (the loop greenkit ships, a dependency of the hub)
+    implements the contract; the loop imports nothing from greenkit, so the
+    declaration is made here."""
+    from greenkit.loop.libev import callback, loop, watcher
+
+    classImplements(loop, ILoop)
+    classImplements(callback, ICallback)
+    classImplements(watcher, IWatcher)
+
+
+_declare_libev()

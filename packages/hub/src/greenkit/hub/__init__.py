@@ -75,7 +75,7 @@ __all__ = [
 _MAIN_THREAD_IDENT = threading.main_thread().ident
 #: The native thread's ident even after monkey patching (where
 #: ``threading.get_ident`` answers for the current greenlet).
-_native_get_ident = get_original("_thread", "get_ident")
+_native_get_ident: Callable[[], int] = get_original("_thread", "get_ident")
 _greenlet_switch = RawGreenlet.switch
 #: gevent's older private name for :func:`get_hub_if_exists`, still imported
 #: by code written against gevent.
