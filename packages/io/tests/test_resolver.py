@@ -132,3 +132,33 @@ def test_config_names_the_resolvers() -> None:
         assert config.resolver is ThreadResolver
     finally:
         config.resolver = previous
+
+
+def test_thread_resolver_waits_cooperatively() -> None:
+    pytest.importorskip("greenkit.threadpool")
+    import time
+
+    from greenkit.greenlet import Greenlet
+    from greenkit.hub import sleep
+
+    resolver = ThreadResolver()
+    ticks: list[int] = []
+
+    def ticker() -> None:
+        while len(ticks) < 3:
+            ticks.append(1)
+            sleep(0.005)
+
+    glet = Greenlet.spawn(ticker)
+    resolver._run(time.sleep, 0.2)  # a slow "lookup" in a worker thread
+    assert len(ticks) == 3  # the greenlet ran meanwhile
+    glet.join(timeout=10)
+    hub = get_hub()
+    previous = hub._resolver
+    hub.resolver = resolver
+    try:
+        lookups = [Greenlet.spawn(gsocket.getaddrinfo, "localhost", port) for port in range(5)]
+        for port, glet in enumerate(lookups):
+            assert glet.get(timeout=10) == std_socket.getaddrinfo("localhost", port)
+    finally:
+        hub.resolver = previous
