@@ -307,22 +307,26 @@ class SSLSocket(_greensocket):
         the timeout (the socket's unless given); a timeout of 0 re-raises them
         instead, unless ``block``.
         """
-        if timeout is _GLOBAL_DEFAULT_TIMEOUT:
-            timeout = self.gettimeout()
-        if block and timeout == 0.0:
-            timeout = None
-        deadline = None if timeout is None else _time.monotonic() + timeout
+        waiting = False
+        deadline = None
         while True:
             try:
                 return call(*args)
-            except _SSLWantReadError:
-                if timeout == 0.0:
-                    raise
-                watcher = self._read_event
-            except _SSLWantWriteError:
-                if timeout == 0.0:
-                    raise
-                watcher = self._write_event
+            except (_SSLWantReadError, _SSLWantWriteError) as ex:
+                if not waiting:
+                    # The first wait of this call: the deadline starts now
+                    # (the fast path, data already there, never gets here).
+                    waiting = True
+                    if timeout is _GLOBAL_DEFAULT_TIMEOUT:
+                        timeout = self.gettimeout()
+                    if timeout == 0.0:
+                        if not block:
+                            raise
+                        timeout = None
+                    if timeout is not None:
+                        deadline = _time.monotonic() + timeout
+                want_read = isinstance(ex, _SSLWantReadError)
+            watcher = self._read_event if want_read else self._write_event
             if deadline is None:
                 _wait_on_watcher(watcher, None, None, self.hub)
                 continue
