@@ -265,6 +265,25 @@ def test_sendall_accepts_buffers(pair: tuple[SSLSocket, SSLSocket]) -> None:
     assert client.send(b"") == 0
 
 
+def test_sendfile_goes_through_tls(pair: tuple[SSLSocket, SSLSocket]) -> None:
+    client, server = pair
+    with open(KEYCERT, "rb") as f:
+        content = f.read()
+        f.seek(0)
+        assert server.sendfile(f) == len(content)
+        assert f.tell() == len(content)
+        assert server.sendfile(f, 10, 20) == 20
+        assert f.tell() == 30
+    expected = content + content[10:30]
+    data = b""
+    while len(data) < len(expected):
+        data += client.recv(65536)
+    assert data == expected
+    with open(KEYCERT) as text:
+        with pytest.raises(ValueError, match="binary mode"):
+            server.sendfile(text)
+
+
 def test_read_and_write_methods(pair: tuple[SSLSocket, SSLSocket]) -> None:
     client, server = pair
     assert client.write(b"abc") == 3
