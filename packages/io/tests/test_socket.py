@@ -96,6 +96,11 @@ def test_timeout_settings(pair: tuple[gsocket.socket, gsocket.socket]) -> None:
         a.settimeout(float("nan"))
     with pytest.raises(TypeError):
         a.settimeout("1")  # type: ignore[arg-type]
+    for huge in (float("inf"), 1e300, 10**30):
+        with pytest.raises(OverflowError):
+            a.settimeout(huge)
+    a.settimeout(True)
+    assert a.gettimeout() == 1.0
     assert not os.get_blocking(a.fileno())
 
 

@@ -109,7 +109,6 @@ _GLOBAL_DEFAULT_TIMEOUT: Any = __socket__._GLOBAL_DEFAULT_TIMEOUT  # type: ignor
 _error = __socket__.error
 _timeout = __socket__.timeout
 _AF_INET = __socket__.AF_INET
-_AF_INET6 = __socket__.AF_INET6
 _SOCK_STREAM = __socket__.SOCK_STREAM
 _SOL_SOCKET = __socket__.SOL_SOCKET
 _SO_ERROR = __socket__.SO_ERROR
@@ -127,8 +126,6 @@ _c_connect_ex = _c.connect_ex
 _c_setblocking = _c.setblocking
 _c_gettimeout = _c.gettimeout
 _c_getsockopt = _c.getsockopt
-_c_close = _c.close
-_c_detach = _c.detach
 
 _CONNECT_PENDING = frozenset([EINPROGRESS, EALREADY, EWOULDBLOCK, EAGAIN])
 
@@ -148,6 +145,10 @@ def _flags_at(args: tuple[Any, ...], index: int, length: int = 0) -> int:
     return flags
 
 
+#: The largest timeout the standard library accepts (nanoseconds in an int64).
+_MAX_TIMEOUT = (2**63 - 1) / 1e9
+
+
 def _parse_timeout(value: Any) -> float | None:
     """Validate a timeout as ``socket.settimeout`` does (same errors)."""
     if value is None:
@@ -155,10 +156,14 @@ def _parse_timeout(value: Any) -> float | None:
     if isinstance(value, float):
         if value != value:
             raise ValueError("Invalid value NaN (not a number)")
+        too_large = "timestamp out of range for platform time_t"
     else:
         value = _index(value)
+        too_large = "timestamp too large to convert to C _PyTime_t"
     if value < 0:
         raise ValueError("Timeout value out of range")
+    if value > _MAX_TIMEOUT:
+        raise OverflowError(too_large)
     return float(value)
 
 
