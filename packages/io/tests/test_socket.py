@@ -596,3 +596,14 @@ def test_connect_bad_port_with_a_host_name() -> None:
     with gsocket.socket() as s:
         with pytest.raises(OverflowError):
             s.connect(("localhost", -1))
+
+
+def test_connect_twice_is_an_error_like_the_stdlib(listener: gsocket.socket) -> None:
+    address = listener.getsockname()
+    with gsocket.socket() as client:
+        client.connect(address)
+        with pytest.raises(OSError) as info:
+            client.connect(address)
+        assert info.value.errno == errno.EISCONN
+        assert client.connect_ex(address) == errno.EISCONN
+        listener.accept()[0].close()

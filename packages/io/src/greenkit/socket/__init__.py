@@ -35,7 +35,7 @@ import _socket
 import io as _io
 import os as _os
 import socket as __socket__
-from errno import EAGAIN, EALREADY, EINPROGRESS, EISCONN, EWOULDBLOCK
+from errno import EAGAIN, EALREADY, EINPROGRESS, EINTR, EWOULDBLOCK
 from errno import EBADF as EBADF  # gevent.socket has it: the errno of cancel_wait_ex
 from operator import index as _index
 from time import monotonic as _monotonic
@@ -127,7 +127,9 @@ _c_setblocking = _c.setblocking
 _c_gettimeout = _c.gettimeout
 _c_getsockopt = _c.getsockopt
 
-_CONNECT_PENDING = frozenset([EINPROGRESS, EALREADY, EWOULDBLOCK, EAGAIN])
+# connect() results that mean "in progress" (EINTR too: the kernel goes on
+# connecting) or, for EAGAIN, "try again once writable".
+_CONNECT_PENDING = frozenset([EINPROGRESS, EALREADY, EINTR, EWOULDBLOCK, EAGAIN])
 
 
 def _no_wait(timeout: float | None, flags: int) -> bool:
@@ -277,7 +279,7 @@ class socket(_std_socket):
         deadline = None if self._timeout is None else _monotonic() + self._timeout
         while True:
             err = _c_connect_ex(self, address)
-            if not err or err == EISCONN:
+            if not err:
                 return
             if err not in _CONNECT_PENDING:
                 raise _error(err, _os.strerror(err))
@@ -293,6 +295,10 @@ class socket(_std_socket):
                 err = _c_getsockopt(self, _SOL_SOCKET, _SO_ERROR)
                 if err:
                     raise _error(err, _os.strerror(err))
+                # Let the kernel mark the socket connected (Linux answers 0 to
+                # the first connect() after an asynchronous one completes), so
+                # that another connect() fails with EISCONN as the stdlib's does.
+                _c_connect_ex(self, address)
                 return
             # EAGAIN (a full AF_UNIX backlog): nothing is in progress, try again.
 
