@@ -112,7 +112,7 @@ _AF_INET = __socket__.AF_INET
 _SOCK_STREAM = __socket__.SOCK_STREAM
 _SOL_SOCKET = __socket__.SOL_SOCKET
 _SO_ERROR = __socket__.SO_ERROR
-_MSG_DONTWAIT: int = getattr(__socket__, "MSG_DONTWAIT", 0)
+_MSG_DONTWAIT = int(getattr(__socket__, "MSG_DONTWAIT", 0))  # int: enum & is slow
 
 # The C methods the hot paths call directly.
 _c = _socket.socket
@@ -329,9 +329,10 @@ class socket(_std_socket):
             try:
                 return _c_recv(self, bufsize, flags)
             except BlockingIOError:
-                if _no_wait(self._timeout, flags):
+                timeout = self._timeout
+                if timeout == 0.0 or (timeout is None and flags & _MSG_DONTWAIT):
                     raise
-            self._wait(self._read_event, self._timeout)
+            wait_on_watcher(self._read_event, timeout, hub=self.hub)
 
     def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
         """Receive into ``buffer``; return the number of bytes received."""
@@ -339,9 +340,10 @@ class socket(_std_socket):
             try:
                 return _c_recv_into(self, buffer, nbytes, flags)
             except BlockingIOError:
-                if _no_wait(self._timeout, flags):
+                timeout = self._timeout
+                if timeout == 0.0 or (timeout is None and flags & _MSG_DONTWAIT):
                     raise
-            self._wait(self._read_event, self._timeout)
+            wait_on_watcher(self._read_event, timeout, hub=self.hub)
 
     def recvfrom(self, bufsize: int, flags: int = 0) -> tuple[bytes, Any]:
         """Receive up to ``bufsize`` bytes: ``(data, address)``."""
@@ -394,16 +396,30 @@ class socket(_std_socket):
             try:
                 return _c_send(self, data, flags)
             except BlockingIOError:
-                if _no_wait(timeout, flags):
+                if timeout == 0.0 or (timeout is None and flags & _MSG_DONTWAIT):
                     raise
-            self._wait(self._write_event, timeout)
+            wait_on_watcher(self._write_event, timeout, hub=self.hub)
 
     def sendall(self, data: Any, flags: int = 0) -> None:
         """Send all of ``data``; the timeout bounds the whole call.  On an
         error or a timeout, an unknown amount of data may have been sent."""
+        sent = 0
+        if type(data) is bytes:  # the common case: one send() usually does it
+            try:
+                sent = _c_send(self, data, flags)
+            except BlockingIOError:
+                timeout = self._timeout
+                if timeout == 0.0 or (timeout is None and flags & _MSG_DONTWAIT):
+                    raise
+            else:
+                if sent == len(data):
+                    return
+        self._sendall_from(data, flags, sent)
+
+    def _sendall_from(self, data: Any, flags: int, sent: int) -> None:
+        """The rest of :meth:`sendall`, from byte ``sent`` of ``data``."""
         with memoryview(data) as view, view.cast("B") as chunk:
             total = len(chunk)
-            sent = 0
             timeout = self._timeout
             deadline = None if not timeout else _monotonic() + timeout
             while True:
