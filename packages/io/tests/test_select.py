@@ -181,3 +181,16 @@ def test_a_list_mutated_by_fileno_is_read_live_like_the_stdlib() -> None:
 
     objects[:] = [Shrinking()] * 10
     assert gselect.select([], objects, [], 0) == ([], objects[:5], [])
+
+
+def test_select_yields_even_when_something_is_ready_at_once() -> None:
+    # A loop polling always-ready descriptors (asyncore under monkey
+    # patching) must still let other greenlets run.
+    ran: list[int] = []
+    a, b = socket.socketpair()
+    with a, b:
+        spawn_raw(ran.append, 1)
+        for _ in range(3):
+            assert gselect.select([], [a], [], 0)[1] == [a]
+            gselect.select([], [a], [])
+        assert ran == [1]

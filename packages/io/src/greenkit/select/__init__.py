@@ -18,7 +18,7 @@ from errno import EBADF
 from typing import Any
 
 from greenkit.event import Event
-from greenkit.hub import get_hub
+from greenkit.hub import get_hub, sleep
 
 __implements__ = ["select"]
 if hasattr(_select, "poll"):
@@ -130,6 +130,10 @@ def select(rlist: Iterable[Any], wlist: Iterable[Any], xlist: Iterable[Any],
     )
     ready = _original_select(rlist, wlist, xlist, 0)
     if timeout == 0 or any(ready):
+        # select() is where loops written for threads (asyncore, servers
+        # polling in a thread) give others a turn: always yield once, or one
+        # such loop whose descriptors stay ready would starve every greenlet.
+        sleep(0)
         return ready
     loop = get_hub().loop
     readiness = _Readiness()
