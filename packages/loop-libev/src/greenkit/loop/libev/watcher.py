@@ -215,7 +215,9 @@ class watcher:
             raise ValueError(f"operation on destroyed loop {loop!r}")
         if not w.active:
             self._start_fn(ptr, w)  # may refuse (io: closed fd): leave no callback behind
-            self._lend_ref(ptr)
+            if not self._ref and not self._ref_lent:  # _lend_ref(), inlined: io is hot
+                lib.ev_unref(ptr)
+                self._ref_lent = True
             loop._keepaliveset.add(self)
         self._callback = callback
         self._args = args
@@ -247,7 +249,8 @@ class watcher:
             return
         ptr = self.loop._ptr
         if ptr is not None:
-            self._give_ref_back(ptr)
+            if self._ref_lent:  # _give_ref_back(), inlined: io is hot
+                lib.ev_ref(ptr)
             if w.active or w.pending:
                 self._stop_fn(ptr, w)
         self._ref_lent = False
