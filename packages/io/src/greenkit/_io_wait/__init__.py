@@ -66,6 +66,10 @@ def wait_on_watcher(watcher: Any, timeout: float | None = None,
         return hub.wait(watcher)
     finally:
         timer.close()
+        # The raised exception's traceback holds this frame: drop the
+        # references that would keep the exception (and, through its
+        # traceback, the caller's socket) alive until a gc run.
+        del timer, timeout_exc
 
 
 def _wait_fd(fileno: int, events: int, timeout: float | None, timeout_exc: Any) -> Any:
