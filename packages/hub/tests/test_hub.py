@@ -254,6 +254,37 @@ def test_sleep_and_the_timer_pool_follow_a_replaced_loop() -> None:
     assert hub._timer_pool == pooled
 
 
+def test_a_hub_joined_and_destroyed_in_a_thread_leaves_no_greenlets() -> None:
+    import gc
+
+    from greenkit._greenlet_primitives import get_reachable_greenlets
+
+    def clean() -> None:
+        for _ in range(2):
+            while gc.collect():
+                pass
+
+    def thread_main() -> None:
+        spawn_raw(lambda: None)
+        hub = get_hub()
+        assert hub in get_reachable_greenlets()
+        hub.join()
+        hub.destroy(destroy_loop=True)
+
+    clean()
+    before = len(get_reachable_greenlets())
+    for _ in range(5):
+        thread = threading.Thread(target=thread_main)
+        thread.start()
+        thread.join()
+        clean()
+    after = get_reachable_greenlets()
+    assert not [g for g in after if isinstance(g, Hub) and g.thread_ident != threading.get_ident()]
+    # greenlet frees the main greenlet of an exited thread lazily: the last
+    # thread's may still be there, but nothing accumulates.
+    assert len(after) <= before + 1
+
+
 def test_unref_sleep_does_not_keep_wait_alive() -> None:
     done = []
 
