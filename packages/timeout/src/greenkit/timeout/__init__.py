@@ -168,9 +168,10 @@ class Timeout(BaseException):
             hub = get_hub()
         self._hub = hub
         self._timer_shown = False
-        # Counted from now, not from the loop's cached time.
+        # Counted from now, not from the loop's cached time.  (A function and
+        # one tuple: one allocation less per start than a bound method.)
         self._timer = hub._start_timer(seconds, self._ref, self._priority, True,
-                                       self._on_expiration, (getcurrent(),))
+                                       _expire, (self, getcurrent()))
 
     @classmethod
     def start_new(cls: type[_TimeoutT], timeout: Any = None, exception: Any = None,
@@ -283,6 +284,11 @@ class Timeout(BaseException):
         if exception is False:
             return f"{seconds} {unit} (silent)"
         return f"{seconds} {unit}: {exception}"
+
+
+def _expire(timeout: Timeout, owner: Any) -> None:
+    """The callback of a started timeout's timer (runs in the hub)."""
+    timeout._on_expiration(owner)
 
 
 _NOT_GIVEN: Any = object()
