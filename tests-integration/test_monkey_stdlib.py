@@ -12,7 +12,6 @@ bounds are coarse (well under the sum of the waits).
 from __future__ import annotations
 
 import importlib.util
-import sys
 from textwrap import dedent
 
 import pytest
@@ -70,9 +69,6 @@ def test_threads_are_greenlets_of_one_hub() -> None:
     assert result["main_native"]
 
 
-@pytest.mark.xfail(sys.version_info >= (3, 13), strict=True,
-                   reason="3.13: the _DummyThread of a greenlet that asked for "
-                          "current_thread() complains at interpreter exit")
 def test_greenlet_asking_for_its_thread_exits_quietly() -> None:
     result = run_script(patched("""
         import threading

@@ -179,3 +179,24 @@ def test_child_forked_by_a_greenlet_exits_cleanly() -> None:
         print('parent' if os.getpid() == parent else 'child', flush=True)
     """)
     assert out == ["child", "parent"]
+
+
+def test_child_forked_by_the_main_greenlet_runs_threads_and_exits_cleanly() -> None:
+    # The main thread keeps its object in the child, with the main greenlet's
+    # identity (on 3.13 its handle too, or threading's after-fork check
+    # fails); a thread started there is waited for at exit.
+    out = run_child("""
+        from greenkit import monkey
+        monkey.patch_all()
+        import os, threading, time
+        main = threading.main_thread()
+        pid = os.fork()
+        if pid:
+            os.waitpid(pid, 0)
+            print('parent', threading.current_thread() is main, flush=True)
+        else:
+            print('child', threading.current_thread() is main,
+                  main.ident == threading.get_ident(), flush=True)
+            threading.Thread(target=lambda: [time.sleep(0.1), print('late', flush=True)]).start()
+    """)
+    assert out == ["child True True", "late", "parent True"]

@@ -31,15 +31,19 @@ threading._active[main._ident] = main
 
 
 @pytest.fixture
-def run_patched() -> Callable[[str], list[str]]:
+def run_patched() -> Callable[..., list[str]]:
     """Run a script in a child interpreter with ``_thread``/``threading``
-    patched; returns its output split into words (fails if it fails)."""
+    patched; returns its output split into words.  Fails if the script
+    fails or, unless ``quiet=False`` (it reports errors on purpose), writes
+    to stderr, as the interpreter does for ignored exceptions."""
 
-    def run(script: str) -> list[str]:
+    def run(script: str, quiet: bool = True) -> list[str]:
         code = PATCH + textwrap.dedent(script)
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                               timeout=60, check=False)
         assert proc.returncode == 0, proc.stderr
+        if quiet:
+            assert proc.stderr == ""
         return proc.stdout.split()
 
     return run

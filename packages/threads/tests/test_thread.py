@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import _thread
+import gc
+import subprocess
 import sys
+import textwrap
 import time
 from typing import Any
 
 import pytest
 from greenlet import getcurrent
+from greenlet import greenlet as RawGreenlet
 
 import greenkit.thread as gthread
 from greenkit.greenlet import Greenlet
@@ -163,6 +167,72 @@ def test_set_sentinel_is_released_when_the_greenlet_ends() -> None:
     assert locks[0].locked()
     assert locks[0].acquire(timeout=LONG)  # what Thread.join() does
     assert glet.dead
+
+
+def test_set_sentinel_of_a_plain_greenlet_is_released_when_it_is_collected() -> None:
+    locks: list[Any] = []
+
+    def body() -> None:
+        lock = gthread._set_sentinel()
+        lock.acquire()
+        locks.append(lock)
+
+    raw = RawGreenlet(body)
+    raw.switch()
+    gc.collect()  # the weak reference that waits for it survives collections
+    assert locks[0].locked()
+    del raw
+    gc.collect()
+    assert not locks[0].locked()
+
+
+def test_on_greenlet_done() -> None:
+    seen: list[str] = []
+    glet = Greenlet.spawn(sleep, 0.01)
+    gthread._on_greenlet_done(glet, lambda _source: seen.append("greenlet"))
+    raw = RawGreenlet(lambda: None)
+    gthread._on_greenlet_done(raw, lambda _source: seen.append("raw"))
+    raw.switch()
+    assert seen == []
+    glet.join(timeout=LONG)
+    sleep(0)
+    assert seen == ["greenlet"]
+    del raw
+    gc.collect()
+    assert seen == ["greenlet", "raw"]
+
+
+def test_handles_of_running_threads_are_done_only_when_marked() -> None:
+    handle = gthread._make_thread_handle(gthread.get_ident())
+    assert handle.ident == gthread.get_ident() and not handle.is_done()
+    handle._set_done()
+    assert handle.is_done()
+    handle.join()  # at once
+
+
+def test_main_thread_of_a_forked_child_is_the_forking_greenlet() -> None:
+    code = textwrap.dedent("""
+        import os
+        import greenkit.thread as gthread
+        from greenkit.greenlet import Greenlet
+        from greenkit.hub import sleep
+        parent_main = gthread._get_main_thread_ident()
+        running = gthread.start_joinable_thread(lambda: sleep(30))
+        def forker():
+            pid = os.fork()
+            if pid == 0:
+                print(gthread._get_main_thread_ident() == gthread.get_ident(),
+                      running.is_done(), flush=True)
+                os._exit(0)
+            os.waitpid(pid, 0)
+            print(gthread._get_main_thread_ident() == parent_main, running.is_done())
+        Greenlet.spawn(forker).join()
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    # In the child only the forking "thread" lives on, as natively.
+    assert done.stdout.split() == ["True", "True", "True", "False"]
 
 
 def test_stack_size_is_the_native_one() -> None:

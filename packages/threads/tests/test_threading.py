@@ -133,3 +133,48 @@ def test_exit_waits_for_non_daemon_threads_only(run_patched: Run) -> None:
         print("main")
     """)
     assert out == ["main", "late"]
+
+
+def test_greenlets_asking_for_their_thread_exit_quietly(run_patched: Run) -> None:
+    # Each greenlet's dummy thread lasts as long as the greenlet, however
+    # many others make theirs meanwhile, and none complains at exit (3.13's
+    # own tracker, shared by the greenlets of a thread, did both wrong).
+    out = run_patched("""
+        from greenkit.greenlet import Greenlet
+        from greenkit.hub import sleep, spawn_raw
+        def ask():
+            me = threading.current_thread()
+            sleep(0.05)
+            return threading._active.get(threading.get_ident()) is me
+        jobs = [Greenlet.spawn(ask) for _ in range(5)]
+        print(all(job.get() for job in jobs))
+        sleep(0)                             # their links run
+        print(len(threading._active))
+        parked = spawn_raw(lambda: [threading.current_thread(), sleep(30)])
+        sleep(0.01)
+        print(len(threading._active))
+    """)
+    assert out == ["True", "1", "2"]
+
+
+def test_forking_greenlet_is_the_childs_main_thread(run_patched: Run) -> None:
+    out = run_patched("""
+        import os
+        from greenkit.greenlet import Greenlet
+        def forker(ask):
+            if ask:
+                threading.current_thread()   # a dummy thread exists
+            pid = os.fork()
+            if pid:
+                return os.waitpid(pid, 0)[1]
+            main = threading.main_thread()
+            worker = threading.Thread(target=lambda: None)
+            worker.start()
+            worker.join()
+            print(main is threading.current_thread(), main.ident == threading.get_ident(),
+                  len(threading._active), flush=True)
+            os._exit(0)
+        for ask in (False, True):
+            print(Greenlet.spawn(forker, ask).get(), flush=True)
+    """)
+    assert out == ["True", "True", "1", "0"] * 2

@@ -92,6 +92,12 @@ class ThreadState:
             del active[self.native_ident]
         active[new_ident] = self.main_thread
         self.main_thread._ident = new_ident
+        if hasattr(self.main_thread, "_handle"):
+            # 3.13: the native handle keeps the native identity, which a child
+            # forked by the main greenlet would find mismatched.  The patched
+            # maker's is done, like the native one, when threading._shutdown
+            # marks it so.
+            self.main_thread._handle = threading_mod._make_thread_handle(new_ident)
         from greenkit.event import Event
 
         self.main_ended = Event()

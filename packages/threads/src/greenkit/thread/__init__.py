@@ -22,6 +22,7 @@ native thread.  Everything else of ``_thread`` is re-exported unchanged.
 from __future__ import annotations
 
 import _thread as __thread__
+import os
 import weakref
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -60,6 +61,7 @@ _CANDIDATES = [
     "start_joinable_thread",
     "_ThreadHandle",
     "_make_thread_handle",
+    "_get_main_thread_ident",
     "_shutdown",
 ]
 
@@ -76,9 +78,12 @@ get_native_id = __thread__.get_native_id
 _excepthook = __thread__._excepthook
 _ExceptHookArgs = __thread__._ExceptHookArgs
 _native_stack_size = __thread__.stack_size
-# Looked up now: once patched, _thread._shutdown is ours.
+# Looked up now: once patched, _thread's are ours (3.13+ has them).
 _native_shutdown = (get_original("_thread", "_shutdown")
                     if hasattr(__thread__, "_shutdown") else None)
+_native_get_main_thread_ident: Callable[[], int] = get_original(
+    "_thread",
+    "_get_main_thread_ident" if hasattr(__thread__, "_get_main_thread_ident") else "get_ident")
 
 #: The names of ``_thread`` re-exported unchanged.
 __imports__ = ["error", "TIMEOUT_MAX", "interrupt_main", "get_native_id",
@@ -233,29 +238,47 @@ def _set_sentinel() -> LockType:
     it in ``join()``, as with the native ``_thread._set_sentinel``, which is
     released when the native thread ends."""
     lock = LockType()
-    current = getcurrent()
-    release = _SentinelRelease(lock)
-    rawlink = getattr(current, "rawlink", None)
-    if rawlink is not None:
-        rawlink(release)
-    else:
-        # A plain greenlet: it has no links; release once it is collected.
-        release.ref = weakref.ref(current, release)
+    _on_greenlet_done(getcurrent(), _SentinelRelease(lock))
     return lock
 
 
 class _SentinelRelease:
     """Releases a sentinel lock (if locked) when its greenlet is done."""
 
-    __slots__ = ("lock", "ref")
+    __slots__ = ("lock",)
 
     def __init__(self, lock: LockType) -> None:
         self.lock = lock
-        self.ref: Any = None
 
     def __call__(self, _source: Any) -> None:
         if self.lock.locked():
             self.lock.release()
+
+
+#: Weak references to plain greenlets whose end someone waits for (see
+#: :func:`_on_greenlet_done`); kept here so they live until they fire.
+_collection_watches: set[weakref.ref[Any]] = set()
+
+
+def _on_greenlet_done(greenlet: Any, callback: Callable[[Any], None]) -> None:
+    """Call ``callback(source)`` once ``greenlet`` is done.
+
+    A :class:`greenkit.greenlet.Greenlet` links it (called when it
+    finishes, even if still referenced).  A plain greenlet has no links:
+    the callback runs when the greenlet is garbage collected -- for the
+    main greenlet of a native thread, when that thread has ended -- so it
+    must not count on the interpreter being fully alive.
+    """
+    rawlink = getattr(greenlet, "rawlink", None)
+    if rawlink is not None:
+        rawlink(callback)
+        return
+
+    def collected(ref: weakref.ref[Any]) -> None:
+        _collection_watches.discard(ref)
+        callback(None)
+
+    _collection_watches.add(weakref.ref(greenlet, collected))
 
 
 # -- Python 3.13+: joinable threads --------------------------------------------------
@@ -263,13 +286,15 @@ class _SentinelRelease:
 
 class _ThreadHandle:
     """What a 3.13 ``threading.Thread`` joins: ``ident`` of its greenlet, done
-    when that greenlet finishes (``join`` waits cooperatively)."""
+    when that greenlet finishes (``join`` waits cooperatively), or in a
+    forked child unless it is the forking greenlet's."""
 
     __slots__ = ("ident", "_done", "__weakref__")
 
     def __init__(self, ident: int | None = None) -> None:
         self.ident = ident
         self._done = Event()
+        _handles.add(self)
 
     def __repr__(self) -> str:
         state = "done" if self._done.is_set() else "running"
@@ -291,10 +316,8 @@ class _ThreadHandle:
 
 #: Handles of the non-daemon "threads" ``_shutdown`` waits for.
 _non_daemon: set[_ThreadHandle] = set()
-
-
-def _handle_done(handle: _ThreadHandle) -> Callable[[Any], None]:
-    return lambda _greenlet: handle._set_done()
+#: Every live handle, for :func:`_after_fork_in_child`.
+_handles: weakref.WeakSet[_ThreadHandle] = weakref.WeakSet()
 
 
 def start_joinable_thread(function: Callable[[], Any], handle: _ThreadHandle | None = None,
@@ -310,21 +333,57 @@ def start_joinable_thread(function: Callable[[], Any], handle: _ThreadHandle | N
     handle.ident = get_ident(greenlet)
     _running += 1
     greenlet.rawlink(_thread_done)
-    greenlet.rawlink(_handle_done(handle))
+    greenlet.rawlink(lambda _greenlet: handle._set_done())
     if not daemon:
         _non_daemon.add(handle)
     return handle
 
 
 def _make_thread_handle(ident: int) -> _ThreadHandle:
-    """A handle for a running "thread" (the current greenlet's, if ``ident`` is
-    its identity: then done when it finishes)."""
-    handle = _ThreadHandle(ident)
-    current = getcurrent()
-    rawlink = getattr(current, "rawlink", None)
-    if ident == get_ident(current) and rawlink is not None:
-        rawlink(_handle_done(handle))
-    return handle
+    """A handle for a running "thread" that :func:`start_joinable_thread` did
+    not start (the main thread, a dummy thread): like the native one, it is
+    done only when ``threading`` marks it so (``_set_done``)."""
+    return _ThreadHandle(ident)
+
+
+#: The identity of the greenlet forking this process, from just before the
+#: fork (and, in the parent, until just after it): in the child it is the
+#: main "thread", as the interpreter makes the forking thread the child's.
+_forking_ident: int | None = None
+
+
+def _note_forking_greenlet() -> None:
+    global _forking_ident
+    _forking_ident = get_ident()
+
+
+def _forget_forking_greenlet() -> None:
+    global _forking_ident
+    _forking_ident = None
+
+
+def _after_fork_in_child() -> None:
+    """As after a native fork, only the forking "thread" lives on in the child:
+    every other handle is done, so ``threading`` reports those threads
+    stopped, joining them returns and exit does not wait for them."""
+    for handle in list(_handles):
+        if handle.ident != _forking_ident:
+            handle._set_done()
+
+
+os.register_at_fork(before=_note_forking_greenlet, after_in_parent=_forget_forking_greenlet,
+                    after_in_child=_after_fork_in_child)
+
+
+def _get_main_thread_ident() -> int:
+    """The identity of the main "thread": in a child forked after patching,
+    the greenlet that forked (``threading`` builds the child's main thread
+    for it when that greenlet had no ``Thread`` object); otherwise the native
+    main thread's (after patching ``threading`` only asks in a forked
+    child)."""
+    if _forking_ident is not None:
+        return _forking_ident
+    return _native_get_main_thread_ident()
 
 
 def _shutdown() -> None:

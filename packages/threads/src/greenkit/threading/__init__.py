@@ -6,7 +6,7 @@ the standard :mod:`threading` module, replacing the ``_thread`` functions
 it captured when it was imported (``_start_new_thread``,
 ``_allocate_lock``, ``get_ident``, ``_set_sentinel``, ``Lock``; on 3.13
 ``_start_joinable_thread``, ``_ThreadHandle``, ``_make_thread_handle``,
-``_thread_shutdown``) with
+``_get_main_thread_ident``, ``_thread_shutdown``) with
 :mod:`greenkit.thread`'s, ``local`` with :class:`greenkit.local.local`,
 and ``_CRLock`` with None, so that ``threading.RLock()`` builds the
 pure-Python RLock over those cooperative pieces.  Then
@@ -17,7 +17,8 @@ calling greenlet.
 :class:`_DummyThread` is what ``threading.current_thread()`` creates for
 a greenlet that was not started by ``threading``: unlike the standard one,
 it leaves ``threading._active`` when its greenlet finishes, so a program
-spawning many greenlets does not accumulate dummy threads.  The main
+spawning many greenlets does not accumulate dummy threads (on 3.13 through
+:class:`_DeleteDummyThreadOnDel`, which replaces the standard one).  The main
 thread's identity is moved to the main greenlet by
 :func:`greenkit.monkey.patch_thread`.
 """
@@ -35,7 +36,9 @@ from greenlet import getcurrent
 from greenkit.hub import sleep as _sleep  # noqa: F401
 from greenkit.local import local
 from greenkit.thread import (  # noqa: F401
+    _get_main_thread_ident,
     _make_thread_handle,
+    _on_greenlet_done,
     _set_sentinel,
     _ThreadHandle,
     get_ident,
@@ -54,7 +57,7 @@ _CANDIDATES = ["local", "_start_new_thread", "_allocate_lock", "Lock", "_get_ide
                "_sleep", "_DummyThread", "get_ident", "_set_sentinel", "_CRLock",
                # Python 3.13: threads are joined through handles.
                "_start_joinable_thread", "_ThreadHandle", "_make_thread_handle",
-               "_thread_shutdown"]
+               "_thread_shutdown", "_get_main_thread_ident", "_DeleteDummyThreadOnDel"]
 
 #: Monkey patching copies these into :mod:`threading` (those it has).
 __implements__ = [name for name in _CANDIDATES if hasattr(__threading__, name)]
@@ -68,6 +71,7 @@ def main_native_thread() -> Any:
     """The ``threading.Thread`` of the process's main native thread (after
     patching, its ``ident`` is the main greenlet's)."""
     return __threading__.main_thread()
+
 
 _OriginalDummyThread = __threading__._DummyThread
 
@@ -87,40 +91,61 @@ class _DummyThread(_OriginalDummyThread):
 
     def __init__(self) -> None:
         _OriginalDummyThread.__init__(self)
-        _forget_when_done(getcurrent(), self)
+        if not _HAS_DELETE_ON_DEL:
+            _forget_when_done(self)
 
 
 class _Forget:
     """Removes a dummy thread from ``threading._active`` once its greenlet is done
-    (unless the entry was replaced meanwhile)."""
+    (unless the entry was replaced meanwhile).
 
-    __slots__ = ("ident", "thread_ref", "greenlet_ref")
+    It may run while the interpreter shuts down (a plain greenlet collected
+    late), when ``threading``'s globals are already cleared: then it does
+    nothing.
+    """
 
-    def __init__(self, ident: int, thread: Any) -> None:
-        self.ident = ident
+    __slots__ = ("ident", "thread_ref", "threading")
+
+    def __init__(self, thread: Any) -> None:
+        self.ident = thread.ident
         self.thread_ref = weakref.ref(thread)
-        self.greenlet_ref: Any = None
+        self.threading: Any = __threading__
 
     def __call__(self, _source: Any) -> None:
         thread = self.thread_ref()
-        if thread is None:
+        lock = getattr(self.threading, "_active_limbo_lock", None)
+        active = getattr(self.threading, "_active", None)
+        if thread is None or lock is None or active is None:
             return
-        threading_mod: Any = __threading__
-        active = threading_mod._active
-        with threading_mod._active_limbo_lock:
+        with lock:
             if active.get(self.ident) is thread:
                 del active[self.ident]
 
 
-def _forget_when_done(greenlet: Any, thread: Any) -> None:
-    forget = _Forget(thread.ident, thread)
-    rawlink = getattr(greenlet, "rawlink", None)
-    if rawlink is not None:
-        rawlink(forget)
-    elif greenlet.parent is not None:
-        # A plain greenlet (not the thread's main one): it has no links; it is
-        # done when collected.
-        forget.greenlet_ref = weakref.ref(greenlet, forget)
-        # Keep the callback alive as long as the dummy thread is.
-        thread._greenkit_forget = forget
+def _forget_when_done(thread: Any) -> None:
+    """Take the dummy ``thread`` of the current greenlet out of
+    ``threading._active`` when that greenlet is done."""
+    _on_greenlet_done(getcurrent(), _Forget(thread))
 
+
+#: Python 3.13+: ``threading._DummyThread.__init__`` ends with
+#: ``_DeleteDummyThreadOnDel(self)``, which monkey patching makes ours.
+_HAS_DELETE_ON_DEL = hasattr(__threading__, "_DeleteDummyThreadOnDel")
+
+
+class _DeleteDummyThreadOnDel:
+    """What Python 3.13's dummy threads call to leave ``threading._active``
+    when their thread ends.
+
+    The standard one keeps itself in a *native* thread-local, which all the
+    greenlets of a thread share: each dummy thread's tracker replaced the
+    previous one (dropping that greenlet's dummy while it still ran), and
+    the last one was finalized at interpreter exit, after ``threading``'s
+    globals were cleared (an "Exception ignored" traceback).  This one ties
+    the dummy to the current greenlet instead.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, dummy_thread: Any) -> None:
+        _forget_when_done(dummy_thread)

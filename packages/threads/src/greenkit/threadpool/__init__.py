@@ -48,6 +48,7 @@ from greenkit._hub_local import get_hub, get_hub_if_exists
 from greenkit._originals import get_original, is_patched
 from greenkit.event import AsyncResult, Event
 from greenkit.exceptions import InvalidThreadUseError
+from greenkit.hub import spawn_raw
 from greenkit.pool import GroupMappingMixin
 
 __all__ = ["ThreadPool", "ThreadResult", "ThreadPoolExecutor"]
@@ -612,16 +613,22 @@ class _ExecutorFuture:
         return self._async_result.exception
 
     def _notify_cf_waiters(self, _source: Any = None) -> None:
-        # Runs in the hub, which must not block: if a greenlet holds the
-        # condition (it is between concurrent.futures.wait's checks), retry soon.
-        if not self._cf_waiters:
+        """Once the task is done (in the hub): mark the future FINISHED for
+        concurrent.futures and tell its waiters.
+
+        Both happen under its condition, which a greenlet in
+        ``concurrent.futures.wait`` may hold across a switch, and telling a
+        waiter takes the waiter's locks: the hub must not block on them, so a
+        new greenlet does it.  A future whose condition was never created has
+        no such waiter.
+        """
+        if self._cf_condition is None:
             self._cf_finished = True
-            return
-        condition = self._condition
-        if not condition.acquire(False):
-            self._async_result.hub.loop.run_callback(self._notify_cf_waiters)
-            return
-        try:
+        else:
+            spawn_raw(self._tell_cf_waiters)
+
+    def _tell_cf_waiters(self) -> None:
+        with self._condition:
             self._cf_finished = True
             failed = self._async_result.exception is not None
             # Waiters remove themselves (as_completed): notify a snapshot.
@@ -630,8 +637,6 @@ class _ExecutorFuture:
                     waiter.add_exception(self)
                 else:
                     waiter.add_result(self)
-        finally:
-            condition.release()
 
 
 class _FutureLink:
