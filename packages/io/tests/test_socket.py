@@ -607,3 +607,20 @@ def test_connect_twice_is_an_error_like_the_stdlib(listener: gsocket.socket) -> 
         assert info.value.errno == errno.EISCONN
         assert client.connect_ex(address) == errno.EISCONN
         listener.accept()[0].close()
+
+
+def test_close_while_another_greenlet_selects_on_it_does_not_abort() -> None:
+    # select() starts io watchers of its own on the fd: the socket's close
+    # must not pull the fd from under them (libev would abort the process).
+    import greenkit.select as gselect
+
+    a, b = gsocket.socketpair()
+    with b:
+        results: list[Any] = []
+        glet = Greenlet.spawn(lambda: results.append(gselect.select([a], [], [], 5)))
+        sleep(0.01)
+        a.close()
+        glet.join(5)
+        # Woken by the close (the fd reads as at end of file), not by the timeout.
+        assert results == [([a], [], [])]
+    sleep(0.01)  # the deferred close of the fd happens in the next iteration

@@ -16,9 +16,8 @@ from errno import EBADF
 from typing import Any
 
 from greenkit._fileobjectcommon import FileObjectBase, OpenDescriptor, WriteallMixin
-from greenkit._io_wait import cancel_wait_ex
+from greenkit._io_wait import cancel_wait_ex, close_fd
 from greenkit.hub import get_hub
-from greenkit.os import close as close_fd
 
 __all__ = ["FileObjectPosix", "GreenFileDescriptorIO", "GreenOpenDescriptor"]
 

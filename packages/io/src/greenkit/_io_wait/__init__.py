@@ -8,12 +8,15 @@ has them.
 
 Hazard: libev (as Debian builds it) aborts the process if an fd is closed
 while an io watcher on it is started.  Whoever closes an fd that greenlets
-may be waiting on must first :func:`cancel_wait` their watchers (the
-socket's ``close()`` does), so that they wake up with ``cancel_wait_ex``.
+may be waiting on must first :func:`cancel_wait` their own watchers (the
+socket's ``close()`` does), so that they wake up with ``cancel_wait_ex``,
+and close it with :func:`close_fd`, which waits for watchers started by
+others (a greenlet in ``select``) to go away.
 """
 
 from __future__ import annotations
 
+import os as _os
 from errno import EBADF
 from typing import Any
 
@@ -22,7 +25,9 @@ from greenkit.hub import get_hub
 from greenkit.timeout import Timeout
 
 __all__ = [
+    "close_fd",
     "cancel_wait",
+    "cancel_wait_at_once",
     "cancel_wait_ex",
     "wait",
     "wait_on_watcher",
@@ -30,6 +35,8 @@ __all__ = [
     "wait_readwrite",
     "wait_write",
 ]
+
+_close = _os.close
 
 #: The error a greenlet waiting on an fd gets when another greenlet closes it.
 cancel_wait_ex = OSError(EBADF, "File descriptor was closed in another greenlet")
@@ -110,3 +117,50 @@ def wait(io: Any, timeout: float | None = None, timeout_exc: Any = _TIMED_OUT) -
 def cancel_wait(watcher: Any, error: BaseException = cancel_wait_ex) -> None:
     """Make the greenlet waiting on ``watcher`` raise ``error`` (from the hub, soon)."""
     get_hub().cancel_wait(watcher, error)
+
+
+def cancel_wait_at_once(watcher: Any, error: BaseException = cancel_wait_ex,
+                        hub: Any = None) -> None:
+    """Close ``watcher`` now and make the greenlet waiting on it (if any) raise
+    ``error``, from the hub, soon.
+
+    Unlike :func:`cancel_wait`, libev stops watching at once, so the fd may be
+    closed right after; an event already pending for the watcher is dropped
+    instead of waking its greenlet as if the fd were ready.
+    """
+    callback = watcher.callback
+    watcher.close()
+    waiter = getattr(callback, "__self__", None)
+    if waiter is not None:
+        (hub or get_hub()).loop.run_callback(waiter.throw, error)
+
+
+def close_fd(fd: int) -> None:
+    """Close ``fd`` even while greenlets wait on it.
+
+    libev aborts the process when a descriptor it watches vanishes, so if io
+    watchers are started on ``fd`` (a greenlet blocked in ``select`` or
+    ``nb_read``, say), what ``fd`` refers to is released at once (a peer
+    sees the end of file) but the number stays open on ``/dev/null``: the
+    waiting greenlets wake up and see readiness (end of file), and ``fd``
+    is closed for good in the first loop iteration where nothing watches it.
+    Otherwise this is ``os.close``.
+    """
+    loop = get_hub().loop
+    if not loop.closing_fd(fd):
+        _close(fd)
+        return
+    placeholder = _os.open(_os.devnull, _os.O_RDWR | _os.O_CLOEXEC)
+    try:
+        _os.dup2(placeholder, fd, inheritable=False)
+    finally:
+        _close(placeholder)
+    check = loop.check()
+
+    def close_when_unwatched() -> None:
+        if loop.closing_fd(fd):
+            return  # still watched: those were woken again; look next iteration
+        check.close()
+        _close(fd)
+
+    check.start(close_when_unwatched)

@@ -24,12 +24,12 @@ from collections.abc import Callable
 from errno import EAGAIN, EINTR
 from typing import Any
 
+from greenkit._io_wait import close_fd
 from greenkit.hub import get_hub, reinit, sleep
 
 # The unpatched functions: tests substitute ``_read``/``_write``.
 _read = _os.read
 _write = _os.write
-_close = _os.close
 _waitpid = _os.waitpid
 _fork = _os.fork
 
@@ -49,6 +49,11 @@ for _name in dir(_os):
     if not _name.startswith("_") and _name not in __implements__:
         globals()[_name] = getattr(_os, _name)
 del _name
+
+#: Close an fd even while greenlets wait on it (closing is deferred until
+#: nothing watches it; see ``greenkit._io_wait.close_fd``).  Not patched
+#: into ``os``: plain ``os.close`` stays the system call.
+close = close_fd
 
 
 def make_nonblocking(fd: int) -> bool:
@@ -98,37 +103,6 @@ def tp_read(fd: int, n: int) -> bytes:
 def tp_write(fd: int, buf: Any) -> int:
     """``os.write`` run in the hub's thread pool."""
     return get_hub().threadpool.apply(_write, (fd, buf))  # type: ignore[no-any-return]
-
-
-def close(fd: int) -> None:
-    """Close ``fd`` even while greenlets wait on it.
-
-    libev aborts the process when a descriptor it watches vanishes, so if io
-    watchers are started on ``fd`` (a greenlet blocked in ``select`` or
-    ``nb_read``, say), what ``fd`` refers to is released at once (a peer
-    sees the end of file) but the number stays open on ``/dev/null``: the
-    waiting greenlets wake up and see readiness (end of file), and ``fd``
-    is closed for good in the first loop iteration where nothing watches it.
-    Otherwise this is ``os.close``.
-    """
-    loop = get_hub().loop
-    if not loop.closing_fd(fd):
-        _close(fd)
-        return
-    placeholder = _os.open(_os.devnull, _os.O_RDWR | _os.O_CLOEXEC)
-    try:
-        _os.dup2(placeholder, fd, inheritable=False)
-    finally:
-        _close(placeholder)
-    check = loop.check()
-
-    def close_when_unwatched() -> None:
-        if loop.closing_fd(fd):
-            return  # still watched: those were woken again; look next iteration
-        check.close()
-        _close(fd)
-
-    check.start(close_when_unwatched)
 
 
 # -- fork ---------------------------------------------------------------------

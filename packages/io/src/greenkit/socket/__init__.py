@@ -42,9 +42,9 @@ from time import monotonic as _monotonic
 from typing import TYPE_CHECKING, Any
 
 from greenkit._io_wait import cancel_wait as cancel_wait
+from greenkit._io_wait import cancel_wait_at_once, close_fd, wait_on_watcher
 from greenkit._io_wait import cancel_wait_ex as cancel_wait_ex
 from greenkit._io_wait import wait as wait
-from greenkit._io_wait import wait_on_watcher
 from greenkit._io_wait import wait_read as wait_read
 from greenkit._io_wait import wait_readwrite as wait_readwrite
 from greenkit._io_wait import wait_write as wait_write
@@ -243,13 +243,17 @@ class socket(_std_socket):
     def _drop_events(self) -> None:
         """Wake any greenlet waiting on this socket with ``cancel_wait_ex`` and
         release the watchers, before the fd is closed or handed away."""
-        cancel = self.hub.cancel_wait
-        cancel(self._read_event, cancel_wait_ex, True)
-        cancel(self._write_event, cancel_wait_ex, True)
+        hub = self.hub
+        cancel_wait_at_once(self._read_event, cancel_wait_ex, hub)
+        cancel_wait_at_once(self._write_event, cancel_wait_ex, hub)
 
     def _real_close(self, _ss: Any = _c) -> None:
         self._drop_events()
-        _ss.close(self)
+        # Another greenlet (select, poll) may have io watchers of its own on
+        # this fd: then it is closed once they are gone (the libev hazard).
+        fd = _ss.detach(self)
+        if fd >= 0:
+            close_fd(fd)
 
     def detach(self) -> int:
         """Give up the file descriptor (returned) without closing it."""
