@@ -202,6 +202,15 @@ def test_on_greenlet_done() -> None:
     assert seen == ["greenlet", "raw"]
 
 
+def test_handle_is_done_until_started() -> None:
+    handle = gthread._ThreadHandle()
+    assert handle.is_done()  # a Thread not started yet reads as stopped
+    assert gthread.start_joinable_thread(lambda: sleep(0.01), handle) is handle
+    assert not handle.is_done() and handle.ident is not None
+    handle.join(LONG)
+    assert handle.is_done()
+
+
 def test_handles_of_running_threads_are_done_only_when_marked() -> None:
     handle = gthread._make_thread_handle(gthread.get_ident())
     assert handle.ident == gthread.get_ident() and not handle.is_done()

@@ -287,13 +287,20 @@ def _on_greenlet_done(greenlet: Any, callback: Callable[[Any], None]) -> None:
 class _ThreadHandle:
     """What a 3.13 ``threading.Thread`` joins: ``ident`` of its greenlet, done
     when that greenlet finishes (``join`` waits cooperatively), or in a
-    forked child unless it is the forking greenlet's."""
+    forked child unless it is the forking greenlet's.
+
+    A handle made without ``ident`` is done until :func:`start_joinable_thread`
+    starts a greenlet for it, so a ``Thread`` not started yet reads as
+    stopped (gevent's do on 3.13).
+    """
 
     __slots__ = ("ident", "_done", "__weakref__")
 
     def __init__(self, ident: int | None = None) -> None:
         self.ident = ident
         self._done = Event()
+        if ident is None:
+            self._done.set()
         _handles.add(self)
 
     def __repr__(self) -> str:
@@ -331,6 +338,7 @@ def start_joinable_thread(function: Callable[[], Any], handle: _ThreadHandle | N
         handle = _ThreadHandle()
     greenlet = Greenlet.spawn(function)
     handle.ident = get_ident(greenlet)
+    handle._done.clear()
     _running += 1
     greenlet.rawlink(_thread_done)
     greenlet.rawlink(lambda _greenlet: handle._set_done())
