@@ -118,6 +118,51 @@ def test_fork_watcher_fires_after_reinit(loop: libev.loop) -> None:
     w.close()
 
 
+def test_fork_watcher_fires_once_after_reinit_in_a_callback(loop: libev.loop) -> None:
+    # Callbacks run in a prepare watcher, where libev itself would forget the
+    # fork: the loop must run the fork watchers, once.
+    log: list[str] = []
+    w = loop.fork(ref=False)
+    w.start(log.append, "forked")
+    loop.run_callback(loop.reinit)
+    for _ in range(3):
+        loop.run(nowait=True)
+    assert log == ["forked"]
+    w.close()
+
+
+def test_fork_watcher_fires_once_after_reinit_in_a_prepare_watcher(loop: libev.loop) -> None:
+    log: list[str] = []
+    w = loop.fork(ref=False)
+    w.start(log.append, "forked")
+    prep = loop.prepare(ref=False)
+
+    def reinit_once() -> None:
+        prep.stop()
+        loop.reinit()
+
+    prep.start(reinit_once)
+    for _ in range(3):
+        loop.run(nowait=True)
+    assert log == ["forked"]
+    prep.close()
+    w.close()
+
+
+def test_fork_watcher_fires_once_after_reinit_in_a_timer(loop: libev.loop) -> None:
+    # After the poll, libev itself runs the fork watchers next iteration.
+    log: list[str] = []
+    w = loop.fork(ref=False)
+    w.start(log.append, "forked")
+    t = loop.timer(0)
+    t.start(loop.reinit)
+    for _ in range(3):
+        loop.run(nowait=True)
+    assert log == ["forked"]
+    t.close()
+    w.close()
+
+
 def test_fork_watcher_in_a_real_child(loop: libev.loop) -> None:
     log: list[int] = []
     w = loop.fork(ref=False)

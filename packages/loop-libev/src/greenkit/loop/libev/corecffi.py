@@ -294,6 +294,11 @@ class loop:
         self._async_hook = _LoopHook(self, "struct ev_async *", lib.gk_async_init, self._on_async)
         lib.ev_async_start(ptr, self._async_hook.c)
         lib.ev_unref(ptr)
+        # Notices libev running the fork watchers after reinit() (see there).
+        self._forks_due = False
+        self._fork_hook = _LoopHook(self, "struct ev_fork *", lib.gk_fork_init, self._on_fork)
+        lib.ev_fork_start(ptr, self._fork_hook.c)
+        lib.ev_unref(ptr)
         # Lets Python run signal handlers while libev blocks in the main thread.
         self._signal_hook: _LoopHook | None = None
         if self._default and threading.current_thread() is threading.main_thread():
@@ -434,8 +439,16 @@ class loop:
         lib.ev_verify(self._check())
 
     def reinit(self) -> None:
-        """Re-create kernel state after ``fork()``; call it in the child."""
+        """Re-create kernel state after ``fork()``; call it in the child.
+
+        The fork watchers run soon after, in the loop: libev runs them at the
+        start of its next iteration.  libev forgets them, though, when the
+        fork happened while its prepare watchers ran (where this loop runs
+        its callbacks, so in any greenlet a callback started): the loop
+        then runs them itself once the prepare watchers are done.
+        """
         lib.ev_loop_fork(self._check())
+        self._forks_due = True
 
     def closing_fd(self, fd: int) -> bool:
         """Tell the loop ``fd`` is about to close; True if that queued io events,
@@ -476,6 +489,8 @@ class loop:
         lib.ev_prepare_stop(ptr, self._prepare_hook.c)
         lib.ev_ref(ptr)
         lib.ev_async_stop(ptr, self._async_hook.c)
+        lib.ev_ref(ptr)
+        lib.ev_fork_stop(ptr, self._fork_hook.c)
         if self._signal_hook is not None:
             lib.ev_ref(ptr)
             lib.ev_timer_stop(ptr, self._signal_hook.c)
@@ -494,6 +509,7 @@ class loop:
 
     def _drop_hooks(self) -> None:
         self._prepare_hook = self._idle_hook = self._async_hook = None  # type: ignore[assignment]
+        self._fork_hook = None  # type: ignore[assignment]
         self._signal_hook = None
 
     # -- callbacks -----------------------------------------------------------
@@ -549,6 +565,23 @@ class loop:
     def _on_prepare(self, _revents: int) -> None:
         if self._callbacks:
             self._run_callbacks()
+        if self._forks_due:
+            self._feed_forks()
+
+    def _on_fork(self, _revents: int) -> None:
+        self._forks_due = False
+
+    def _feed_forks(self) -> None:
+        """Queue the fork watchers libev skipped: reinit() ran during the
+        prepare phase, after libev's check for a fork and before it re-created
+        the kernel state, which forgets the fork.  (Had libev run them, our
+        own fork watcher would have cleared ``_forks_due``.)"""
+        self._forks_due = False
+        ptr = self._ptr
+        if ptr is None:
+            return
+        for w in [w for w in self._keepaliveset if isinstance(w, fork) and w.active]:
+            lib.ev_feed_event(ptr, w._watcher, lib.EV_FORK)
 
     def _on_idle(self, _revents: int) -> None:
         self._run_callbacks()
