@@ -37,6 +37,13 @@ def module_events():
     return [(type(e).__name__[6:-16], e.module_name[5:]) for e in SEEN
             if isinstance(e, (events.GeventWillPatchModuleEvent,
                               events.GeventDidPatchModuleEvent))]
+def green_ssl():
+    # The stand-in greenkit.ssl patches the real ssl's SSLContext.
+    import ssl
+    mirror = sys.modules['greenkit.ssl']
+    mirror.__implements__ = ['SSLContext']
+    mirror.__target__ = 'ssl'
+    mirror.SSLContext = type('SSLContext', (ssl.SSLContext,), {'__module__': 'greenkit.ssl'})
 '''
 
 
@@ -170,10 +177,7 @@ def test_late_ssl_warning() -> None:
         from ssl import SSLContext
         class Mine(ssl.SSLContext):
             pass
-        sys.modules['greenkit.ssl'].__implements__ = ['SSLContext']
-        sys.modules['greenkit.ssl'].__target__ = 'ssl'
-        sys.modules['greenkit.ssl'].SSLContext = type('SSLContext', (SSLContext,),
-                                                   {'__module__': 'greenkit.ssl'})
+        green_ssl()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter('always')
             monkey.patch_all()
@@ -190,10 +194,7 @@ def test_late_ssl_warning() -> None:
 def test_no_ssl_warning_without_escaped_references() -> None:
     out, _ = run_child("""
         import ssl, warnings
-        sys.modules['greenkit.ssl'].__implements__ = ['SSLContext']
-        sys.modules['greenkit.ssl'].__target__ = 'ssl'
-        sys.modules['greenkit.ssl'].SSLContext = type('SSLContext', (ssl.SSLContext,),
-                                                   {'__module__': 'greenkit.ssl'})
+        green_ssl()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter('always')
             monkey.patch_all()
@@ -247,10 +248,7 @@ def test_late_ssl_warning_only_the_first_time() -> None:
     out, _ = run_child("""
         import ssl, warnings
         from ssl import SSLContext
-        sys.modules['greenkit.ssl'].__implements__ = ['SSLContext']
-        sys.modules['greenkit.ssl'].__target__ = 'ssl'
-        sys.modules['greenkit.ssl'].SSLContext = type('SSLContext', (SSLContext,),
-                                                   {'__module__': 'greenkit.ssl'})
+        green_ssl()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter('always')
             monkey.patch_ssl()

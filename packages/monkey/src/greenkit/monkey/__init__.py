@@ -161,13 +161,18 @@ def _queue_warning(message: str, queue: list[str] | None) -> None:
 # the machinery
 
 
+def _record(owner: str, attr: str, value: Any) -> None:
+    """Record ``value`` as the original of ``owner.attr``, in :data:`saved` and
+    in the hub's registry (the first record wins)."""
+    _originals.save_original(owner, attr, value)
+    saved.setdefault(owner, {}).setdefault(attr, value)
+
+
 def _save(module: types.ModuleType, attr: str) -> None:
-    """Record the current ``module.attr`` as its original (first record wins)."""
+    """Record the current ``module.attr`` as its original (if it has one)."""
     value = getattr(module, attr, _MISSING)
-    if value is _MISSING:
-        return
-    _originals.save_original(module.__name__, attr, value)
-    saved.setdefault(module.__name__, {}).setdefault(attr, value)
+    if value is not _MISSING:
+        _record(module.__name__, attr, value)
 
 
 def patch_item(module: types.ModuleType, attr: str, newitem: Any) -> None:
@@ -413,10 +418,7 @@ def _patch_selector_classes(selectors_mod: types.ModuleType,
 def _patch_class_item(cls: type, attr: str, newitem: Any) -> None:
     """Replace the class attribute ``cls.attr``; the original is recorded
     under the module name ``"<module>.<class>"``."""
-    owner = f"{cls.__module__}.{cls.__qualname__}"
-    original = cls.__dict__[attr]
-    _originals.save_original(owner, attr, original)
-    saved.setdefault(owner, {}).setdefault(attr, original)
+    _record(f"{cls.__module__}.{cls.__qualname__}", attr, cls.__dict__[attr])
     setattr(cls, attr, newitem)
 
 

@@ -532,9 +532,11 @@ class _ExecutorFuture:
     # -- the Future API ----------------------------------------------------------
 
     def done(self) -> bool:
+        """True once the task's outcome is in."""
         return self._async_result.ready()
 
     def running(self) -> bool:
+        """True until the task's outcome is in (queued tasks count as running)."""
         return not self.done()
 
     def cancel(self) -> bool:
@@ -542,6 +544,7 @@ class _ExecutorFuture:
         return False
 
     def cancelled(self) -> bool:
+        """Always False (see :meth:`cancel`)."""
         return False
 
     def _wait_done(self, timeout: float | None) -> None:
