@@ -74,6 +74,9 @@ def main_native_thread() -> Any:
 
 
 _OriginalDummyThread = __threading__._DummyThread
+#: Python 3.13+: ``threading._DummyThread.__init__`` ends with
+#: ``_DeleteDummyThreadOnDel(self)``, which monkey patching makes ours.
+_HAS_DELETE_ON_DEL = hasattr(__threading__, "_DeleteDummyThreadOnDel")
 
 
 class _DummyThread(_OriginalDummyThread):
@@ -126,11 +129,6 @@ def _forget_when_done(thread: Any) -> None:
     """Take the dummy ``thread`` of the current greenlet out of
     ``threading._active`` when that greenlet is done."""
     _on_greenlet_done(getcurrent(), _Forget(thread))
-
-
-#: Python 3.13+: ``threading._DummyThread.__init__`` ends with
-#: ``_DeleteDummyThreadOnDel(self)``, which monkey patching makes ours.
-_HAS_DELETE_ON_DEL = hasattr(__threading__, "_DeleteDummyThreadOnDel")
 
 
 class _DeleteDummyThreadOnDel:
