@@ -14,6 +14,7 @@ import pytest
 import greenkit.os as gos
 import greenkit.signal as gsignal
 from greenkit.hub import get_hub, sleep
+from greenkit.timeout import Timeout
 
 pytestmark = pytest.mark.fd_leak_check
 
@@ -60,8 +61,8 @@ def test_sigchld_handler_runs_in_a_greenlet_and_waitpid_still_works() -> None:
 
     assert gsignal.signal(stdlib_signal.SIGCHLD, handler) == stdlib_signal.SIG_DFL
     assert gsignal.getsignal(stdlib_signal.SIGCHLD) is handler
-    # The real disposition is untouched: the loop keeps SIGCHLD.
-    assert stdlib_signal.getsignal(stdlib_signal.SIGCHLD) == stdlib_signal.SIG_DFL
+    # Python itself never calls it: the loop keeps SIGCHLD and a greenlet does.
+    assert stdlib_signal.getsignal(stdlib_signal.SIGCHLD) is not handler
     pid = gos.fork()
     if not pid:
         os._exit(0)
@@ -73,6 +74,47 @@ def test_sigchld_handler_runs_in_a_greenlet_and_waitpid_still_works() -> None:
         gos.waitpid(-1, os.WNOHANG)
     assert gsignal.signal(stdlib_signal.SIGCHLD, stdlib_signal.SIG_DFL) is handler
     assert gsignal.getsignal(stdlib_signal.SIGCHLD) == stdlib_signal.SIG_DFL
+
+
+def test_wakeup_fd_receives_sigchld_with_a_greenkit_handler() -> None:
+    calls: list[int] = []
+    r, w = os.pipe()
+    gos.make_nonblocking(r)
+    gos.make_nonblocking(w)
+    old_fd = stdlib_signal.set_wakeup_fd(w)
+    try:
+        gsignal.signal(stdlib_signal.SIGCHLD, lambda signum, frame: calls.append(signum))
+        pid = gos.fork()
+        if not pid:
+            os._exit(0)
+        with Timeout(10):
+            assert gos.nb_read(r, 100) == bytes([stdlib_signal.SIGCHLD])
+            while not calls:
+                sleep(0.01)
+        assert gos.waitpid(pid, 0) == (pid, 0)
+        sleep(0.05)
+        assert calls == [stdlib_signal.SIGCHLD]  # once: Python does not call it too
+    finally:
+        stdlib_signal.set_wakeup_fd(old_fd)
+        gos.close(r)
+        gos.close(w)
+
+
+def test_sigchld_handler_set_after_subprocess_use_keeps_child_watchers() -> None:
+    # The loop has SIGCHLD already when the handler is set: setting it must
+    # leave the loop in front, so child watchers keep seeing exits.
+    get_hub().loop.install_sigchld()
+    calls: list[int] = []
+    gsignal.signal(stdlib_signal.SIGCHLD, lambda signum, frame: calls.append(signum))
+    pid = gos.fork()
+    if not pid:
+        os._exit(3)
+    with Timeout(10):
+        rpid, status = gos.waitpid(pid, 0)
+        while not calls:
+            sleep(0.01)
+    assert rpid == pid and os.waitstatus_to_exitcode(status) == 3
+    assert calls == [stdlib_signal.SIGCHLD]
 
 
 def test_errors_of_the_sigchld_handler_are_reported_not_raised(

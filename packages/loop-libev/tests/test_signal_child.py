@@ -300,6 +300,97 @@ def test_destroying_default_loop_keeps_python_sigchld_handler(
     assert _child_exit_reaches_python_handler(python_sigchld_handler)
 
 
+def _watch_any_child_exit(lp: libev.loop, guarded_run: Callable[..., bool]) -> None:
+    """Fork a child that exits at once; run ``lp`` until a child watcher saw it."""
+    seen: list[int] = []
+    watcher = lp.child(0)
+
+    def cb() -> None:
+        seen.append(watcher.rpid)
+        watcher.stop()
+
+    watcher.start(cb)
+    pid = _fork()
+    if pid == 0:  # pragma: no cover - child
+        os._exit(0)
+    try:
+        assert guarded_run(lp)
+    finally:
+        watcher.close()
+        if not seen:
+            _reap(pid)
+    assert seen == [pid]
+
+
+def test_python_sigchld_handler_still_runs_while_libev_has_sigchld(
+    python_sigchld_handler: list[int], guarded_run: Callable[..., bool]
+) -> None:
+    lp = libev.loop(default=True)
+    try:
+        _watch_any_child_exit(lp, guarded_run)
+        deadline = time.monotonic() + 5.0
+        while not python_sigchld_handler and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert python_sigchld_handler and set(python_sigchld_handler) == {signal.SIGCHLD}
+    finally:
+        lp.destroy()
+
+
+def test_wakeup_fd_sees_sigchld_while_libev_has_it(
+    python_sigchld_handler: list[int], guarded_run: Callable[..., bool]
+) -> None:
+    r, w = os.pipe()
+    os.set_blocking(r, False)
+    os.set_blocking(w, False)
+    old_fd = signal.set_wakeup_fd(w)
+    lp = libev.loop(default=True)
+    try:
+        _watch_any_child_exit(lp, guarded_run)
+        assert os.read(r, 100) == bytes([signal.SIGCHLD])
+    finally:
+        lp.destroy()
+        signal.set_wakeup_fd(old_fd)
+        os.close(r)
+        os.close(w)
+
+
+def test_install_sigchld_again_after_signal_signal_replaced_the_handler(
+    python_sigchld_handler: list[int], guarded_run: Callable[..., bool]
+) -> None:
+    lp = libev.loop(default=True)
+    try:
+        lp.install_sigchld()
+        # Someone takes SIGCHLD away from libev; installing again takes it
+        # back, in front of their handler.
+        later: list[int] = []
+        signal.signal(signal.SIGCHLD, lambda signum, frame: later.append(signum))
+        lp.install_sigchld()
+        _watch_any_child_exit(lp, guarded_run)
+        deadline = time.monotonic() + 5.0
+        while not later and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert later
+        # reset_sigchld() puts back what it found at the last install.
+        lp.reset_sigchld()
+        assert _child_exit_reaches_python_handler(later)
+    finally:
+        lp.destroy()
+
+
+@needs_proc_status
+def test_reset_sigchld_keeps_a_disposition_set_after_install(
+    python_sigchld_handler: list[int],
+) -> None:
+    lp = libev.loop(default=True)
+    try:
+        lp.install_sigchld()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        lp.reset_sigchld()  # must not put back the handler install found
+        assert not _sigchld_caught()
+    finally:
+        lp.destroy()
+
+
 def _subprocess_exit_code() -> int:
     return subprocess.run([sys.executable, "-c", "raise SystemExit(5)"], check=False).returncode
 

@@ -5,8 +5,9 @@ libev learns that children exited through SIGCHLD, so a plain
 watchers (and from :func:`greenkit.os.waitpid`).  Through this module a
 SIGCHLD handler is kept by greenkit instead: the loop keeps SIGCHLD, and
 ``handler(SIGCHLD, None)`` runs in a new greenlet each time a child exits
-(its errors are printed by the hub).  ``getsignal(SIGCHLD)`` returns that
-handler.  Setting ``SIG_DFL`` or ``SIG_IGN`` gives SIGCHLD back to the
+(its errors are printed by the hub).  Python's wakeup fd
+(``signal.set_wakeup_fd``) still receives SIGCHLD.  ``getsignal(SIGCHLD)``
+returns that handler.  Setting ``SIG_DFL`` or ``SIG_IGN`` gives SIGCHLD back to the
 process (``loop.reset_sigchld()``) and sets it for real.  Other signals
 pass straight to the standard library.  Every other public name of
 ``signal`` is re-exported; monkey patching copies ``__implements__``.
@@ -57,6 +58,11 @@ def _run_child_handler(handler: Any) -> None:
         get_hub().handle_error(getcurrent(), *sys.exc_info())
 
 
+def _wakeup_only(_signum: int, _frame: Any) -> None:
+    """Python-level SIGCHLD handler while greenkit keeps the real one: none
+    of its own work (see :func:`signal`)."""
+
+
 def _on_child_exit() -> None:
     handler = _child_handler
     if handler is not None:
@@ -97,6 +103,11 @@ def signal(signalnum: int, handler: Any) -> Any:
     if not loop.default:  # no child watchers here: nothing to cooperate with
         return _signal_signal(signalnum, handler)
     _child_handler = handler
+    # Python's own C handler goes beneath the loop's, which passes SIGCHLD on
+    # to it: so Python still writes the signal to its wakeup fd
+    # (``signal.set_wakeup_fd``).  The handler itself runs from the watcher.
+    _signal_signal(signalnum, _wakeup_only)
+    loop.install_sigchld()
     if _child_watcher is None:
         watcher = loop.child(0, ref=False)
         watcher.start(_on_child_exit)

@@ -87,40 +87,86 @@ static void gk_loop_destroy(struct ev_loop *loop)
         sigaction(SIGCHLD, &before, NULL);
 }
 
-static struct sigaction gk_sigchld_saved;
+/*
+ * While libev has SIGCHLD, the disposition found when it took it still gets
+ * the signal: the handler calls it after feeding libev.  So a handler set
+ * through Python's signal module keeps running, and Python keeps writing
+ * the signal number to its wakeup fd (signal.set_wakeup_fd).  Two slots,
+ * swapped by pointer, so that a handler running in another thread never
+ * reads a half-written disposition.
+ */
+static struct sigaction gk_sigchld_slots[2];
+static struct sigaction *volatile gk_sigchld_next;
 static int gk_sigchld_installed;
 
-static void gk_sigchld_handler(int signum)
+static void gk_sigchld_handler(int signum, siginfo_t *info, void *context)
 {
     int saved_errno = errno;
+    const struct sigaction *next = gk_sigchld_next;
+
     ev_feed_signal(signum);
+    if (next != NULL) {
+        if (next->sa_flags & SA_SIGINFO) {
+            if (next->sa_sigaction != NULL)
+                next->sa_sigaction(signum, info, context);
+        }
+        else if (next->sa_handler != SIG_DFL && next->sa_handler != SIG_IGN) {
+            next->sa_handler(signum);
+        }
+    }
     errno = saved_errno;
 }
 
-/* Route SIGCHLD to the default loop; return 0 or an errno. */
+static int gk_sigchld_is_ours(const struct sigaction *sa)
+{
+    return (sa->sa_flags & SA_SIGINFO) && sa->sa_sigaction == gk_sigchld_handler;
+}
+
+/*
+ * Route SIGCHLD to the default loop; return 0 or an errno.  When SIGCHLD is
+ * routed already but someone replaced the handler since (signal.signal),
+ * route it again, passing the signal on to their handler; a SIGCHLD that
+ * only reached theirs meanwhile is fed to libev, which then looks for
+ * exited children.
+ */
 static int gk_install_sigchld(void)
 {
-    struct sigaction sa;
+    struct sigaction sa, current;
+    struct sigaction *slot;
 
-    if (gk_sigchld_installed)
-        return 0;
+    if (gk_sigchld_installed) {
+        if (sigaction(SIGCHLD, NULL, &current) < 0)
+            return errno;
+        if (gk_sigchld_is_ours(&current))
+            return 0;
+    }
+    slot = gk_sigchld_next == &gk_sigchld_slots[0] ? &gk_sigchld_slots[1]
+                                                    : &gk_sigchld_slots[0];
     memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = gk_sigchld_handler;
+    sa.sa_sigaction = gk_sigchld_handler;
     sigfillset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    if (sigaction(SIGCHLD, &sa, &gk_sigchld_saved) < 0)
+    sa.sa_flags = SA_RESTART | SA_SIGINFO;
+    if (sigaction(SIGCHLD, &sa, slot) < 0)
         return errno;
+    gk_sigchld_next = slot;
+    if (gk_sigchld_installed)
+        ev_feed_signal(SIGCHLD);
     gk_sigchld_installed = 1;
     return 0;
 }
 
-/* Put back the SIGCHLD disposition found by gk_install_sigchld(). */
+/* Put back the SIGCHLD disposition found by gk_install_sigchld(), unless
+ * someone replaced the handler since: theirs stays. */
 static int gk_restore_sigchld(void)
 {
+    struct sigaction current;
+
     if (!gk_sigchld_installed)
         return 0;
     gk_sigchld_installed = 0;
-    if (sigaction(SIGCHLD, &gk_sigchld_saved, NULL) < 0)
+    if (sigaction(SIGCHLD, NULL, &current) < 0)
+        return errno;
+    if (gk_sigchld_is_ours(&current) && sigaction(SIGCHLD, gk_sigchld_next, NULL) < 0)
         return errno;
     return 0;
 }

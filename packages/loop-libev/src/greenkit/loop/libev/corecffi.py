@@ -640,8 +640,15 @@ class loop:
                     del _signal_owners[signum]
 
     def install_sigchld(self) -> None:
-        """Route SIGCHLD to libev so child watchers see exits (default loop only)."""
-        if not self._default or self._sigchld_installed:
+        """Route SIGCHLD to libev so child watchers see exits (default loop only).
+
+        The handler found there keeps receiving SIGCHLD after libev (so
+        Python's handler, and its wakeup fd, still see it).  Called again
+        after the handler was replaced (``signal.signal``), it routes
+        SIGCHLD to libev again, in front of the new handler, and makes
+        libev look for children that exited meanwhile.
+        """
+        if not self._default:
             return
         err = lib.gk_install_sigchld()
         if err:
