@@ -38,6 +38,9 @@ def test_module_surface() -> None:
     assert gthread.allocate is gthread.allocate_lock
     assert gthread.start_new is gthread.start_new_thread
     assert gthread.LockType.__module__ == "greenkit.thread"
+    assert gthread.lock is gthread.LockType
+    if sys.version_info >= (3, 13):
+        assert "lock" in gthread.__implements__
 
 
 def test_get_ident_is_per_greenlet() -> None:

@@ -57,7 +57,9 @@ _CANDIDATES = [
     "_set_sentinel",
     # 3.12+.
     "daemon_threads_allowed",
-    # 3.13+: threads joined through handles; waiting for them at exit.
+    # 3.13+: the lock type's new name; threads joined through handles;
+    # waiting for them at exit.
+    "lock",
     "start_joinable_thread",
     "_ThreadHandle",
     "_make_thread_handle",
@@ -101,6 +103,7 @@ __all__ = [
     "get_ident",
     "get_native_id",
     "interrupt_main",
+    "lock",
     "stack_size",
     "start_new",
     "start_new_thread",
@@ -155,6 +158,8 @@ def allocate_lock() -> LockType:
 
 
 allocate = allocate_lock
+#: ``_thread.lock``, the name of the lock type since Python 3.13.
+lock = LockType
 
 
 class RLock(_GreenRLock):
