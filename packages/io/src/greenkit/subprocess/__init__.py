@@ -174,12 +174,17 @@ def _child_exception(data: bytes, cwd: Any, executable: Any) -> BaseException:
     exc_type = getattr(builtins, name.decode("ascii"), SubprocessError)
     if issubclass(exc_type, OSError) and hex_errno:
         errno_num = int(hex_errno, 16)
-        if msg == "noexec":  # the child failed before exec: chdir(cwd)
+        # Failed before exec: "noexec:chdir" (3.13+) is chdir(cwd); a bare
+        # "noexec" is chdir(cwd) up to 3.12 and any other step from 3.13 on.
+        filename: Any = executable
+        if msg == "noexec:chdir" or (msg == "noexec" and sys.version_info < (3, 13)):
             msg, filename = "", cwd
-        else:
-            filename = executable
+        elif msg == "noexec":
+            msg, filename = "", None
         if errno_num != 0:
             msg = os.strerror(errno_num)
+        if filename is None:
+            return exc_type(errno_num, msg)
         return exc_type(errno_num, msg, filename)
     return exc_type(msg)
 
