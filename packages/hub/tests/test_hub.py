@@ -7,6 +7,7 @@ import os
 import signal as stdlib_signal
 import threading
 import time
+import warnings
 
 import pytest
 from greenlet import getcurrent
@@ -459,3 +460,43 @@ def test_hub_repr_and_custom_subclass_class() -> None:
     hub = get_hub()
     assert repr(hub).startswith("<Hub '' at 0x")
     assert isinstance(hub, Hub)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX only")
+@pytest.mark.parametrize("start", ["spawn_raw", "sleep"])
+def test_fork_watchers_run_in_the_child_after_reinit(start: str) -> None:
+    # A greenlet started by a loop callback (spawn_raw) forks while libev runs
+    # its prepare watchers, where libev itself forgets fork watchers.
+    hub = get_hub()
+    fired: list[int] = []
+    watcher = hub.loop.fork(ref=False)
+    watcher.start(lambda: fired.append(os.getpid()))
+    pids: list[int] = []
+
+    def fork_and_check() -> None:
+        if start == "sleep":
+            sleep(0.001)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # pragma: no cover - child
+            code = 99
+            try:
+                hubmod.reinit()
+                sleep(0.001)
+                sleep(0.001)
+                code = 0 if fired == [os.getpid()] else 1
+            finally:
+                os._exit(code)
+        pids.append(pid)
+
+    try:
+        spawn_raw(fork_and_check)
+        while not pids:
+            sleep(0.01)
+        _, status = os.waitpid(pids[0], 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        sleep(0.01)
+        assert fired == []  # never in the parent
+    finally:
+        watcher.close()
