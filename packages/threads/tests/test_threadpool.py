@@ -374,6 +374,8 @@ def test_executor_module_wait_unpatched_only_for_done_futures() -> None:
         with pytest.raises(AttributeError):
             concurrent.futures.wait([pending])
         pending.result(timeout=LONG)
+        # The failed wait made its condition; done, it is FINISHED at once.
+        assert list(concurrent.futures.wait([pending]).done) == [pending]
 
 
 def test_many_greenlets_share_a_pool_while_it_is_resized(pools: list[ThreadPool]) -> None:

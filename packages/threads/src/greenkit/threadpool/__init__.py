@@ -623,10 +623,18 @@ class _ExecutorFuture:
         ``concurrent.futures.wait`` may hold across a switch, and telling a
         waiter takes the waiter's locks: the hub must not block on them, so a
         new greenlet does it.  A future whose condition was never created has
-        no such waiter.
+        no such waiter; nor has one whose condition is free and that has no
+        waiters (always the case unless threading is patched): then the
+        future is marked at once.
         """
-        if self._cf_condition is None:
+        condition = self._cf_condition
+        if condition is None:
             self._cf_finished = True
+        elif not self._cf_waiters and condition.acquire(False):
+            try:
+                self._cf_finished = True
+            finally:
+                condition.release()
         else:
             spawn_raw(self._tell_cf_waiters)
 
