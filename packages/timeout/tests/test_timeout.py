@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 import weakref
+from typing import Any
 
 import pytest
 from greenlet import getcurrent
@@ -774,3 +775,22 @@ def test_with_timeout_passes_other_errors_and_other_timeouts() -> None:
         with Timeout(SHORT) as outer:
             with_timeout(LONG, sleep, LONG * 2, timeout_value=1)
     assert info.value is outer
+
+
+def test_on_expiration_is_a_hook_with_gevents_signature() -> None:
+    # gevent's test support subclasses Timeout and extends _on_expiration.
+    seen: list[object] = []
+
+    class Recording(Timeout):
+        def _on_expiration(self, prev_greenlet: Any, ex: Any) -> None:
+            seen.append((prev_greenlet, ex))
+            Timeout._on_expiration(self, prev_greenlet, ex)
+
+    timeout = Recording(0.01, KeyError("late"))
+    timeout.start()
+    try:
+        with pytest.raises(KeyError, match="late"):
+            sleep(5)
+    finally:
+        timeout.close()
+    assert len(seen) == 1 and seen[0][0] is getcurrent()

@@ -227,20 +227,25 @@ class Timeout(BaseException):
         timer = self._timer
         return bool(timer.pending or timer.active)
 
-    def _on_expiration(self, owner: Any) -> None:
-        # Runs in the hub when the timer fires.
-        if owner.dead:
+    def _on_expiration(self, prev_greenlet: Any, ex: Any) -> None:
+        """Raise ``ex`` in ``prev_greenlet`` (the greenlet that started the
+        timeout) unless it has finished; runs in the hub when the timer fires.
+        A hook with gevent's signature: subclasses may add to it."""
+        if prev_greenlet.dead:
             # The greenlet that started us has finished without cancelling.
             return
+        prev_greenlet.throw(ex)
+
+    def _exception_to_raise(self) -> Any:
         exception = self.exception
         if exception is None or exception is False or isinstance(exception, str):
-            exception = self
-        elif not _is_raisable(exception):
-            exception = TypeError(
+            return self
+        if not _is_raisable(exception):
+            return TypeError(
                 "exceptions must derive from BaseException, not "
                 f"{type(exception).__name__}"
             )
-        owner.throw(exception)
+        return exception
 
     # -- context manager -------------------------------------------------------
 
@@ -288,7 +293,7 @@ class Timeout(BaseException):
 
 def _expire(timeout: Timeout, owner: Any) -> None:
     """The callback of a started timeout's timer (runs in the hub)."""
-    timeout._on_expiration(owner)
+    timeout._on_expiration(owner, timeout._exception_to_raise())
 
 
 _NOT_GIVEN: Any = object()
