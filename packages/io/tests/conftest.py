@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+
 import pytest
 
 from greenkit.hub import get_hub, sleep
+from greenkit.resolver.blocking import Resolver as BlockingResolver
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -12,3 +16,26 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     own file descriptors (epoll, eventfd) never count as a test's leak."""
     get_hub()
     sleep(0.001)
+
+
+@pytest.fixture
+def pipe() -> Iterator[tuple[int, int]]:
+    """A pipe ``(read_fd, write_fd)``, closed afterwards unless the test did."""
+    r, w = os.pipe()
+    yield r, w
+    for fd in (r, w):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+@pytest.fixture
+def blocking_resolver() -> Iterator[None]:
+    """Name lookups in the calling greenlet, without the hub's thread pool
+    (which lives in greenkit-threads)."""
+    hub = get_hub()
+    previous = hub._resolver
+    hub.resolver = BlockingResolver()
+    yield
+    hub.resolver = previous

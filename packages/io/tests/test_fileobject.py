@@ -32,16 +32,6 @@ class InlinePool:
         return func(*args, **(kwargs or {}))
 
 
-@pytest.fixture
-def pipe() -> Any:
-    r, w = os.pipe()
-    yield r, w
-    for fd in (r, w):
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-
 
 def test_default_is_posix() -> None:
     assert FileObject is FileObjectPosix

@@ -25,16 +25,6 @@ def _give_sigchld_back() -> Iterator[None]:
     get_hub().loop.reset_sigchld()
 
 
-@pytest.fixture
-def pipe() -> Iterator[tuple[int, int]]:
-    r, w = os.pipe()
-    yield r, w
-    for fd in (r, w):
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-
 
 def in_child(pid: int, body: Callable[[], int]) -> int:
     """In the child (``pid == 0``) run ``body`` and exit with its result,

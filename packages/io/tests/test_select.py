@@ -19,16 +19,6 @@ from greenkit.hub import sleep, spawn_raw
 pytestmark = pytest.mark.fd_leak_check
 
 
-@pytest.fixture
-def pipe() -> Any:
-    r, w = os.pipe()
-    yield r, w
-    for fd in (r, w):
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-
 
 def test_module_surface() -> None:
     assert gselect.__implements__ == ["select", "poll"]

@@ -16,20 +16,10 @@ import pytest
 import greenkit.socket as gsocket
 from greenkit.exceptions import ConcurrentObjectUseError
 from greenkit.greenlet import Greenlet
-from greenkit.hub import get_hub, sleep
-from greenkit.resolver.blocking import Resolver as BlockingResolver
+from greenkit.hub import sleep
 
-pytestmark = pytest.mark.fd_leak_check
+pytestmark = [pytest.mark.fd_leak_check, pytest.mark.usefixtures("blocking_resolver")]
 
-
-@pytest.fixture(autouse=True)
-def blocking_resolver() -> Iterator[None]:
-    """Name lookups without the thread pool (which lives in greenkit-threads)."""
-    hub = get_hub()
-    previous = hub._resolver
-    hub.resolver = BlockingResolver()
-    yield
-    hub.resolver = previous
 
 
 @pytest.fixture

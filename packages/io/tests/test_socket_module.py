@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import socket as std_socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,16 +12,8 @@ import greenkit._socketcommon as SC
 import greenkit.socket as gsocket
 from greenkit._io_wait import wait_read
 from greenkit.hub import get_hub
-from greenkit.resolver.blocking import Resolver as BlockingResolver
 
-
-@pytest.fixture(autouse=True)
-def blocking_resolver() -> Iterator[None]:
-    hub = get_hub()
-    previous = hub._resolver
-    hub.resolver = BlockingResolver()
-    yield
-    hub.resolver = previous
+pytestmark = pytest.mark.usefixtures("blocking_resolver")
 
 
 def test_all_is_implements_extensions_imports() -> None:
@@ -138,3 +129,4 @@ def test_resolve_addr() -> None:
 
     Sock.family = gsocket.AF_UNIX
     assert SC._resolve_addr(Sock, ("localhost", 80)) == ("localhost", 80)
+
