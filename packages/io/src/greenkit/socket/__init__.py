@@ -35,11 +35,12 @@ import _socket
 import io as _io
 import os as _os
 import socket as __socket__
+from collections.abc import Callable
 from errno import EAGAIN, EALREADY, EINPROGRESS, EINTR, EWOULDBLOCK
 from errno import EBADF as EBADF  # gevent.socket has it: the errno of cancel_wait_ex
 from operator import index as _index
 from time import monotonic as _monotonic
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from greenkit._io_wait import cancel_wait as cancel_wait
 from greenkit._io_wait import cancel_wait_at_once, close_fd, wait_on_watcher
@@ -113,6 +114,9 @@ _SOCK_STREAM = __socket__.SOCK_STREAM
 _SOL_SOCKET = __socket__.SOL_SOCKET
 _SO_ERROR = __socket__.SO_ERROR
 _MSG_DONTWAIT = int(getattr(__socket__, "MSG_DONTWAIT", 0))  # int: enum & is slow
+
+#: What a retried socket call returns.
+_R = TypeVar("_R")
 
 # The C methods the hot paths call directly.
 _c = _socket.socket
@@ -238,6 +242,17 @@ class socket(_std_socket):
     def _wait(self, watcher: Any, timeout: float | None = None) -> None:
         wait_on_watcher(watcher, timeout, hub=self.hub)
 
+    def _retry(self, call: Callable[..., _R], watcher: Any, flags: int, *args: Any) -> _R:
+        """``call(self, *args)``, waiting on ``watcher`` while it would block.
+        (recv, recv_into, send and sendall inline this: they are the hot paths.)"""
+        while True:
+            try:
+                return call(self, *args)
+            except BlockingIOError:
+                if _no_wait(self._timeout, flags):
+                    raise
+            self._wait(watcher, self._timeout)
+
     # -- closing -------------------------------------------------------------
 
     def _drop_events(self) -> None:
@@ -351,43 +366,19 @@ class socket(_std_socket):
 
     def recvfrom(self, bufsize: int, flags: int = 0) -> tuple[bytes, Any]:
         """Receive up to ``bufsize`` bytes: ``(data, address)``."""
-        while True:
-            try:
-                return _c_recvfrom(self, bufsize, flags)
-            except BlockingIOError:
-                if _no_wait(self._timeout, flags):
-                    raise
-            self._wait(self._read_event, self._timeout)
+        return self._retry(_c_recvfrom, self._read_event, flags, bufsize, flags)
 
     def recvfrom_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> tuple[int, Any]:
         """Receive into ``buffer``: ``(nbytes, address)``."""
-        while True:
-            try:
-                return _c_recvfrom_into(self, buffer, nbytes, flags)
-            except BlockingIOError:
-                if _no_wait(self._timeout, flags):
-                    raise
-            self._wait(self._read_event, self._timeout)
+        return self._retry(_c_recvfrom_into, self._read_event, flags, buffer, nbytes, flags)
 
     def recvmsg(self, *args: Any) -> Any:
         """Receive data and ancillary data (see :meth:`socket.socket.recvmsg`)."""
-        while True:
-            try:
-                return _c.recvmsg(self, *args)
-            except BlockingIOError:
-                if _no_wait(self._timeout, _flags_at(args, 2)):
-                    raise
-            self._wait(self._read_event, self._timeout)
+        return self._retry(_c.recvmsg, self._read_event, _flags_at(args, 2), *args)
 
     def recvmsg_into(self, *args: Any) -> Any:
         """Like :meth:`recvmsg`, into buffers (see :meth:`socket.socket.recvmsg_into`)."""
-        while True:
-            try:
-                return _c.recvmsg_into(self, *args)
-            except BlockingIOError:
-                if _no_wait(self._timeout, _flags_at(args, 2)):
-                    raise
-            self._wait(self._read_event, self._timeout)
+        return self._retry(_c.recvmsg_into, self._read_event, _flags_at(args, 2), *args)
 
     # -- sending -------------------------------------------------------------
 
@@ -448,23 +439,12 @@ class socket(_std_socket):
         """``sendto(data, [flags,] address)``, resolving a host name cooperatively."""
         if len(flags_address) in (1, 2):
             flags_address = (*flags_address[:-1], _resolve_addr(self, flags_address[-1]))
-        while True:
-            try:
-                return _c_sendto(self, data, *flags_address)
-            except BlockingIOError:
-                if _no_wait(self._timeout, _flags_at(flags_address, 0, 2)):
-                    raise
-            self._wait(self._write_event, self._timeout)
+        flags = _flags_at(flags_address, 0, 2)
+        return self._retry(_c_sendto, self._write_event, flags, data, *flags_address)
 
     def sendmsg(self, *args: Any) -> int:
         """Send data and ancillary data (see :meth:`socket.socket.sendmsg`)."""
-        while True:
-            try:
-                return _c.sendmsg(self, *args)
-            except BlockingIOError:
-                if _no_wait(self._timeout, _flags_at(args, 2)):
-                    raise
-            self._wait(self._write_event, self._timeout)
+        return self._retry(_c.sendmsg, self._write_event, _flags_at(args, 2), *args)
 
     def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
         """Send a binary file's contents (from ``offset``, ``count`` bytes or to
