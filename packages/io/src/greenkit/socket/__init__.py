@@ -242,6 +242,17 @@ class socket(_std_socket):
     def _wait(self, watcher: Any, timeout: float | None = None) -> None:
         wait_on_watcher(watcher, timeout, hub=self.hub)
 
+    def _wait_until(self, watcher: Any, deadline: float | None) -> None:
+        """Wait on ``watcher`` until the monotonic ``deadline`` (None: for ever);
+        raise ``socket.timeout`` once it has passed."""
+        if deadline is None:
+            self._wait(watcher)
+            return
+        remaining = deadline - _monotonic()
+        if remaining <= 0:
+            raise _timeout("timed out")
+        self._wait(watcher, remaining)
+
     def _retry(self, call: Callable[..., _R], watcher: Any, flags: int, *args: Any) -> _R:
         """``call(self, *args)``, waiting on ``watcher`` while it would block.
         (recv, recv_into, send and sendall inline this: they are the hot paths.)"""
@@ -302,13 +313,7 @@ class socket(_std_socket):
                 return
             if err not in _CONNECT_PENDING:
                 raise _error(err, _os.strerror(err))
-            if deadline is None:
-                self._wait(self._write_event)
-            else:
-                remaining = deadline - _monotonic()
-                if remaining <= 0:
-                    raise _timeout("timed out")
-                self._wait(self._write_event, remaining)
+            self._wait_until(self._write_event, deadline)
             if err != EAGAIN:
                 # The attempt in progress has finished: did it succeed?
                 err = _c_getsockopt(self, _SOL_SOCKET, _SO_ERROR)
@@ -427,13 +432,7 @@ class socket(_std_socket):
                     if sent >= total:
                         return
                     continue
-                if deadline is None:
-                    self._wait(self._write_event)
-                else:
-                    remaining = deadline - _monotonic()
-                    if remaining <= 0:
-                        raise _timeout("timed out")
-                    self._wait(self._write_event, remaining)
+                self._wait_until(self._write_event, deadline)
 
     def sendto(self, data: Any, *flags_address: Any) -> int:
         """``sendto(data, [flags,] address)``, resolving a host name cooperatively."""
