@@ -25,6 +25,7 @@ from errno import EAGAIN, EINTR
 from typing import Any
 
 from greenkit._io_wait import close_fd
+from greenkit._stdlib_mirror import reexport
 from greenkit.hub import get_hub, reinit, sleep
 
 # The unpatched functions: tests substitute ``_read``/``_write``.
@@ -45,10 +46,7 @@ __implements__ = [name for name in __implements__ if hasattr(_os, name)]
 __all__ = __implements__ + __extensions__
 
 # Re-export the rest of ``os`` (everything public that we do not replace).
-for _name in dir(_os):
-    if not _name.startswith("_") and _name not in __implements__:
-        globals()[_name] = getattr(_os, _name)
-del _name
+reexport(globals(), _os, __implements__)
 
 #: Close an fd even while greenlets wait on it (closing is deferred until
 #: nothing watches it; see ``greenkit._io_wait.close_fd``).  Not patched

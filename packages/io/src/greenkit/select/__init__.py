@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from errno import EBADF
 from typing import Any
 
+from greenkit._stdlib_mirror import reexport
 from greenkit.event import Event
 from greenkit.hub import get_hub, sleep
 
@@ -28,10 +29,7 @@ __extensions__: list[str] = []
 __all__ = __implements__ + __imports__ + __extensions__
 
 # Re-export the rest of ``select``.
-for _name in dir(_select):
-    if not _name.startswith("_") and _name not in __implements__:
-        globals()[_name] = getattr(_select, _name)
-del _name
+reexport(globals(), _select, __implements__)
 
 error = _select.error
 #: The unpatched ``select.select`` (non-blocking checks go through it).

@@ -21,6 +21,7 @@ from typing import Any
 
 from greenlet import getcurrent
 
+from greenkit._stdlib_mirror import reexport
 from greenkit.hub import get_hub, get_hub_if_exists, spawn_raw
 
 __implements__ = ["signal", "getsignal"]
@@ -28,10 +29,7 @@ __extensions__: list[str] = []
 __all__ = __implements__ + __extensions__
 
 # Re-export the rest of ``signal``.
-for _name in dir(_signal):
-    if not _name.startswith("_") and _name not in __implements__:
-        globals()[_name] = getattr(_signal, _name)
-del _name
+reexport(globals(), _signal, __implements__)
 
 _signal_signal = _signal.signal
 _signal_getsignal = _signal.getsignal

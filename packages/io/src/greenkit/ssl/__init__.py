@@ -31,10 +31,10 @@ import sys as _sys
 import time as _time
 import warnings as _warnings
 from collections.abc import Callable
-from inspect import ismodule as _ismodule
 from typing import Any
 
 from greenkit._io_wait import wait_on_watcher as _wait_on_watcher
+from greenkit._stdlib_mirror import reexport
 from greenkit.socket import _GLOBAL_DEFAULT_TIMEOUT
 from greenkit.socket import create_connection as _create_connection
 from greenkit.socket import socket as _greensocket
@@ -71,16 +71,8 @@ _NOT_IMPORTED = frozenset({"socket", "create_connection", "SOCK_STREAM", "SOL_SO
                            "SO_TYPE", "namedtuple"})
 
 #: The names taken unchanged from :mod:`ssl`.
-__imports__: list[str] = []
-for _name in dir(_stdlib_ssl):
-    if _name.startswith("_") or _name in _NOT_IMPORTED or _name in __implements__:
-        continue
-    _value = getattr(_stdlib_ssl, _name)
-    if _ismodule(_value):
-        continue
-    globals()[_name] = _value
-    __imports__.append(_name)
-del _name, _value
+__imports__: list[str] = reexport(globals(), _stdlib_ssl, _NOT_IMPORTED | set(__implements__),
+                                  modules=False)
 
 #: Our names that :mod:`ssl` does not have.
 __extensions__: list[str] = []
