@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import _socket
 import errno
+import importlib.metadata
 import re
 import sys
 import time
@@ -78,6 +79,31 @@ _HEADERS_TOO_LARGE = _canned("431 Request Header Fields Too Large", "")
 _INTERNAL_ERROR = _canned("500 Internal Server Error", "Internal Server Error")
 
 _date_cache: list[Any] = [-1, ""]
+
+#: The gevent release (major, minor) whose pywsgi this one reproduces.
+_GEVENT_RELEASE = (26, 9)
+
+
+def _server_software() -> str:
+    """The ``SERVER_SOFTWARE`` of every environ: ``gevent/26.9 greenkit/0.1
+    Python/3.11`` (CGI product tokens, most significant first).
+
+    It starts with ``gevent/`` whether or not the gevent alias is on, because
+    dependents read that prefix as "the environ is laid out as gevent's
+    pywsgi lays it out" (simple-websocket, for one, then takes the
+    connection's socket from ``wsgi.input``), which is true of greenkit's
+    pywsgi in any process.  The greenkit token says which implementation it
+    is; it is left out if the distribution's metadata cannot be read.
+    """
+    tokens = ["gevent/%d.%d" % _GEVENT_RELEASE]
+    try:
+        version = importlib.metadata.version("greenkit-servers")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    else:
+        tokens.append("greenkit/" + ".".join(version.split(".")[:2]))
+    tokens.append("Python/%d.%d" % sys.version_info[:2])
+    return " ".join(tokens)
 
 
 def format_date_time(timestamp: float) -> str:
@@ -700,7 +726,7 @@ class WSGIServer(StreamServer):
 
     base_env: dict[str, Any] = {
         "GATEWAY_INTERFACE": "CGI/1.1",
-        "SERVER_SOFTWARE": f"greenkit Python/{sys.version_info[0]}.{sys.version_info[1]}",
+        "SERVER_SOFTWARE": _server_software(),
         "SCRIPT_NAME": "",
         "wsgi.version": (1, 0),
         "wsgi.multithread": False,

@@ -1,0 +1,34 @@
+"""grequests (which monkey-patches everything when imported) fetching 30
+slow URLs with ``grequests.map`` from gevent's pywsgi in the same
+process."""
+
+from __future__ import annotations
+
+import grequests  # patches the standard library first
+
+import time  # noqa: E402, I001
+from typing import Any  # noqa: E402
+
+import gevent  # noqa: E402
+from gevent.pywsgi import WSGIServer  # noqa: E402
+from scenario import report  # noqa: E402
+
+COUNT, SLEEP = 30, 0.5
+
+
+def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    gevent.sleep(SLEEP)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"slept " + environ["PATH_INFO"].encode()]
+
+
+server = WSGIServer(("127.0.0.1", 0), app, log=None)
+server.start()
+base = f"http://127.0.0.1:{server.server_port}"
+start = time.monotonic()
+responses = grequests.map([grequests.get(f"{base}/{i}", timeout=20) for i in range(COUNT)],
+                          size=COUNT)
+elapsed = time.monotonic() - start
+server.stop()
+report({"answers": [[r.status_code, r.text] if r is not None else None for r in responses],
+        "patched": gevent.monkey.is_module_patched("socket"), "elapsed": elapsed})
