@@ -34,7 +34,9 @@ PYTHONS = ["3.11", "3.12", "3.13"]
 META = "greenkit"
 #: Paths that only the meta-package's wheel may contain.
 META_ONLY = ("greenkit/__init__.py", "greenkit/loop/__init__.py")
-LINT_PATHS = ("packages", "tests-integration", "tools", "bench", "noxfile.py")
+LINT_PATHS = (
+    "packages", "tests-integration", "tests-dependents", "tools", "bench", "noxfile.py",
+)
 
 
 def _on_ci() -> bool:
@@ -426,6 +428,53 @@ def bench(session: nox.Session) -> None:
     house = build_wheels(session)
     install_from_wheelhouse(session, house, META, "gevent==26.9.0")
     session.run("python", "bench/loop_bench.py", *session.posargs)
+
+
+#: Real releases of gevent's dependents that the ``dependents`` session runs
+#: on greenkit through the gevent alias (tests-dependents/).
+DEPENDENTS = (
+    "gunicorn", "celery[redis]", "locust", "Flask", "Flask-SocketIO", "simple-websocket",
+    "gevent-websocket", "geventhttpclient", "grequests", "pyzmq", "grpcio",
+)
+#: What the scenarios drive them with (clients, the test runner).
+DEPENDENTS_TOOLS = ("pytest", "greenkit-testing", "python-socketio[client]", "websocket-client",
+                    "packaging")
+#: A uv override that gives every requirement on gevent a marker that is
+#: never true, so dependents install without it: the alias stands in.
+NO_GEVENT_OVERRIDE = 'gevent ; sys_platform == "never"\n'
+ALIAS_ENV = "GREENKIT_AS_GEVENT"
+
+
+def _ensure_redis_server(session: nox.Session) -> None:
+    """celery's broker: Debian's redis-server (installed here when we are root)."""
+    if shutil.which("redis-server"):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        session.run("apt-get", "install", "-y", "-q", "redis-server", external=True,
+                    success_codes=[0, 100])  # fmt: skip
+    if not shutil.which("redis-server"):
+        session.error("redis-server not found: apt-get install -y redis-server")
+
+
+@nox.session(python=PYTHONS[0], venv_backend="uv")
+def dependents(session: nox.Session) -> None:
+    """gevent's dependents, real releases, on greenkit through the gevent alias.
+
+    Installs the whole kit and greenkit-gevent-compat from the wheelhouse and
+    gunicorn, celery, locust, Flask-SocketIO, ... from the index without
+    gevent (uv's --override), then runs tests-dependents/ with the alias
+    switched on for every process (GREENKIT_AS_GEVENT=1).  Not in the default
+    run: it downloads the dependents and takes a couple of minutes.
+    """
+    _ensure_redis_server(session)
+    house = build_wheels(session)
+    override = Path(session.create_tmp()) / "no-gevent.txt"
+    override.write_text(NO_GEVENT_OVERRIDE)
+    install_from_wheelhouse(session, house, "--override", str(override), *_all_dists(),
+                            *DEPENDENTS, *DEPENDENTS_TOOLS)  # fmt: skip
+    session.env[ALIAS_ENV] = "1"
+    # locust's pytest plugin is not wanted in the test process itself.
+    run_pytest(session, ROOT / "tests-dependents", "-p", "no:locust")
 
 
 @nox.session(python="3.11")

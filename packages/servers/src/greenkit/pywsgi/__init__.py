@@ -58,7 +58,7 @@ __all__ = [
 MAX_HEADER_COUNT = 100
 MAX_HEADER_BYTES = 65536
 
-_CONNECTION_ERRORS = frozenset(
+_CONNECTION_ERRORS = tuple(
     code for code in (
         errno.EPIPE, errno.ECONNRESET, errno.ECONNABORTED, errno.ESHUTDOWN,
         errno.ENOTCONN, errno.EBADF, getattr(errno, "EPROTOTYPE", None),
@@ -205,6 +205,11 @@ class WSGIHandler:
     protocol_version = "HTTP/1.1"
     #: Raised when the application breaks the protocol (body on a 304, ...).
     ApplicationError: type[BaseException] = AssertionError
+    #: The class of :attr:`headers`, made from the request's (name, value) lines.
+    MessageClass: type[RequestHeaders] = RequestHeaders
+    #: ``errno`` values of socket errors that mean the client went away: the
+    #: connection is closed quietly instead of reporting them.
+    ignored_socket_errors: tuple[int, ...] = _CONNECTION_ERRORS
 
     status: str | None = None
     code: int | None = None
@@ -215,6 +220,14 @@ class WSGIHandler:
     provided_content_length: int | None = None
     provided_date = False
     close_connection = False
+    #: Whether the client asked to switch protocols (``Connection: upgrade``
+    #: or an ``Upgrade`` header): ``wsgi.input`` then reads the connection as
+    #: it comes, bounded by neither Content-Length nor chunks.
+    _upgrade_requested = False
+    #: Whether the protocol was switched: a ``101`` response was sent to an
+    #: upgrade request.  From then on what the application writes goes out
+    #: as it is (never chunked) and the connection closes after the request.
+    connection_upgraded = False
     requestline: str | None = None
     command: str | None = None
     path: str | None = None
@@ -227,6 +240,8 @@ class WSGIHandler:
     wsgi_input: Input | None = None
     time_start = 0.0
     time_finish = 0.0
+    #: The body's length when all of it goes out with the headers (else None).
+    _known_length: int | None = None
 
     def __init__(self, sock: Any, address: Any, server: Any, rfile: Any = None) -> None:
         self.socket = sock
@@ -272,7 +287,7 @@ class WSGIHandler:
 
     def _is_connection_error(self, ex: BaseException) -> bool:
         return isinstance(ex, (ConnectionError, TimeoutError)) or (
-            isinstance(ex, OSError) and ex.errno in _CONNECTION_ERRORS)
+            isinstance(ex, OSError) and ex.errno in self.ignored_socket_errors)
 
     def _send_error_response_if_possible(self, response: bytes) -> None:
         self.close_connection = True
@@ -370,7 +385,7 @@ class WSGIHandler:
                     raise _HeadersTooLarge("header line too long")
                 raise InvalidClientRequest("connection closed inside the headers")
             if raw == b"\r\n" or raw == b"\n":
-                return RequestHeaders(items)
+                return self.MessageClass(items)
             if total > MAX_HEADER_BYTES or len(items) >= MAX_HEADER_COUNT:
                 raise _HeadersTooLarge("too many headers")
             text = raw.decode("latin-1").rstrip("\r\n")
@@ -403,6 +418,10 @@ class WSGIHandler:
             self.close_connection = "keep-alive" not in connection
         else:
             self.close_connection = "close" in connection
+        self._upgrade_requested = "upgrade" in connection or "Upgrade" in headers
+        if self._upgrade_requested:
+            # Whatever the answer, this connection serves no other request.
+            self.close_connection = True
 
         self.content_length = None
         encoding = headers.get("Transfer-Encoding")
@@ -425,6 +444,8 @@ class WSGIHandler:
             continue_socket = self.socket
         self.wsgi_input = Input(self.rfile, self.content_length, socket=continue_socket,
                                 chunked_input=chunked)
+        if self._upgrade_requested:
+            self.wsgi_input._passthrough = True
         return True
 
     def get_environ(self) -> Any:
@@ -447,7 +468,6 @@ class WSGIHandler:
             env["REMOTE_PORT"] = str(address[1])
         else:
             env["REMOTE_ADDR"] = str(address or "")
-        upgrade = False
         headers = self.headers
         if headers is not None:
             for name, value in headers._items:
@@ -463,14 +483,10 @@ class WSGIHandler:
                     env[key] = f"{env[key]}{separator}{value}"
                 else:
                     env[key] = value
-            upgrade = ("upgrade" in (headers.get("Connection") or "").lower()
-                       or headers.get("Upgrade") is not None)
         env["wsgi.input"] = self.wsgi_input
-        env["wsgi.input_terminated"] = not upgrade
+        env["wsgi.input_terminated"] = not self._upgrade_requested
         env["wsgi.url_scheme"] = "https" if server.ssl_enabled else "http"
         env["wsgi.errors"] = server.error_log
-        if upgrade:
-            self.close_connection = True
         return env
 
     # -- answering -----------------------------------------------------------
@@ -486,6 +502,7 @@ class WSGIHandler:
         self.response_length = 0
         self.provided_content_length = None
         self.provided_date = False
+        self.connection_upgraded = False
         self.result = None
         try:
             try:
@@ -605,33 +622,51 @@ class WSGIHandler:
                                         provided_length.strip().isdigit() else None)
         return self.write
 
-    def _send_response_start(self, body_length: int | None, body: bytes) -> None:
-        """Send the status line and headers (adding Date, Content-Length or
-        Transfer-Encoding and Connection as needed), followed by ``body``."""
-        if self.status is None:
-            raise self.ApplicationError("The application did not call start_response()")
-        code = self.code or 0
-        extra = [b"HTTP/1.1 ", self._status_bytes, b"\r\n", self._header_bytes]
+    def finalize_headers(self) -> None:
+        """Add the headers the server supplies to :attr:`response_headers`,
+        just before the status line and headers are sent: ``Date`` (unless
+        :attr:`provided_date`), the body's framing when the application gave
+        no ``Content-Length`` (``Content-Length`` when the whole body is
+        known, ``Transfer-Encoding: chunked`` for other HTTP/1.1 bodies; an
+        HTTP/1.0 body ends with the connection) and ``Connection`` (``close``,
+        or ``keep-alive`` to an HTTP/1.0 client).  A subclass may extend it:
+        whatever it appends to ``response_headers`` is sent too."""
+        added = self.response_headers
+        assert added is not None
         if not self.provided_date:
-            extra.append(f"Date: {format_date_time(time.time())}\r\n".encode("latin-1"))
+            added.append(("Date", format_date_time(time.time())))
+        code = self.code or 0
         no_body = code < 200 or code in _NO_BODY_CODES
         if not no_body and self.provided_content_length is None:
-            if body_length is not None:
-                extra.append(b"Content-Length: %d\r\n" % body_length)
+            if self._known_length is not None:
+                added.append(("Content-Length", str(self._known_length)))
             elif self.command == "HEAD":
                 pass
             elif self.request_version == "HTTP/1.1":
                 self.response_use_chunked = True
-                extra.append(b"Transfer-Encoding: chunked\r\n")
+                added.append(("Transfer-Encoding", "chunked"))
             else:
                 self.close_connection = True
         if self.close_connection:
             if b"\nconnection:" not in b"\n" + self._header_bytes.lower():
-                extra.append(b"Connection: close\r\n")
+                added.append(("Connection", "close"))
         elif self.request_version == "HTTP/1.0":
-            extra.append(b"Connection: keep-alive\r\n")
-        extra.append(b"\r\n")
+            added.append(("Connection", "keep-alive"))
+
+    def _send_response_start(self, body_length: int | None, body: bytes) -> None:
+        """Send the status line and headers (the application's, then those
+        :meth:`finalize_headers` adds), followed by ``body``."""
+        if self.status is None or self.response_headers is None:
+            raise self.ApplicationError("The application did not call start_response()")
+        given = len(self.response_headers)
+        self._known_length = body_length
+        self.finalize_headers()
+        added = "".join([f"{name}: {value}\r\n" for name, value in
+                         self.response_headers[given:]]).encode("latin-1")
+        extra = [b"HTTP/1.1 ", self._status_bytes, b"\r\n", self._header_bytes, added, b"\r\n"]
         self.headers_sent = True
+        if self.code == 101 and self._upgrade_requested:
+            self.connection_upgraded = True
         if body and self.command != "HEAD":
             if self.response_use_chunked:
                 extra.append(b"%x\r\n" % len(body))

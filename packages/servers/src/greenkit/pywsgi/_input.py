@@ -5,6 +5,11 @@ chunked encoding's last chunk and trailers), so that the next request of a
 keep-alive connection starts where it should.  A body that ends early is an
 ``OSError`` (``IOError``); a malformed chunked framing is an
 :class:`InvalidClientInput`, which the handler answers with 400.
+
+On a request that asks to switch protocols (a websocket handshake, say)
+the handler makes the input a pass-through: reads go straight to the
+connection, bounded by neither ``Content-Length`` nor chunks, so that the
+application can speak the new protocol through ``wsgi.input``.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ class Input:
     """
 
     __slots__ = ("rfile", "content_length", "socket", "position", "chunked_input",
-                 "chunk_length", "_chunk_ended")
+                 "chunk_length", "_chunk_ended", "_passthrough")
 
     def __init__(self, rfile: Any, content_length: int | None, socket: Any = None,
                  position: int = 0, chunked_input: bool = False) -> None:
@@ -54,6 +59,8 @@ class Input:
         #: Bytes left in the current chunk (-1: before the first chunk).
         self.chunk_length = -1
         self._chunk_ended = False
+        #: Reads go straight to ``rfile`` (the connection switches protocols).
+        self._passthrough = False
 
     # -- state -----------------------------------------------------------------
 
@@ -211,12 +218,18 @@ class Input:
 
     def read(self, length: int | None = None) -> bytes:
         """Read up to ``length`` bytes (all that is left if None or negative)."""
+        if self._passthrough:
+            data: bytes = self.rfile.read(-1 if length is None else length)
+            return data
         if self.chunked_input:
             return self._read_chunked(length, False)
         return self._read_plain(length)
 
     def readline(self, size: int | None = None) -> bytes:
         """Read one line (at most ``size`` bytes); b'' at the end of the body."""
+        if self._passthrough:
+            line: bytes = self.rfile.readline(-1 if size is None else size)
+            return line
         if self.chunked_input:
             return self._read_chunked(size, True)
         return self._readline_plain(size)
