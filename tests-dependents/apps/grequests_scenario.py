@@ -4,14 +4,13 @@ process."""
 
 from __future__ import annotations
 
-import grequests  # patches the standard library first
+import time
+from typing import Any
 
-import time  # noqa: E402, I001
-from typing import Any  # noqa: E402
-
-import gevent  # noqa: E402
-from gevent.pywsgi import WSGIServer  # noqa: E402
-from scenario import report  # noqa: E402
+import gevent
+import grequests  # monkey-patches the whole standard library when imported
+from gevent.pywsgi import WSGIServer
+from scenario import report
 
 COUNT, SLEEP = 30, 0.5
 

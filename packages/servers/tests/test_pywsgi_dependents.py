@@ -61,7 +61,7 @@ def _read_head(client: Any) -> bytes:
 def test_server_software_names_the_gevent_release_then_greenkit(
         serve: Callable[..., WSGIServer]) -> None:
     value = WSGIServer.base_env["SERVER_SOFTWARE"]
-    python = "Python/%d.%d" % sys.version_info[:2]
+    python = "Python/{}.{}".format(*sys.version_info[:2])
     assert re.fullmatch(r"gevent/26\.9 greenkit/\d+\.\d+ " + re.escape(python), value), value
     seen = []
 

@@ -95,14 +95,14 @@ def _server_software() -> str:
     pywsgi in any process.  The greenkit token says which implementation it
     is; it is left out if the distribution's metadata cannot be read.
     """
-    tokens = ["gevent/%d.%d" % _GEVENT_RELEASE]
+    tokens = ["gevent/{}.{}".format(*_GEVENT_RELEASE)]
     try:
         version = importlib.metadata.version("greenkit-servers")
     except importlib.metadata.PackageNotFoundError:
         pass
     else:
         tokens.append("greenkit/" + ".".join(version.split(".")[:2]))
-    tokens.append("Python/%d.%d" % sys.version_info[:2])
+    tokens.append("Python/{}.{}".format(*sys.version_info[:2]))
     return " ".join(tokens)
 
 
