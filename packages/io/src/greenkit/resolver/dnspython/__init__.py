@@ -55,7 +55,8 @@ from greenkit.resolver._lookup import (
     merge_answers,
     split_nameserver,
 )
-from greenkit.socket import socket, timeout
+from greenkit.socket import socket as _socket
+from greenkit.socket import timeout as _socket_timeout
 
 __all__ = ["GreenNameserver", "Resolver"]
 
@@ -84,7 +85,7 @@ class GreenNameserver(dns.nameserver.Do53Nameserver):
         deadline = time.monotonic() + (timeout if timeout is not None else _TRY_TIMEOUT)
         family = AF_INET6 if ":" in self.address else AF_INET
         wire = request.to_wire()
-        sock = socket(family, SOCK_STREAM if max_size else SOCK_DGRAM)
+        sock = _socket(family, SOCK_STREAM if max_size else SOCK_DGRAM)
         try:
             if source is not None or source_port:
                 wildcard = "::" if family == AF_INET6 else "0.0.0.0"
@@ -100,7 +101,7 @@ class GreenNameserver(dns.nameserver.Do53Nameserver):
                 sock.send(wire)
                 return self._receive_udp(sock, request, deadline, one_rr_per_rrset,
                                          ignore_trailing)
-            except timeout:
+            except _socket_timeout:
                 raise dns.exception.Timeout(timeout=timeout) from None
         finally:
             sock.close()
