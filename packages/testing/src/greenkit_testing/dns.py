@@ -37,6 +37,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from types import TracebackType
+from typing import Any
 
 __all__ = ["DNSResponder", "TYPES"]
 
@@ -115,10 +116,8 @@ class DNSResponder:
         self.ttl = ttl
         self.queries: list[tuple[str, str, str]] = []
         self.port = 0
-        self._udp: socket.socket | None = None
-        self._tcp: socket.socket | None = None
+        self._sockets: list[socket.socket] = []
         self._thread: threading.Thread | None = None
-        self._wake_r, self._wake_w = -1, -1
         self._running = False
 
     @property
@@ -146,10 +145,12 @@ class DNSResponder:
         else:  # pragma: no cover - 20 ports taken in TCP but free in UDP
             raise OSError("no port free for both UDP and TCP")
         tcp.listen(64)
-        self._udp, self._tcp, self.port = udp, tcp, port
-        self._wake_r, self._wake_w = socket.socketpair()  # type: ignore[assignment]
+        wake_r, wake_w = socket.socketpair()
+        self.port = port
+        self._sockets = [udp, tcp, wake_r, wake_w]
         self._running = True
-        self._thread = threading.Thread(target=self._serve, name="DNSResponder", daemon=True)
+        self._thread = threading.Thread(target=self._serve, args=(udp, tcp, wake_r),
+                                        name="DNSResponder", daemon=True)
         self._thread.start()
         return self
 
@@ -158,11 +159,11 @@ class DNSResponder:
         if not self._running:
             return
         self._running = False
-        self._wake_w.send(b"x")  # type: ignore[attr-defined]
+        self._sockets[-1].send(b"x")
         assert self._thread is not None
         self._thread.join(10)
-        for sock in (self._udp, self._tcp, self._wake_r, self._wake_w):
-            sock.close()  # type: ignore[union-attr]
+        for sock in self._sockets:
+            sock.close()
 
     def __enter__(self) -> DNSResponder:
         return self.start()
@@ -219,60 +220,66 @@ class DNSResponder:
 
     # -- the thread --------------------------------------------------------------
 
-    def _serve(self) -> None:
+    def _serve(self, udp: socket.socket, tcp: socket.socket, wake: socket.socket) -> None:
         selector = selectors.DefaultSelector()
-        selector.register(self._udp, selectors.EVENT_READ, "udp")  # type: ignore[arg-type]
-        selector.register(self._tcp, selectors.EVENT_READ, "accept")  # type: ignore[arg-type]
-        selector.register(self._wake_r, selectors.EVENT_READ, "wake")
+        selector.register(udp, selectors.EVENT_READ, "udp")
+        selector.register(tcp, selectors.EVENT_READ, "accept")
+        selector.register(wake, selectors.EVENT_READ, "wake")
         buffers: dict[socket.socket, bytes] = {}
-        later: list[tuple[float, int, object, bytes]] = []
+        #: (when, tie-breaker, connection or None for UDP, UDP peer, bytes)
+        later: list[tuple[float, int, socket.socket | None, Any, bytes]] = []
         order = itertools.count()
+
+        def schedule(conn: socket.socket | None, peer: Any, reply: bytes) -> None:
+            heapq.heappush(later, (time.monotonic() + self.delay, next(order), conn, peer,
+                                   reply))
+
         try:
             while self._running:
                 wait = None if not later else max(0.0, later[0][0] - time.monotonic())
                 for key, _ in selector.select(wait):
-                    what = key.data
-                    if what == "udp":
-                        data, peer = self._udp.recvfrom(65535)  # type: ignore[union-attr]
+                    if key.data == "udp":
+                        data, peer = udp.recvfrom(65535)
                         reply = self.answer(data, "udp")
                         if reply is not None:
-                            heapq.heappush(later, (time.monotonic() + self.delay, next(order),
-                                                   peer, reply))
-                    elif what == "accept":
-                        conn, _ = self._tcp.accept()  # type: ignore[union-attr]
+                            schedule(None, peer, reply)
+                    elif key.data == "accept":
+                        conn, _ = tcp.accept()
                         buffers[conn] = b""
                         selector.register(conn, selectors.EVENT_READ, "tcp")
-                    elif what == "tcp":
-                        conn = key.fileobj  # type: ignore[assignment]
-                        chunk = conn.recv(65535)
-                        if not chunk:
-                            selector.unregister(conn)
-                            buffers.pop(conn, None)
-                            conn.close()
-                            continue
-                        buffers[conn] += chunk
-                        while len(buffers[conn]) >= 2:
-                            size = struct.unpack("!H", buffers[conn][:2])[0]
-                            if len(buffers[conn]) < 2 + size:
-                                break
-                            message = buffers[conn][2:2 + size]
-                            buffers[conn] = buffers[conn][2 + size:]
-                            reply = self.answer(message, "tcp")
-                            if reply is not None:
-                                heapq.heappush(later, (
-                                    time.monotonic() + self.delay, next(order), conn,
-                                    struct.pack("!H", len(reply)) + reply))
+                    elif key.data == "tcp":
+                        self._read_tcp(key.fileobj, buffers, selector, schedule)
                 now = time.monotonic()
                 while later and later[0][0] <= now:
-                    _, _, target, reply = heapq.heappop(later)
+                    _, _, target, peer, reply = heapq.heappop(later)
                     try:
-                        if isinstance(target, socket.socket):
+                        if target is not None:
                             target.sendall(reply)
                         else:
-                            self._udp.sendto(reply, target)  # type: ignore[union-attr, arg-type]
+                            udp.sendto(reply, peer)
                     except OSError:
                         pass
         finally:
             for conn in buffers:
                 conn.close()
             selector.close()
+
+    def _read_tcp(self, conn: Any, buffers: dict[socket.socket, bytes],
+                  selector: selectors.BaseSelector, schedule: Any) -> None:
+        """Read from a TCP client; answer each complete length-prefixed query."""
+        chunk = conn.recv(65535)
+        if not chunk:
+            selector.unregister(conn)
+            buffers.pop(conn, None)
+            conn.close()
+            return
+        buffer = buffers[conn] + chunk
+        while len(buffer) >= 2:
+            size = struct.unpack("!H", buffer[:2])[0]
+            if len(buffer) < 2 + size:
+                break
+            reply = self.answer(buffer[2:2 + size], "tcp")
+            buffer = buffer[2 + size:]
+            if reply is not None:
+                schedule(conn, None, struct.pack("!H", len(reply)) + reply)
+        buffers[conn] = buffer

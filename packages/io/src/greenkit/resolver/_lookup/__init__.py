@@ -233,7 +233,7 @@ class LookupResolver(AbstractResolver):
             result[0] = (first[0], first[1], first[2], answer.name, first[4])
         return result
 
-    def gethostbyname(self, hostname: str) -> str:
+    def gethostbyname(self, hostname: Any) -> str:
         """As :func:`socket.gethostbyname`."""
         if (not isinstance(hostname, (str, bytes)) or hostname in _SPECIAL_HOSTS
                 or _is_numeric(hostname)):
@@ -243,7 +243,7 @@ class LookupResolver(AbstractResolver):
         except Failure as failure:
             raise failure.gaierror() from None
 
-    def gethostbyname_ex(self, hostname: str) -> tuple[str, list[str], list[str]]:
+    def gethostbyname_ex(self, hostname: Any) -> tuple[str, list[str], list[str]]:
         """As :func:`socket.gethostbyname_ex`."""
         if (not isinstance(hostname, (str, bytes)) or hostname in _SPECIAL_HOSTS
                 or _is_numeric(hostname)):
@@ -254,7 +254,7 @@ class LookupResolver(AbstractResolver):
             raise failure.gaierror() from None
         return answer.name, answer.aliases, [address for _, address in answer.addresses]
 
-    def gethostbyaddr(self, ip_address: str) -> tuple[str, list[str], list[str]]:
+    def gethostbyaddr(self, ip_address: Any) -> tuple[str, list[str], list[str]]:
         """As :func:`socket.gethostbyaddr`."""
         if not isinstance(ip_address, (str, bytes)):
             return _gethostbyaddr(ip_address)  # type: ignore[no-any-return]

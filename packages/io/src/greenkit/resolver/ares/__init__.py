@@ -231,7 +231,8 @@ class Resolver(LookupResolver):
             self._timer = None
         if not self._pending or self._closed:
             return
-        after = min(max(self.cares.timeout(), 0.001), _MAX_TIMER)
+        channel: Any = self.cares  # pycares leaves timeout() unannotated
+        after = min(max(channel.timeout(), 0.001), _MAX_TIMER)
         self._timer = self.hub.loop.timer(after)
         self._timer.start(self._on_timer)
 

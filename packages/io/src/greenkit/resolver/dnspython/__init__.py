@@ -60,6 +60,9 @@ from greenkit.socket import timeout as _socket_timeout
 
 __all__ = ["GreenNameserver", "Resolver"]
 
+#: dnspython's exception for a query out of time (its constructor is unannotated).
+_DNSTimeout: Any = dns.exception.Timeout
+
 #: dnspython's default time for one try, used unless the lifetime is shorter.
 _TRY_TIMEOUT = 2.0
 
@@ -67,7 +70,7 @@ _TRY_TIMEOUT = 2.0
 def _remaining(deadline: float) -> float:
     left = deadline - time.monotonic()
     if left <= 0:
-        raise dns.exception.Timeout(timeout=0.0)
+        raise _DNSTimeout(timeout=0.0)
     return left
 
 
@@ -102,7 +105,7 @@ class GreenNameserver(dns.nameserver.Do53Nameserver):
                 return self._receive_udp(sock, request, deadline, one_rr_per_rrset,
                                          ignore_trailing)
             except _socket_timeout:
-                raise dns.exception.Timeout(timeout=timeout) from None
+                raise _DNSTimeout(timeout=timeout) from None
         finally:
             sock.close()
 
@@ -118,7 +121,8 @@ class GreenNameserver(dns.nameserver.Do53Nameserver):
                     data, keyring=request.keyring, request_mac=request.request_mac,
                     one_rr_per_rrset=one_rr_per_rrset, ignore_trailing=ignore_trailing,
                     raise_on_truncation=True)
-            except dns.message.Truncated as truncated:
+            except dns.message.Truncated as exc:
+                truncated: Any = exc
                 if request.is_response(truncated.message()):
                     raise
                 continue
@@ -227,7 +231,7 @@ class Resolver(LookupResolver):
         if isinstance(response, dns.message.QueryMessage):
             aliases = [str(rrset.name).rstrip(".")
                        for rrset in response.resolve_chaining().cnames]
-        addresses = [(family, str(rdata.address)) for rdata in answer]  # type: ignore[attr-defined]
+        addresses = [(family, str(rdata.address)) for rdata in answer]
         if not addresses:
             raise Failure(NODATA)
         return Answer(str(answer.canonical_name).rstrip("."), aliases, addresses)
@@ -249,7 +253,7 @@ class Resolver(LookupResolver):
 
     def _resolve_reverse(self, address: str) -> tuple[str, list[str]]:
         answer = self._query(str(dns.reversename.from_address(address)), dns.rdatatype.PTR)
-        names = [str(rdata.target).rstrip(".") for rdata in answer]  # type: ignore[attr-defined]
+        names = [str(rdata.target).rstrip(".") for rdata in answer]
         if not names:
             raise Failure(NODATA)
         return names[0], names[1:]
