@@ -15,6 +15,7 @@ from every line that does.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from ipaddress import ip_address
 from socket import AF_INET, AF_INET6
@@ -60,6 +61,7 @@ class HostsFile:
         self._stamp: object = _NEVER_READ
         self._by_name: dict[str, HostEntry] = {}
         self._by_address: dict[str, HostEntry] = {}
+        self._pairs: list[tuple[str, str]] = []
 
     def _refresh(self) -> None:
         try:
@@ -83,6 +85,7 @@ class HostsFile:
     def _parse(self, text: str) -> None:
         by_name: dict[str, HostEntry] = {}
         by_address: dict[str, HostEntry] = {}
+        pairs: list[tuple[str, str]] = []
         for line in text.splitlines():
             fields = line.split("#", 1)[0].split()
             if len(fields) < 2:
@@ -97,13 +100,20 @@ class HostsFile:
             if key not in by_address:
                 by_address[key] = HostEntry(names[0], names[1:])
             for name in names:
+                pairs.append((name, text_address))
                 entry = by_name.get(name.lower())
                 if entry is None:
                     entry = by_name[name.lower()] = HostEntry(names[0], names[1:])
                 target = entry.ipv4 if address.version == 4 else entry.ipv6
                 if text_address not in target:
                     target.append(text_address)
-        self._by_name, self._by_address = by_name, by_address
+        self._by_name, self._by_address, self._pairs = by_name, by_address, pairs
+
+    def iter_all_host_addr_pairs(self) -> Iterator[tuple[str, str]]:
+        """Every ``(name, address)`` the file lists, in file order (as gevent's
+        ``HostsFile`` offers them)."""
+        self._refresh()
+        return iter(list(self._pairs))
 
     def lookup(self, name: str) -> HostEntry | None:
         """The entry for ``name`` (case-insensitive; a trailing dot is ignored)."""

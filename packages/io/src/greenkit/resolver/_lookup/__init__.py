@@ -66,6 +66,7 @@ __all__ = [
     "Answer",
     "Failure",
     "LookupResolver",
+    "LookupTimeout",
     "split_nameserver",
 ]
 
@@ -99,19 +100,35 @@ _HERRORS = {
 _SPECIAL_HOSTS = ("", "<broadcast>", b"", b"<broadcast>")
 
 
-class Failure(Exception):
-    """A lookup failed; ``kind`` is NXDOMAIN, NODATA, AGAIN or FAIL."""
+class LookupTimeout(gaierror, herror):
+    """A lookup ran out of time: the ``gaierror`` (``EAI_AGAIN``) of the C
+    library's getaddrinfo, and an ``herror`` as gevent's ares resolver
+    raises; its message ends with the resolver's own name for the timeout."""
 
-    def __init__(self, kind: str, detail: str = "") -> None:
+
+class Failure(Exception):
+    """A lookup failed; ``kind`` is NXDOMAIN, NODATA, AGAIN or FAIL.
+
+    ``timeout`` is the resolver's name for a timeout (e.g. ``ARES_ETIMEOUT``)
+    when the failure is one.
+    """
+
+    def __init__(self, kind: str, detail: str = "", timeout: str = "") -> None:
         super().__init__(kind, detail)
         self.kind = kind
+        self.timeout = timeout
 
     def gaierror(self) -> gaierror:
         """The socket.gaierror the C library's getaddrinfo gives for this failure."""
+        if self.timeout:
+            number, message = _GAIERRORS[AGAIN]
+            return LookupTimeout(number, f"{message} ({self.timeout})")
         return gaierror(*_GAIERRORS[self.kind])
 
     def herror(self) -> herror:
         """The socket.herror the C library's gethostbyaddr gives for this failure."""
+        if self.timeout:
+            return self.gaierror()  # a LookupTimeout is an herror too
         return herror(*_HERRORS[self.kind])
 
 

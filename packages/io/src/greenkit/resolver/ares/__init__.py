@@ -269,10 +269,16 @@ class Resolver(LookupResolver):
 
     # -- the two questions LookupResolver asks ---------------------------------
 
+    @staticmethod
+    def _failure(status: int) -> Failure:
+        name = str(pycares.errno.errorcode.get(status, status))
+        timeout = name if status == _errno.ARES_ETIMEOUT else ""
+        return Failure(_KINDS.get(status, FAIL), name, timeout)
+
     def _resolve(self, name: str, family: int) -> Answer:
         result, status = self._call(self.cares.getaddrinfo, name, None, family=family)
         if status is not None:
-            raise Failure(_KINDS.get(status, FAIL), pycares.errno.errorcode.get(status, ""))
+            raise self._failure(status)
         addresses: list[tuple[int, str]] = []
         for node in result.nodes:
             address = node.addr[0]
@@ -293,7 +299,7 @@ class Resolver(LookupResolver):
     def _resolve_reverse(self, address: str) -> tuple[str, list[str]]:
         result, status = self._call(self.cares.gethostbyaddr, address)
         if status is not None:
-            raise Failure(_KINDS.get(status, FAIL), pycares.errno.errorcode.get(status, ""))
+            raise self._failure(status)
         return result.name, [alias for alias in result.aliases if alias != result.name]
 
     # -- end ------------------------------------------------------------------

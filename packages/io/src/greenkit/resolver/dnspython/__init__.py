@@ -155,7 +155,9 @@ def _failure(exc: Exception) -> Failure:
         return Failure(NXDOMAIN, str(exc))
     if isinstance(exc, dns.resolver.NoAnswer):
         return Failure(NODATA, str(exc))
-    if isinstance(exc, (dns.resolver.NoNameservers, dns.exception.Timeout)):
+    if isinstance(exc, dns.exception.Timeout):
+        return Failure(AGAIN, str(exc), type(exc).__name__)
+    if isinstance(exc, dns.resolver.NoNameservers):
         return Failure(AGAIN, str(exc))
     if isinstance(exc, (dns.name.NameTooLong, dns.name.LabelTooLong, dns.name.EmptyLabel)):
         return Failure(NXDOMAIN, str(exc))
