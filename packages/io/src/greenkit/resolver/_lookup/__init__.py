@@ -121,15 +121,18 @@ class Failure(Exception):
     def gaierror(self) -> gaierror:
         """The socket.gaierror the C library's getaddrinfo gives for this failure."""
         if self.timeout:
-            number, message = _GAIERRORS[AGAIN]
-            return LookupTimeout(number, f"{message} ({self.timeout})")
+            return self._timeout_error()
         return gaierror(*_GAIERRORS[self.kind])
 
     def herror(self) -> herror:
         """The socket.herror the C library's gethostbyaddr gives for this failure."""
         if self.timeout:
-            return self.gaierror()  # a LookupTimeout is an herror too
+            return self._timeout_error()
         return herror(*_HERRORS[self.kind])
+
+    def _timeout_error(self) -> LookupTimeout:
+        number, message = _GAIERRORS[AGAIN]
+        return LookupTimeout(number, f"{message} ({self.timeout})")
 
 
 @dataclass
