@@ -240,3 +240,21 @@ def test_documented_class_attributes() -> None:
     assert {errno.EPIPE, errno.ECONNRESET} <= set(WSGIHandler.ignored_socket_errors)
     headers = WSGIHandler.MessageClass([("Host", "x"), ("X-A", "1"), ("x-a", "2")])
     assert headers.get("host") == "x" and headers.get_all("X-A") == ["1", "2"]
+
+
+def test_an_upgrade_request_with_a_body_reads_just_the_body(
+        serve: Callable[..., WSGIServer]) -> None:
+    """curl --http2 asks every request to upgrade to h2c: a server that does
+    not switch still reads the body by its Content-Length."""
+    def application(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        body = environ["wsgi.input"].read()
+        start_response("200 OK", [])
+        return [b"got " + body]
+
+    server = serve(application)
+    with connect(server) as client:
+        client.sendall(b"POST / HTTP/1.1\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                       b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n"
+                       b"Content-Length: 5\r\n\r\nhello")
+        data = read_all(client)
+    assert data.startswith(b"HTTP/1.1 200 OK\r\n") and data.endswith(b"\r\n\r\ngot hello")

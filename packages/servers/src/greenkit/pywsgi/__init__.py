@@ -221,8 +221,8 @@ class WSGIHandler:
     provided_date = False
     close_connection = False
     #: Whether the client asked to switch protocols (``Connection: upgrade``
-    #: or an ``Upgrade`` header): ``wsgi.input`` then reads the connection as
-    #: it comes, bounded by neither Content-Length nor chunks.
+    #: or an ``Upgrade`` header): this is the connection's last request, and
+    #: if it has no body ``wsgi.input`` reads the connection as it comes.
     _upgrade_requested = False
     #: Whether the protocol was switched: a ``101`` response was sent to an
     #: upgrade request.  From then on what the application writes goes out
@@ -444,7 +444,8 @@ class WSGIHandler:
             continue_socket = self.socket
         self.wsgi_input = Input(self.rfile, self.content_length, socket=continue_socket,
                                 chunked_input=chunked)
-        if self._upgrade_requested:
+        if self._upgrade_requested and not chunked and self.content_length is None:
+            # No body: what follows the headers is the new protocol's.
             self.wsgi_input._passthrough = True
         return True
 

@@ -6,10 +6,10 @@ keep-alive connection starts where it should.  A body that ends early is an
 ``OSError`` (``IOError``); a malformed chunked framing is an
 :class:`InvalidClientInput`, which the handler answers with 400.
 
-On a request that asks to switch protocols (a websocket handshake, say)
-the handler makes the input a pass-through: reads go straight to the
-connection, bounded by neither ``Content-Length`` nor chunks, so that the
-application can speak the new protocol through ``wsgi.input``.
+On a request without a body that asks to switch protocols (a websocket
+handshake, say) the handler makes the input a pass-through: reads go
+straight to the connection, so that the application can speak the new
+protocol through ``wsgi.input``.
 """
 
 from __future__ import annotations
