@@ -12,21 +12,11 @@ import time  # noqa: E402
 from typing import Any  # noqa: E402
 
 import gevent  # noqa: E402
-from gevent.pywsgi import WSGIServer  # noqa: E402
 from geventhttpclient import HTTPClient  # noqa: E402
-from scenario import report, sleepers  # noqa: E402
+from scenario import report, sleepers, slow_server  # noqa: E402
 
 COUNT, SLEEP = 50, 0.5
-
-
-def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-    gevent.sleep(SLEEP)
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [b"slept " + environ["PATH_INFO"].encode()]
-
-
-server = WSGIServer(("127.0.0.1", 0), app, log=None)
-server.start()
+server = slow_server(SLEEP)
 client = HTTPClient("127.0.0.1", server.server_port, concurrency=COUNT)
 
 

@@ -5,24 +5,13 @@ process."""
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import gevent
 import grequests  # monkey-patches the whole standard library when imported
-from gevent.pywsgi import WSGIServer
-from scenario import report
+from scenario import report, slow_server
 
 COUNT, SLEEP = 30, 0.5
-
-
-def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-    gevent.sleep(SLEEP)
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [b"slept " + environ["PATH_INFO"].encode()]
-
-
-server = WSGIServer(("127.0.0.1", 0), app, log=None)
-server.start()
+server = slow_server(SLEEP)
 base = f"http://127.0.0.1:{server.server_port}"
 start = time.monotonic()
 responses = grequests.map([grequests.get(f"{base}/{i}", timeout=20) for i in range(COUNT)],

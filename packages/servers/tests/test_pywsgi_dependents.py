@@ -58,6 +58,18 @@ def _read_head(client: Any) -> bytes:
     return head
 
 
+def _shout_once(server: WSGIServer) -> None:
+    """Ask to switch to the "shout" protocol, expect exactly the 101 head
+    (no Date, Content-Length, chunking or "Connection: close"), then one
+    message answered in upper case, then the end of the connection."""
+    with connect(server) as client:
+        client.sendall(_UPGRADE)
+        assert _read_head(client) == _SWITCHED
+        client.sendall(b"hello")
+        assert client.recv(100) == b"HELLO"
+        assert read_all(client) == b""
+
+
 def test_server_software_names_the_gevent_release_then_greenkit(
         serve: Callable[..., WSGIServer]) -> None:
     value = WSGIServer.base_env["SERVER_SOFTWARE"]
@@ -96,13 +108,7 @@ def test_an_application_can_take_the_connection_over_as_simple_websocket_does(
             sock.close()
         return []
 
-    server = serve(application)
-    with connect(server) as client:
-        client.sendall(_UPGRADE)
-        assert _read_head(client) == _SWITCHED
-        client.sendall(b"hello")
-        assert client.recv(100) == b"HELLO"
-        assert read_all(client) == b""
+    _shout_once(serve(application))
 
 
 class ShoutHandler(WSGIHandler):
@@ -146,13 +152,7 @@ def test_a_handler_subclass_can_upgrade_as_gevent_websocket_does(
         return [b"plain"]
 
     server = serve(application, ShoutHandler)
-    with connect(server) as client:
-        client.sendall(_UPGRADE)
-        # No Date, no Content-Length, no chunking, no "Connection: close".
-        assert _read_head(client) == _SWITCHED
-        client.sendall(b"hello")
-        assert client.recv(100) == b"HELLO"
-        assert read_all(client) == b""
+    _shout_once(server)
     status, code, sent, headers, upgraded, same_peer, same_app = ShoutHandler.seen[0]
     assert (status, code, sent, upgraded, same_peer, same_app) == (
         "101 Switching Protocols", 101, True, True, True, True)
