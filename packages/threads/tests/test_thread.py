@@ -295,6 +295,8 @@ def test_allocate_lock_is_the_lock_type() -> None:
     assert isinstance(None, union) and isinstance(lock, union)
     with pytest.raises(TypeError):
         gthread.allocate_lock(1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="not an acceptable base type"):
+        type("MyLock", (gthread.allocate_lock,), {})
 
 
 def test_lock_cannot_be_pickled_or_copied() -> None:

@@ -162,6 +162,11 @@ class LockType(_GreenLock):
     def __init__(self) -> None:
         _GreenLock.__init__(self)
 
+    def __init_subclass__(cls, **kwargs: Any) -> NoReturn:
+        # ``threading.Lock`` has never been subclassable (a function up to
+        # 3.12, a final type since): neither is this stand-in for it.
+        raise TypeError(f"type {LockType.__name__!r} is not an acceptable base type")
+
     def __reduce_ex__(self, protocol: Any) -> NoReturn:
         # A lock belongs to its process and hub: like ``_thread.lock``,
         # it cannot be pickled (or copied through pickling).
