@@ -20,7 +20,7 @@ def test_module_surface() -> None:
     if sys.version_info < (3, 13):
         assert {"_start_new_thread", "_set_sentinel"} <= set(gthreading.__implements__)
     else:
-        assert {"_start_joinable_thread", "_ThreadHandle",
+        assert {"_start_joinable_thread", "_ThreadHandle", "_LockType",
                 "_thread_shutdown"} <= set(gthreading.__implements__)
     for name in gthreading.__implements__:
         assert hasattr(threading, name), name
