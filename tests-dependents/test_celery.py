@@ -8,12 +8,14 @@ import signal
 import sys
 from typing import Any
 
+import pytest
 from conftest import APPS, assert_clean_log, bin_path, child_env, parse_result, run
 
 TASKS = 20
 SLEEP = 1.0
 
 
+@pytest.mark.deadline(150)
 def test_celery_gevent_pool_runs_tasks_concurrently(spawn: Any, redis_url: str) -> None:
     env = child_env(CELERY_BROKER=redis_url)
     worker = spawn("celery-worker", [
