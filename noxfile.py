@@ -27,6 +27,7 @@ import nox
 
 ROOT = Path(__file__).resolve().parent
 PACKAGES_DIR = ROOT / "packages"
+DOCS = ROOT / "docs"
 SHARED = ROOT.parent / "shared"
 WHEELHOUSE = ROOT / ".nox" / "wheelhouse"
 VERSION = (ROOT / "VERSION").read_text().strip()
@@ -34,7 +35,7 @@ PYTHONS = ["3.11", "3.12", "3.13"]
 META = "greenkit"
 #: Paths that only the meta-package's wheel may contain.
 META_ONLY = ("greenkit/__init__.py", "greenkit/loop/__init__.py")
-LINT_PATHS = ("packages", "tests-integration", "tools", "bench", "noxfile.py")
+LINT_PATHS = ("packages", "tests-integration", "tools", "bench", "docs", "noxfile.py")
 
 
 def _on_ci() -> bool:
@@ -77,7 +78,7 @@ nox.needs_version = ">=2024.4.15"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.download_python = "never"
 nox.options.error_on_missing_interpreters = _on_ci()
-nox.options.sessions = ["pins", "lint", "typecheck", "namespace", "tests", "integration"]
+nox.options.sessions = ["pins", "lint", "typecheck", "namespace", "tests", "integration", "docs"]
 
 
 # -- the packages ---------------------------------------------------------------
@@ -406,6 +407,19 @@ def typecheck(session: nox.Session) -> None:
     sources = [str(p.relative_to(ROOT)) for p in sorted(PACKAGES_DIR.glob("*/src"))]
     session.env["MYPYPATH"] = os.pathsep.join(sources)
     session.run("mypy", *(session.posargs or sources))
+
+
+@nox.session(python=PYTHONS[0])
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into docs/_build/html (warnings fail) and run its examples."""
+    house = build_wheels(session)
+    install_from_wheelhouse(session, house, *_all_dists(), "-r", str(DOCS / "requirements.txt"))
+    build = DOCS / "_build"
+    common = ["-W", "--keep-going", "-q", "-d", str(build / "doctrees"), str(DOCS)]
+    session.run("sphinx-build", "-b", "html", *common, str(build / "html"))
+    session.run("python", str(DOCS / "check_api.py"), str(build / "html"))
+    with session.chdir(session.create_tmp()):
+        session.run("sphinx-build", "-b", "doctest", *common, str(build / "doctest"))
 
 
 @nox.session(python=None)
