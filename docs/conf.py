@@ -43,8 +43,19 @@ autodoc_inherit_docstrings = False
 # Only the guides' explicit doctest/testcode blocks are run; the docstrings'
 # own examples are the packages' business (their tests).
 doctest_test_doctest_blocks = ""
-doctest_global_setup = """
+doctest_global_setup = f"""
 import greenkit
+import subprocess as _subprocess
+import sys as _sys
+
+EXAMPLES = {str(DOCS / "examples")!r}
+CERT = EXAMPLES + "/localhost.pem"
+
+def run_example(name, runner=()):
+    # docs/examples/<name> run in a fresh interpreter: its output, stripped.
+    done = _subprocess.run([_sys.executable, *runner, EXAMPLES + "/" + name],
+                           capture_output=True, text=True, timeout=60)
+    return (done.stdout + done.stderr).strip()
 """
 
 html_theme = "furo"
