@@ -28,7 +28,7 @@ extensions = [
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "README.md", "examples"]
+exclude_patterns = ["_build", "_generated", "examples"]
 root_doc = "index"
 
 myst_enable_extensions = ["colon_fence", "deflist"]
@@ -43,20 +43,22 @@ autodoc_inherit_docstrings = False
 # Only the guides' explicit doctest/testcode blocks are run; the docstrings'
 # own examples are the packages' business (their tests).
 doctest_test_doctest_blocks = ""
-doctest_global_setup = f"""
+doctest_global_setup = """
 import greenkit
 import subprocess as _subprocess
 import sys as _sys
 
-EXAMPLES = {str(DOCS / "examples")!r}
+EXAMPLES = @EXAMPLES@
 CERT = EXAMPLES + "/localhost.pem"
 
-def run_example(name, runner=()):
+def run_example(name, runner=(), env=None):
     # docs/examples/<name> run in a fresh interpreter: its output, stripped.
+    import os
     done = _subprocess.run([_sys.executable, *runner, EXAMPLES + "/" + name],
-                           capture_output=True, text=True, timeout=60)
+                           capture_output=True, text=True, timeout=60,
+                           env={**os.environ, **(env or {})})
     return (done.stdout + done.stderr).strip()
-"""
+""".replace("@EXAMPLES@", repr(str(DOCS / "examples")))
 
 html_theme = "furo"
 html_title = f"greenkit {release}"

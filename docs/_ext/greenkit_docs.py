@@ -7,8 +7,10 @@
   its ``GREENKIT_*`` and ``GEVENT_*`` variables and default.
 * ``greenkit-distributions``: a table of the distributions and their
   dependencies.
-* ``greenkit-perf-table`` and the plots in ``_generated/``: the yardstick's
-  ratios from ``performance/results.json``.
+* ``greenkit-renamed``: the gevent modules that live at another path in
+  greenkit (from ``greenkit-gevent-compat``'s table).
+* ``_generated/``: the performance page's plots (matplotlib) and tables of
+  the yardstick's ratios, from ``performance/results.json``.
 """
 
 from __future__ import annotations
@@ -204,16 +206,25 @@ class SettingsTable(DistributionsTable):
         return self.parse_lines(rows)
 
 
+class RenamedTable(DistributionsTable):
+    """The gevent modules whose greenkit counterpart lives at another path."""
+
+    def run(self) -> list[nodes.Node]:
+        from greenkit.gevent_compat._names import RENAMED
+
+        rows = [".. list-table::", "   :header-rows: 1", "",
+                "   * - gevent module", "     - greenkit module"]  # fmt: skip
+        for gevent_name, greenkit_name in RENAMED.items():
+            rows += [f"   * - ``{gevent_name}``", f"     - ``{greenkit_name}``"]
+        return self.parse_lines(rows)
+
+
 # -- performance ------------------------------------------------------------------------
 
 
 def _results() -> dict[str, Any]:
     data: dict[str, Any] = json.loads(RESULTS.read_text())
     return data
-
-
-def _run_label(run: dict[str, Any]) -> str:
-    return f"{run['date']}, {run['machine']}"
 
 
 def write_plots(app: Sphinx) -> None:
@@ -238,7 +249,7 @@ def write_plots(app: Sphinx) -> None:
         ax.set_yticks(range(len(benches)), benches)
         ax.invert_yaxis()
         ax.set_xlabel("cost relative to gevent 26.9 (< 1: cheaper or faster)")
-        ax.set_title(f"Same-run ratios to gevent ({_run_label(run)})", fontsize=10)
+        ax.set_title(f"Same-run cost ratios to gevent 26.9, {run['date']}", fontsize=10)
         ax.legend(loc="lower right", fontsize=8)
         fig.tight_layout()
         svg = GENERATED / f"perf-{run['id']}.svg"
@@ -246,22 +257,36 @@ def write_plots(app: Sphinx) -> None:
         plt.close(fig)
 
 
-class PerfTable(DistributionsTable):
-    """The ratios of one recorded run (``:run: <id>``) as a table."""
+def _run_markdown(run: dict[str, Any], heading: bool) -> list[str]:
+    impls = [i for i in run["impls"] if i != "gevent"]
+    spread = run.get("gevent_spread_pct", {})
+    lines = [f"### {run['date']}", ""] if heading else []
+    lines += [f"![Cost ratios to gevent, {run['date']}](_generated/perf-{run['id']}.svg)", ""]
+    header = ["benchmark", *impls] + (["gevent's spread"] if spread else [])
+    lines += ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for bench, ratios in run["ratios"].items():
+        cells = [f"{ratios[i]:.2f}" if ratios.get(i) is not None else "—" for i in impls]
+        if spread:
+            cells.append(f"{spread.get(bench, 0)} %")
+        lines += [f"| `{bench}` | " + " | ".join(cells) + " |"]
+    lines += ["", f"- **Date:** {run['date']}", f"- **Machine:** {run['machine']}",
+              f"- **Command:** `{run['command']}`", f"- **Note:** {run['note']}"]  # fmt: skip
+    if spread:
+        lines += [
+            "- *gevent's spread* is gevent's own round-to-round spread, (max − min) / median:"
+            " how far the machine let the same code drift in that run."
+        ]
+    return lines + [""]
 
-    option_spec = {"run": str}
 
-    def run(self) -> list[nodes.Node]:
-        runs = {run["id"]: run for run in _results()["runs"]}
-        run = runs[self.options["run"]]
-        impls = [i for i in run["impls"] if i != "gevent"]
-        rows = [".. list-table::", "   :header-rows: 1", "",
-                "   * - benchmark (cost / gevent)"] + [f"     - {i}" for i in impls]  # fmt: skip
-        for bench, ratios in run["ratios"].items():
-            cells = [f"{ratios[i]:.2f}" if ratios.get(i) is not None else "—" for i in impls]
-            rows += [f"   * - ``{bench}``"] + [f"     - {c}" for c in cells]
-        self.env.note_dependency(str(RESULTS))
-        return self.parse_lines(rows)
+def write_perf_pages(app: Sphinx) -> None:
+    """Markdown for the performance page: the latest run, and every run."""
+    runs = _results()["runs"]
+    latest = _run_markdown(runs[0], heading=False)
+    every = [line for run in runs for line in _run_markdown(run, heading=True)]
+    GENERATED.mkdir(exist_ok=True)
+    _write_if_changed(GENERATED / "perf-latest.md", "\n".join(latest))
+    _write_if_changed(GENERATED / "perf-runs.md", "\n".join(every))
 
 
 def drop_type_docstring(
@@ -278,7 +303,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("autodoc-process-docstring", drop_type_docstring)
     app.connect("builder-inited", write_api_pages)
     app.connect("builder-inited", write_plots)
+    app.connect("builder-inited", write_perf_pages)
     app.add_directive("greenkit-distributions", DistributionsTable)
     app.add_directive("greenkit-settings", SettingsTable)
-    app.add_directive("greenkit-perf-table", PerfTable)
+    app.add_directive("greenkit-renamed", RenamedTable)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
