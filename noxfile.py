@@ -409,11 +409,23 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", *(session.posargs or sources))
 
 
+def _all_dists_with_extras() -> list[str]:
+    found = []
+    for pkg in PACKAGES.values():
+        project = tomllib.loads((pkg.path / "pyproject.toml").read_text())["project"]
+        extras = ",".join(project.get("optional-dependencies", {}))
+        found.append(f"{pkg.dist}[{extras}]" if extras else pkg.dist)
+    return found
+
+
 @nox.session(python=PYTHONS[0])
 def docs(session: nox.Session) -> None:
     """Build the documentation site into docs/_build/html (warnings fail) and run its examples."""
     house = build_wheels(session)
-    install_from_wheelhouse(session, house, *_all_dists(), "-r", str(DOCS / "requirements.txt"))
+    # Every distribution with all its extras: autodoc imports every public
+    # module, also those needing an optional library (greenkit-io[ares]).
+    install_from_wheelhouse(session, house, *_all_dists_with_extras(),
+                            "-r", str(DOCS / "requirements.txt"))  # fmt: skip
     build = DOCS / "_build"
     common = ["-W", "--keep-going", "-q", "-d", str(build / "doctrees"), str(DOCS)]
     session.run("sphinx-build", "-b", "html", *common, str(build / "html"))

@@ -63,4 +63,3 @@ def run_example(name, runner=(), env=None):
 html_theme = "furo"
 html_title = f"greenkit {release}"
 html_static_path: list[str] = []
-pygments_style = "sphinx"
