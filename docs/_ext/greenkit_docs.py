@@ -47,7 +47,7 @@ def _heading(text: str, char: str) -> list[str]:
 def _dist_ref(dists: dict[str, Distribution], requirement: str) -> str:
     name = requirement_name(requirement)
     if name in dists:
-        return f":doc:`{requirement.strip()} <{dists[name].folder}>`"
+        return f":doc:`{requirement.strip()} </api/{dists[name].folder}>`"
     return f"``{requirement.strip()}``"
 
 
@@ -104,7 +104,8 @@ def _dist_page(dist: Distribution, dists: dict[str, Distribution], home: dict[in
         listed = ", ".join(_dist_ref(dists, req) for req in reqs)
         lines += [f":Extra ``[{extra}]``: {listed}"]
     if needed_by:
-        lines += [":Needed by: " + ", ".join(f":doc:`{o.name} <{o.folder}>`" for o in needed_by)]
+        users = ", ".join(f":doc:`{o.name} </api/{o.folder}>`" for o in needed_by)
+        lines += [f":Needed by: {users}"]
     modules = ", ".join(f":py:mod:`{m}`" for m in dist.modules) or "none"
     lines += [f":Public modules: {modules}", ""]
     for module_name in dist.modules:
@@ -164,13 +165,14 @@ class DistributionsTable(SphinxDirective):
                 f"``{r}``" for r in others
             ]
             rows += [
-                f"   * - :doc:`{dist.name} <{dist.folder}>`",
+                f"   * - :doc:`{dist.name} </api/{dist.folder}>`",
                 "     - " + (", ".join(f"``{m}``" for m in dist.modules) or "none"),
                 "     - " + (", ".join(deps) or "nothing"),
             ]
         return self.parse_lines(rows)
 
     def parse_lines(self, lines: list[str]) -> list[nodes.Node]:
+        # reST: in a MyST page, use the directive inside an {eval-rst} block.
         container = nodes.container()
         self.state.nested_parse(StringList(lines, source=self.get_source_info()[0]), 0, container)
         return list(container.children)
@@ -184,24 +186,25 @@ def _literal(text: str) -> str:
 
 
 class SettingsTable(DistributionsTable):
-    """Every documented ``greenkit.config`` setting, read from the settings objects."""
+    """Every documented ``greenkit.config`` setting, read from the settings objects:
+    a definition list (name; variables, default, kind of value; description)."""
 
     def run(self) -> list[nodes.Node]:
         from greenkit.config import settings
 
-        rows = [".. list-table::", "   :header-rows: 1", "   :widths: 18 30 14 38", "",
-                "   * - setting", "     - environment (greenkit's, then gevent's)",
-                "     - default", "     - meaning"]  # fmt: skip
+        rows = []
         for name, setting in settings.items():
             if not setting.document:
                 continue
             keys = ", ".join(_literal(k) for k in setting.environment_keys)
-            desc = " ".join(setting.desc.split())
             rows += [
-                f"   * - ``{name}``",
-                f"     - {keys}",
-                f"     - {_literal(repr(setting.default))}",
-                f"     - {desc} *Takes {setting.kind}.*",
+                f"``{name}``",
+                f"   :Environment: {keys}",
+                f"   :Default: {_literal(repr(setting.default))}",
+                f"   :Takes: {setting.kind}",
+                "",
+                *("   " + line if line else "" for line in setting.desc.splitlines()),
+                "",
             ]
         return self.parse_lines(rows)
 
