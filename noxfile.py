@@ -420,7 +420,7 @@ def _all_dists_with_extras() -> list[str]:
 
 @nox.session(python=PYTHONS[0])
 def docs(session: nox.Session) -> None:
-    """Build the documentation site into docs/_build/html (warnings fail) and run its examples."""
+    """Build the docs site into docs/_build/html (warnings fail), check it, run its examples."""
     house = build_wheels(session)
     # Every distribution with all its extras: autodoc imports every public
     # module, also those needing an optional library (greenkit-io[ares]).
@@ -430,6 +430,8 @@ def docs(session: nox.Session) -> None:
     common = ["-W", "--keep-going", "-q", "-d", str(build / "doctrees"), str(DOCS)]
     session.run("sphinx-build", "-b", "html", *common, str(build / "html"))
     session.run("python", str(DOCS / "check_api.py"), str(build / "html"))
+    # Opens pages in headless Chromium when one is installed; says so otherwise.
+    session.run("python", str(DOCS / "check_render.py"), str(build / "html"))
     with session.chdir(session.create_tmp()):
         session.run("sphinx-build", "-b", "doctest", *common, str(build / "doctest"))
 
