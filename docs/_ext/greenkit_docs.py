@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,11 @@ def _write_if_changed(path: Path, text: str) -> None:
     if not path.exists() or path.read_text() != text:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
+
+
+def _plain(text: str) -> str:
+    """``text`` (e.g. a pyproject description) escaped so that reST reads it literally."""
+    return re.sub(r"([\\`*_|\[\]<>:])", r"\\\1", text)
 
 
 def _heading(text: str, char: str) -> list[str]:
@@ -95,7 +101,7 @@ def _dist_page(dist: Distribution, dists: dict[str, Distribution], home: dict[in
         or any(dist.name in map(requirement_name, reqs) for reqs in other.extras.values())
     ]  # fmt: skip
     lines = _heading(f"``{dist.name}``", "=")
-    lines += [dist.description, ""]
+    lines += [_plain(dist.description), ""]
     lines += [f":Folder: ``packages/{dist.folder}``"]
     lines += [f":Install: ``pip install {dist.name}``"]
     deps = ", ".join(_dist_ref(dists, req) for req in dist.dependencies) or "nothing"
