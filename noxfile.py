@@ -428,7 +428,8 @@ def docs(session: nox.Session) -> None:
                             "-r", str(DOCS / "requirements.txt"))  # fmt: skip
     build = DOCS / "_build"
     common = ["-W", "--keep-going", "-q", "-d", str(build / "doctrees"), str(DOCS)]
-    session.run("sphinx-build", "-b", "html", *common, str(build / "html"))
+    # -E: read every page afresh, so a warning is never hidden by an unchanged page.
+    session.run("sphinx-build", "-b", "html", "-E", *common, str(build / "html"))
     session.run("python", str(DOCS / "check_api.py"), str(build / "html"))
     # Opens pages in headless Chromium when one is installed; says so otherwise.
     session.run("python", str(DOCS / "check_render.py"), str(build / "html"))
