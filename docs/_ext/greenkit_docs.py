@@ -170,6 +170,10 @@ class DistributionsTable(SphinxDirective):
             deps = [_dist_ref(by_name, r) for r in dist.sibling_dependencies] + [
                 f"``{r}``" for r in others
             ]
+            deps += [
+                f"extra ``[{extra}]``: " + ", ".join(_dist_ref(by_name, r) for r in reqs)
+                for extra, reqs in dist.extras.items()
+            ]
             rows += [
                 f"   * - :doc:`{dist.name} </api/{dist.folder}>`",
                 "     - " + (", ".join(f"``{m}``" for m in dist.modules) or "none"),
