@@ -14,6 +14,7 @@ Exits 1 naming whatever is missing.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -79,6 +80,9 @@ def main() -> int:
     html_dir = Path(sys.argv[1])
     chromium = browser()
     if chromium is None:
+        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+            print("render check: no Chromium installed, and CI needs it (apt-get install chromium)")
+            return 1
         print("render check skipped: no Chromium installed (apt-get install chromium)")
         return 0
     shots = html_dir.parent / "screenshots"
