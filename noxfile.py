@@ -27,6 +27,7 @@ import nox
 
 ROOT = Path(__file__).resolve().parent
 PACKAGES_DIR = ROOT / "packages"
+DOCS = ROOT / "docs"
 SHARED = ROOT.parent / "shared"
 WHEELHOUSE = ROOT / ".nox" / "wheelhouse"
 VERSION = (ROOT / "VERSION").read_text().strip()
@@ -35,7 +36,7 @@ META = "greenkit"
 #: Paths that only the meta-package's wheel may contain.
 META_ONLY = ("greenkit/__init__.py", "greenkit/loop/__init__.py")
 LINT_PATHS = (
-    "packages", "tests-integration", "tests-dependents", "tools", "bench", "noxfile.py",
+    "packages", "tests-integration", "tests-dependents", "tools", "bench", "docs", "noxfile.py",
 )
 
 
@@ -79,7 +80,7 @@ nox.needs_version = ">=2024.4.15"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.download_python = "never"
 nox.options.error_on_missing_interpreters = _on_ci()
-nox.options.sessions = ["pins", "lint", "typecheck", "namespace", "tests", "integration"]
+nox.options.sessions = ["pins", "lint", "typecheck", "namespace", "tests", "integration", "docs"]
 
 
 # -- the packages ---------------------------------------------------------------
@@ -408,6 +409,34 @@ def typecheck(session: nox.Session) -> None:
     sources = [str(p.relative_to(ROOT)) for p in sorted(PACKAGES_DIR.glob("*/src"))]
     session.env["MYPYPATH"] = os.pathsep.join(sources)
     session.run("mypy", *(session.posargs or sources))
+
+
+def _all_dists_with_extras() -> list[str]:
+    found = []
+    for pkg in PACKAGES.values():
+        project = tomllib.loads((pkg.path / "pyproject.toml").read_text())["project"]
+        extras = ",".join(project.get("optional-dependencies", {}))
+        found.append(f"{pkg.dist}[{extras}]" if extras else pkg.dist)
+    return found
+
+
+@nox.session(python=PYTHONS[0])
+def docs(session: nox.Session) -> None:
+    """Build the docs site into docs/_build/html (warnings fail), check it, run its examples."""
+    house = build_wheels(session)
+    # Every distribution with all its extras: autodoc imports every public
+    # module, also those needing an optional library (greenkit-io[ares]).
+    install_from_wheelhouse(session, house, *_all_dists_with_extras(),
+                            "-r", str(DOCS / "requirements.txt"))  # fmt: skip
+    build = DOCS / "_build"
+    common = ["-W", "--keep-going", "-q", "-d", str(build / "doctrees"), str(DOCS)]
+    # -E: read every page afresh, so a warning is never hidden by an unchanged page.
+    session.run("sphinx-build", "-b", "html", "-E", *common, str(build / "html"))
+    session.run("python", str(DOCS / "check_api.py"), str(build / "html"))
+    # Opens pages in headless Chromium when one is installed; says so otherwise.
+    session.run("python", str(DOCS / "check_render.py"), str(build / "html"))
+    with session.chdir(session.create_tmp()):
+        session.run("sphinx-build", "-b", "doctest", *common, str(build / "doctest"))
 
 
 @nox.session(python=None)
