@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import connect, read_all
+from conftest import connect, exchange, one, read_all, read_response
 
 from greenkit.greenlet import Greenlet
 from greenkit.hub import sleep
@@ -22,51 +22,6 @@ from greenkit.pywsgi import (
 )
 
 pytestmark = pytest.mark.fd_leak_check
-
-
-class Response:
-    def __init__(self, status: str, headers: dict[str, str], body: bytes,
-                 chunks: list[bytes] | None) -> None:
-        self.status = status
-        self.code = int(status.split()[1])
-        self.headers = headers
-        self.body = body
-        self.chunks = chunks
-
-
-def read_response(rfile: Any, head: bool = False) -> Response | None:
-    """One response from ``rfile`` (None if the connection closed first)."""
-    status = rfile.readline()
-    if not status:
-        return None
-    headers = {}
-    while True:
-        line = rfile.readline()
-        assert line.endswith(b"\r\n"), line
-        if line == b"\r\n":
-            break
-        name, _, value = line.decode("latin-1").partition(": ")
-        assert name.lower() not in {key.lower() for key in headers}, name
-        headers[name] = value.rstrip("\r\n")
-    chunks = None
-    code = int(status.split()[1])
-    if head or code < 200 or code in (204, 304):
-        body = b""
-    elif headers.get("Transfer-Encoding") == "chunked":
-        chunks = []
-        while True:
-            size = int(rfile.readline(), 16)
-            if not size:
-                assert rfile.readline() == b"\r\n"
-                break
-            chunks.append(rfile.read(size))
-            assert rfile.read(2) == b"\r\n"
-        body = b"".join(chunks)
-    elif "Content-Length" in headers:
-        body = rfile.read(int(headers["Content-Length"]))
-    else:
-        body = rfile.read()
-    return Response(status.decode("latin-1").rstrip("\r\n"), headers, body, chunks)
 
 
 def application(environ: dict[str, Any], start_response: Any) -> Any:
@@ -111,20 +66,6 @@ def server() -> Iterator[WSGIServer]:
                     spawn=Pool(20)) as server:
         server.start()
         yield server
-
-
-def exchange(server: WSGIServer, request: bytes, count: int = 1) -> list[Response | None]:
-    """Send ``request`` and read ``count`` responses."""
-    with connect(server) as client:
-        client.sendall(request)
-        with client.makefile("rb") as rfile:
-            return [read_response(rfile) for _ in range(count)]
-
-
-def one(server: WSGIServer, request: bytes) -> Response:
-    response = exchange(server, request)[0]
-    assert response is not None
-    return response
 
 
 def test_list_result_gets_content_length(server: WSGIServer) -> None:

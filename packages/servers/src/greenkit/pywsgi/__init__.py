@@ -134,16 +134,30 @@ def _rejection(ex: InvalidClientRequest) -> tuple[str, bytes]:
 
 # A response's status line (RFC 9112 §4: 3DIGIT SP reason-phrase).
 _STATUS = re.compile(r"[1-5][0-9][0-9] [\t\x20-\x7e\x80-\xff]*")
-_token_match = TOKEN.fullmatch
+# Statuses and header names already found valid (bounded: a few are in use).
+_valid_statuses: set[str] = set()
+_valid_names: set[str] = set()
+_MAX_REMEMBERED = 512
 
 
-def _refuse_header_values(headers: list[tuple[str, str]]) -> None:
-    """Raise ValueError for the first response header value with CR, LF or NUL."""
-    for _, value in headers:
-        if "\r" in value or "\n" in value:
-            raise ValueError("carriage return or newline in header value")
-        if "\x00" in value:
-            raise ValueError("NUL in header value")
+def _check_status(status: str) -> None:
+    """ValueError unless ``status`` is ``3DIGIT SP reason-phrase``."""
+    if _STATUS.fullmatch(status) is None:
+        if "\r" in status or "\n" in status:
+            raise ValueError("carriage return or newline in status")
+        raise ValueError(f"Invalid status {status!r}")
+    if len(_valid_statuses) < _MAX_REMEMBERED:
+        _valid_statuses.add(status)
+
+
+def _check_header_name(name: str) -> None:
+    """ValueError unless ``name`` is a token (RFC 9110 §5.1)."""
+    if TOKEN.fullmatch(name) is None:
+        if "\r" in name or "\n" in name:
+            raise ValueError("carriage return or newline in header name")
+        raise ValueError(f"Invalid header name {name!r}")
+    if len(_valid_names) < _MAX_REMEMBERED:
+        _valid_names.add(name)
 
 
 class RequestHeaders:
@@ -539,20 +553,20 @@ class WSGIHandler:
                 exc_info = None
         if not isinstance(status, str):
             raise UnicodeError(f"The status string must be a native string: {status!r}")
-        if _STATUS.fullmatch(status) is None:
-            if "\r" in status or "\n" in status:
-                raise ValueError("carriage return or newline in status")
-            raise ValueError(f"Invalid status {status!r}")
+        if status not in _valid_statuses:
+            _check_status(status)
         lines = []
         provided_length = None
         provided_date = False
         for name, value in headers:
             if not isinstance(name, str) or not isinstance(value, str):
                 raise UnicodeError(f"The header must be a native string: {name!r}: {value!r}")
-            if _token_match(name) is None:
-                if "\r" in name or "\n" in name:
-                    raise ValueError("carriage return or newline in header name")
-                raise ValueError(f"Invalid header name {name!r}")
+            if name not in _valid_names:
+                _check_header_name(name)
+            if "\r" in value or "\n" in value:
+                raise ValueError("carriage return or newline in header value")
+            if "\x00" in value:
+                raise ValueError("NUL in header value")
             lower = name.lower()
             if lower == "content-length":
                 provided_length = value
@@ -561,16 +575,12 @@ class WSGIHandler:
             elif lower == "connection" and value.lower() == "close":
                 self.close_connection = True
             lines.append(f"{name}: {value}\r\n")
-        block_text = "".join(lines)
-        if (block_text.count("\n") != len(lines) or block_text.count("\r") != len(lines)
-                or "\x00" in block_text):
-            _refuse_header_values(headers)
         code = int(status[:3])
         if code == 304 and provided_length not in (None, "0"):
             raise self.ApplicationError(
                 f"Invalid Content-Length for 304 response: {provided_length!r} "
                 f"(must be absent or zero)")
-        block = block_text.encode("latin-1")
+        block = "".join(lines).encode("latin-1")
         status_bytes = status.encode("latin-1")
         self.status = status
         self.code = code
@@ -589,6 +599,9 @@ class WSGIHandler:
         if self.status is None:
             raise self.ApplicationError("The application did not call start_response()")
         code = self.code or 0
+        wsgi_input = self.wsgi_input
+        if wsgi_input is not None and wsgi_input._error is not None:
+            self.close_connection = True        # the request body's framing failed
         extra = [b"HTTP/1.1 ", self._status_bytes, b"\r\n", self._header_bytes]
         if not self.provided_date:
             extra.append(f"Date: {format_date_time(time.time())}\r\n".encode("latin-1"))
