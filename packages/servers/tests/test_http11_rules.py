@@ -243,10 +243,13 @@ def test_rfc9112_6_1_transfer_encoding_with_content_length_is_refused(
 @pytest.mark.parametrize("values", [
     (b"chunked, gzip",), (b"gzip",), (b"identity",), (b"chunked, chunked",),
     (b"chunked",  b"chunked"), (b"chunked;x=1",), (b"chunked\x0b",), (b"\x0cchunked",),
-    (b"chunk ed",), (b"",), (b"chunked, ;",), (b'gzip;q="x, chunked',),
+    (b"chunk ed",), (b"",), (b"chunked, ;",), (b'gzip;q="x, chunked',), (b", chunked",),
+    (b"chunked,",),
 ])
 def test_rfc9112_6_1_transfer_encoding_not_ending_in_one_chunked_is_400(
         server: WSGIServer, values: tuple[bytes, ...]) -> None:
+    """greenkit takes exactly one ``chunked`` (as h11 does): empty list
+    elements, allowed by RFC 9110 §5.6.1, are refused in this field."""
     refused(server, post(b"0\r\n\r\n", *(b"Transfer-Encoding: " + v for v in values)))
 
 
@@ -258,8 +261,8 @@ def test_rfc9112_6_1_unknown_transfer_codings_get_501(server: WSGIServer,
     refused(server, post(b"0\r\n\r\n", *(b"Transfer-Encoding: " + v for v in values)), 501)
 
 
-@pytest.mark.parametrize("value", [b"Chunked", b"CHUNKED", b", chunked ,", b"chunked\t"])
-def test_rfc9112_6_1_chunked_is_case_insensitive_and_a_list(
+@pytest.mark.parametrize("value", [b"Chunked", b"CHUNKED", b" chunked", b"chunked\t"])
+def test_rfc9112_6_1_chunked_is_case_insensitive(
         server: WSGIServer, recorder: Recorder, value: bytes) -> None:
     seen = served(server, post(b"2\r\nok\r\n0\r\n\r\n", b"Transfer-Encoding: " + value),
                   recorder)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from greenkit.pywsgi._errors import InvalidClientInput, InvalidClientRequest
+from greenkit.pywsgi._errors import IncompleteBody, InvalidClientInput, InvalidClientRequest
 from greenkit.pywsgi._http11 import (
     MAX_REQUEST_LINE,
     QUOTED_STRING_PATTERN,
@@ -37,7 +37,7 @@ def read_chunk_size(rfile: Any) -> int:
     if not line.endswith(b"\n"):
         if len(line) > MAX_REQUEST_LINE:
             raise InvalidClientInput("chunk size line too long")
-        raise OSError(CHUNK_EOF)
+        raise IncompleteBody(CHUNK_EOF)
     match = _CHUNK_LINE.fullmatch(line)
     if match is None:
         raise InvalidClientInput(f"invalid chunk size line {line[:100]!r}")
@@ -54,4 +54,4 @@ def read_trailers(rfile: Any) -> None:
     except InvalidClientRequest as ex:
         raise InvalidClientInput(f"invalid trailer section: {ex}") from None
     if fields is None:
-        raise OSError(CHUNK_EOF)
+        raise IncompleteBody(CHUNK_EOF)

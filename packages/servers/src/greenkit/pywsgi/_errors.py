@@ -5,6 +5,7 @@ from __future__ import annotations
 
 __all__ = [
     "HeadersTooLarge",
+    "IncompleteBody",
     "InvalidClientInput",
     "InvalidClientRequest",
     "NotImplementedCoding",
@@ -21,6 +22,11 @@ class InvalidClientRequest(ValueError):
 
 class InvalidClientInput(InvalidClientRequest):
     """The request body's framing is malformed (bad chunk size, trailer, ...)."""
+
+
+class IncompleteBody(ConnectionError):
+    """The connection ended inside a request body (an ``OSError``, as in
+    gevent; a connection error, so the handler closes without a 500)."""
 
 
 class HeadersTooLarge(InvalidClientRequest):

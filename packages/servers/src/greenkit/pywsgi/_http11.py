@@ -18,9 +18,9 @@ this is the hot path of every request.
 * Host (§3.2): exactly one in HTTP/1.1 (at most one in HTTP/1.0), whose
   value is ``uri-host [":" port]``;
 * framing (§6): Transfer-Encoding only in HTTP/1.1, never together with
-  Content-Length, a list whose last coding is chunked (and the only one:
-  other codings are 501); Content-Length ``1*DIGIT`` (ASCII), identical
-  repeats folded.
+  Content-Length, and one field line that is exactly ``chunked`` (a
+  well-formed list of codings ending in chunked is 501, anything else 400);
+  Content-Length ``1*DIGIT`` (ASCII), identical repeats folded.
 """
 
 from __future__ import annotations
@@ -164,15 +164,17 @@ def body_framing(transfer_encodings: list[str] | None, content_lengths: list[str
             raise InvalidClientRequest("Transfer-Encoding in an HTTP/1.0 request")
         if content_lengths is not None:
             raise InvalidClientRequest("both Transfer-Encoding and Content-Length")
-        if transfer_encodings != ["chunked"]:
-            _check_transfer_codings(transfer_encodings)
+        if len(transfer_encodings) != 1 or transfer_encodings[0].lower() != "chunked":
+            _refuse_transfer_codings(transfer_encodings)
         return None, True
     if content_lengths is None:
         return None, False
     return _content_length(content_lengths), False
 
 
-def _check_transfer_codings(values: list[str]) -> None:
+def _refuse_transfer_codings(values: list[str]) -> None:
+    """Raise for a Transfer-Encoding other than one ``chunked``: 501 for a
+    well-formed list of codings ending in chunked, 400 for anything else."""
     codings: list[tuple[str, str]] = []
     for value in values:
         position = 0
@@ -191,6 +193,7 @@ def _check_transfer_codings(values: list[str]) -> None:
         raise InvalidClientRequest("chunked applied more than once or with parameters")
     if len(codings) > 1:
         raise NotImplementedCoding(f"unsupported transfer coding {codings[0][0]!r}")
+    raise InvalidClientRequest(f"Transfer-Encoding other than chunked: {values[:5]!r}")
 
 
 def _content_length(values: list[str]) -> int:

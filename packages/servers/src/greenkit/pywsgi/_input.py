@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from greenkit.pywsgi._chunked import CHUNK_EOF, read_chunk_size, read_trailers
-from greenkit.pywsgi._errors import InvalidClientInput, InvalidClientRequest
+from greenkit.pywsgi._errors import IncompleteBody, InvalidClientInput, InvalidClientRequest
 from greenkit.pywsgi._http11 import MAX_REQUEST_LINE
 
 __all__ = ["MAX_REQUEST_LINE", "Input", "InvalidClientInput", "InvalidClientRequest"]
@@ -82,7 +82,7 @@ class Input:
         return size
 
     def _short(self) -> OSError:
-        return OSError(f"unexpected end of file while reading request at position "
+        return IncompleteBody(f"unexpected end of file while reading request at position "
                        f"{self.position} (of {self.content_length} bytes)")
 
     def _read_plain(self, size: int | None) -> bytes:
@@ -112,7 +112,7 @@ class Input:
     def _read_exact(self, size: int) -> bytes:
         data: bytes = self.rfile.read(size)
         if len(data) < size:
-            raise OSError(CHUNK_EOF)
+            raise IncompleteBody(CHUNK_EOF)
         return data
 
     def _next_chunk(self) -> bool:
@@ -144,7 +144,7 @@ class Input:
             want = self.chunk_length if size is None else min(size, self.chunk_length)
             data = rfile.readline(want) if line else rfile.read(want)
             if not data or (not line and len(data) < want):
-                raise OSError(CHUNK_EOF)
+                raise IncompleteBody(CHUNK_EOF)
             count = len(data)
             self.chunk_length -= count
             self.position += count
