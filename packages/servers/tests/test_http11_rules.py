@@ -11,7 +11,7 @@ import pytest
 from conftest import Response, connect, exchange, read_all, read_response
 
 from greenkit.pool import Pool
-from greenkit.pywsgi import WSGIServer
+from greenkit.pywsgi import WSGIHandler, WSGIServer
 
 pytestmark = pytest.mark.fd_leak_check
 
@@ -407,3 +407,37 @@ def test_expect_100_continue_still_works_with_chunked(server: WSGIServer) -> Non
         client.sendall(b"2\r\nok\r\n0\r\n\r\n")
         final = read_response(rfile)
         assert final is not None and final.body == b"ok"
+
+
+# -- strictness switches for legacy clients (off by default) ---------------------------------
+
+
+class Lenient(WSGIHandler):
+    require_host = False
+    accept_bare_lf = True
+
+
+def test_switch_require_host_false_serves_http11_without_host(
+        server: WSGIServer, recorder: Recorder) -> None:
+    """RFC 9112 §3.2 relaxed: no Host is served; two or an invalid one are not."""
+    server.handler_class = Lenient
+    assert served(server, get(host=None), recorder)["HTTP_HOST"] is None
+    refused(server, get(b"/", b"Host: y"))
+    refused(server, get(host=b"a b"))
+
+
+def test_switch_accept_bare_lf_takes_lf_line_ends(server: WSGIServer,
+                                                   recorder: Recorder) -> None:
+    """RFC 9112 §2.2's MAY: LF ends the request line and field lines (and
+    one empty line before a request line); chunked framing stays CRLF only."""
+    server.handler_class = Lenient
+    seen = served(server, b"\nGET /lf HTTP/1.1\nHost: x\nX: a\r\n b\n\n", recorder)
+    assert (seen["PATH_INFO"], seen["HTTP_X"]) == ("/lf", "a b")
+    refused(server, b"GET / HTTP/1.1\nHost: x\rX: y\n\n")
+    first, second = exchange(server, chunked(b"5\nhello\r\n0\r\n\r\n") + NEXT, 2)
+    assert first is not None and second is None
+    assert recorder.seen[-1]["body"] == b"error: InvalidClientInput"
+
+
+def test_switches_are_off_by_default() -> None:
+    assert WSGIHandler.require_host is True and WSGIHandler.accept_bare_lf is False

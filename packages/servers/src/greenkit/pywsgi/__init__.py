@@ -216,6 +216,14 @@ class WSGIHandler:
     protocol_version = "HTTP/1.1"
     #: Raised when the application breaks the protocol (body on a 304, ...).
     ApplicationError: type[BaseException] = AssertionError
+    #: Strictness switches for legacy clients (both off: RFC 9112 strict).
+    #: False serves an HTTP/1.1 request without Host (RFC 9112 §3.2 says 400);
+    #: a repeated or invalid Host is refused all the same.
+    require_host = True
+    #: True takes a bare LF as the end of the request line and of header
+    #: lines (RFC 9112 §2.2 allows it; a front proxy that does not is a
+    #: request-smuggling risk).  Chunked framing always needs CRLF.
+    accept_bare_lf = False
 
     status: str | None = None
     code: int | None = None
@@ -344,7 +352,8 @@ class WSGIHandler:
             line = self.read_requestline()
         except OSError:
             return None
-        if line == b"\r\n" or line == "\r\n":
+        if line == b"\r\n" or line == "\r\n" or (
+                self.accept_bare_lf and (line == b"\n" or line == "\n")):
             # RFC 9112 §2.2: one empty line before a request line is ignored.
             try:
                 line = self.read_requestline()
@@ -377,7 +386,7 @@ class WSGIHandler:
         return True
 
     def _read_headers(self) -> RequestHeaders:
-        items = read_fields(self.rfile.readline)
+        items = read_fields(self.rfile.readline, self.accept_bare_lf)
         if items is None:
             raise InvalidClientRequest("connection closed inside the headers")
         return RequestHeaders(items)
@@ -386,13 +395,14 @@ class WSGIHandler:
         """Parse the request line and headers by RFC 9112 (see
         :mod:`greenkit.pywsgi._http11`); False (or InvalidClientRequest, whose
         ``status`` is the response's) for a malformed request."""
-        command, path, version = parse_request_line(raw_requestline)
+        bare_lf = self.accept_bare_lf
+        command, path, version = parse_request_line(raw_requestline, bare_lf)
         self.command, self.path, self.request_version = command, path, version
         self._target_path, self._target_authority = split_target(command, path)
         headers = self.headers = self._read_headers()
         fields = headers._index
         http10 = version == "HTTP/1.0"
-        check_host(fields.get("host"), http10)
+        check_host(fields.get("host"), http10, self.require_host)
         if http10:
             self.close_connection = not has_token(fields.get("connection"), "keep-alive")
         else:

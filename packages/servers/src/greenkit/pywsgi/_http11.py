@@ -64,10 +64,16 @@ TOKEN = re.compile(TOKEN_PATTERN)
 QUOTED_STRING_PATTERN = r'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
 
 # RFC 9112 §3: single SPs, a target of visible ASCII, CRLF.
-_REQUEST_LINE = re.compile(rf"({TOKEN_PATTERN}) ([\x21-\x7e]+) (HTTP/[0-9]\.[0-9])\r\n")
+_REQUEST_LINE = rf"({TOKEN_PATTERN}) ([\x21-\x7e]+) (HTTP/[0-9]\.[0-9])"
 # RFC 9112 §5 / RFC 9110 §5.5: field values are VCHAR, obs-text, SP and HTAB.
-_FIELD_LINE = re.compile(rf"({TOKEN_PATTERN}):[ \t]*([\t\x20-\x7e\x80-\xff]*)\r\n")
-_OBS_FOLD = re.compile(r"[ \t]+([\t\x20-\x7e\x80-\xff]*)\r\n")
+_FIELD_LINE = rf"({TOKEN_PATTERN}):[ \t]*([\t\x20-\x7e\x80-\xff]*)"
+_OBS_FOLD = r"[ \t]+([\t\x20-\x7e\x80-\xff]*)"
+# Each line ending in CRLF, or (the accept_bare_lf switch, RFC 9112 §2.2) in LF too.
+_LINES = {
+    bare_lf: tuple(re.compile(pattern + (r"\r?\n" if bare_lf else r"\r\n"))
+                   for pattern in (_REQUEST_LINE, _FIELD_LINE, _OBS_FOLD))
+    for bare_lf in (False, True)
+}
 
 # RFC 3986 §3.2.2 host and §3.2.3 port (IP literals are checked by ipaddress).
 _REG_NAME = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*"
@@ -81,9 +87,10 @@ _PARAMETER = rf"[ \t]*;[ \t]*{TOKEN_PATTERN}[ \t]*=[ \t]*{_VALUE}"
 _CODING = re.compile(rf"[ \t]*(?:({TOKEN_PATTERN})((?:{_PARAMETER})*)[ \t]*)?(?:,|\Z)")
 
 
-def parse_request_line(line: str) -> tuple[str, str, str]:
-    """``(method, target, version)`` of a request line ending in CRLF (RFC 9112 §3)."""
-    match = _REQUEST_LINE.fullmatch(line)
+def parse_request_line(line: str, bare_lf: bool = False) -> tuple[str, str, str]:
+    """``(method, target, version)`` of a request line ending in CRLF (RFC
+    9112 §3; or in LF, with ``bare_lf``)."""
+    match = _LINES[bare_lf][0].fullmatch(line)
     if match is None:
         raise InvalidClientRequest(f"invalid request line {line[:100]!r}")
     method, target, version = match.groups()
@@ -130,11 +137,11 @@ def _check_ip_literal(match: re.Match[str]) -> None:
             raise InvalidClientRequest(f"invalid IPv6 literal {literal[:100]!r}") from None
 
 
-def check_host(values: list[str] | None, http10: bool) -> None:
-    """RFC 9112 §3.2: one Host field (none is allowed in HTTP/1.0) whose
-    value is ``uri-host [":" port]`` (possibly empty)."""
+def check_host(values: list[str] | None, http10: bool, required: bool = True) -> None:
+    """RFC 9112 §3.2: one Host field (none is allowed in HTTP/1.0, or with
+    ``required`` false) whose value is ``uri-host [":" port]`` (possibly empty)."""
     if values is None:
-        if http10:
+        if http10 or not required:
             return
         raise InvalidClientRequest("HTTP/1.1 request without Host")
     if len(values) != 1:
@@ -212,14 +219,17 @@ def _content_length(values: list[str]) -> int:
     return int(length)
 
 
-def read_fields(readline: Callable[[int], bytes]) -> list[tuple[str, str]] | None:
+def read_fields(readline: Callable[[int], bytes],
+                bare_lf: bool = False) -> list[tuple[str, str]] | None:
     """The field lines up to the empty line (RFC 9112 §5), as ``(name, value)``
-    with obs-folds replaced by SP; None if the input ends first."""
+    with obs-folds replaced by SP; None if the input ends first.  Lines end
+    in CRLF (or LF too, with ``bare_lf``)."""
     items: list[tuple[str, str]] = []
     total = 0
+    _, field_line, obs_fold = _LINES[bare_lf]
     while True:
         raw = readline(MAX_REQUEST_LINE + 1)
-        if raw == b"\r\n":
+        if raw == b"\r\n" or (bare_lf and raw == b"\n"):
             return items
         total += len(raw)
         if not raw.endswith(b"\n"):
@@ -229,11 +239,11 @@ def read_fields(readline: Callable[[int], bytes]) -> list[tuple[str, str]] | Non
         if total > MAX_HEADER_BYTES or len(items) >= MAX_HEADER_COUNT:
             raise HeadersTooLarge("too many headers")
         text = raw.decode("latin-1")
-        match = _FIELD_LINE.fullmatch(text)
+        match = field_line.fullmatch(text)
         if match is not None:
             items.append((match[1], match[2].rstrip(" \t")))
             continue
-        match = _OBS_FOLD.fullmatch(text)
+        match = obs_fold.fullmatch(text)
         if match is None or not items:
             raise InvalidClientRequest(f"invalid header line {text[:100]!r}")
         name, value = items[-1]
