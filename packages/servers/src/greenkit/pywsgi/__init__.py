@@ -403,13 +403,17 @@ class WSGIHandler:
         fields = headers._index
         http10 = version == "HTTP/1.0"
         check_host(fields.get("host"), http10, self.require_host)
+        connection = fields.get("connection")
         if http10:
-            self.close_connection = not has_token(fields.get("connection"), "keep-alive")
+            self.close_connection = not has_token(connection, "keep-alive")
         else:
-            self.close_connection = command == "CONNECT" or has_token(
-                fields.get("connection"), "close")
-        self.content_length, chunked = body_framing(
-            fields.get("transfer-encoding"), fields.get("content-length"), http10)
+            self.close_connection = command == "CONNECT" or (
+                connection is not None and has_token(connection, "close"))
+        encodings, lengths = fields.get("transfer-encoding"), fields.get("content-length")
+        if encodings is None and lengths is None:
+            self.content_length, chunked = None, False
+        else:
+            self.content_length, chunked = body_framing(encodings, lengths, http10)
         continue_socket = None
         if (not http10 and (headers.get("Expect") or "").lower() == "100-continue"
                 and (chunked or self.content_length)):

@@ -87,15 +87,38 @@ _PARAMETER = rf"[ \t]*;[ \t]*{TOKEN_PATTERN}[ \t]*=[ \t]*{_VALUE}"
 _CODING = re.compile(rf"[ \t]*(?:({TOKEN_PATTERN})((?:{_PARAMETER})*)[ \t]*)?(?:,|\Z)")
 
 
+# Values found valid before (bounded: a server sees few distinct ones), so
+# that the common request skips the regular expressions.
+_MAX_REMEMBERED = 512
+_valid_methods: set[str] = set()
+_valid_hosts: set[str] = set()
+_VERSIONS_CRLF = {"HTTP/1.1\r\n": "HTTP/1.1", "HTTP/1.0\r\n": "HTTP/1.0"}
+
+
+def _remember(found: set[str], value: str) -> None:
+    if len(found) < _MAX_REMEMBERED:
+        found.add(value)
+
+
 def parse_request_line(line: str, bare_lf: bool = False) -> tuple[str, str, str]:
     """``(method, target, version)`` of a request line ending in CRLF (RFC
     9112 §3; or in LF, with ``bare_lf``)."""
+    parts = line.split(" ")
+    if len(parts) == 3:
+        # The common case, by str methods: a known method, a target of
+        # visible ASCII (no SP after the split), HTTP/1.x and CRLF.
+        method, target, version = parts
+        version = _VERSIONS_CRLF.get(version, "")
+        if (version and method in _valid_methods and target.isascii()
+                and target.isprintable() and target):
+            return method, target, version
     match = _LINES[bare_lf][0].fullmatch(line)
     if match is None:
         raise InvalidClientRequest(f"invalid request line {line[:100]!r}")
     method, target, version = match.groups()
     if version[5] != "1":
         raise UnsupportedVersion(f"unsupported version {version!r}")
+    _remember(_valid_methods, method)
     return method, target, version
 
 
@@ -146,10 +169,14 @@ def check_host(values: list[str] | None, http10: bool, required: bool = True) ->
         raise InvalidClientRequest("HTTP/1.1 request without Host")
     if len(values) != 1:
         raise InvalidClientRequest("more than one Host field")
-    match = _HOST.fullmatch(values[0])
+    host = values[0]
+    if host in _valid_hosts:
+        return
+    match = _HOST.fullmatch(host)
     if match is None:
-        raise InvalidClientRequest(f"invalid Host {values[0][:100]!r}")
+        raise InvalidClientRequest(f"invalid Host {host[:100]!r}")
     _check_ip_literal(match)
+    _remember(_valid_hosts, host)
 
 
 def has_token(values: list[str] | None, token: str) -> bool:
