@@ -720,7 +720,10 @@ class WSGIServer(StreamServer):
     ``environ`` is merged into every request's environ (``wsgi.multiprocess``
     true makes the server accept one connection per wake-up).
     ``handler_class`` replaces :class:`WSGIHandler`.  Remaining keyword
-    arguments are :class:`~greenkit.server.StreamServer`'s SSL settings.
+    arguments are :class:`~greenkit.server.StreamServer`'s: SSL settings,
+    and ``proxy_protocol``/``proxy_protocol_timeout`` (a PROXY protocol
+    header before each connection names the client: ``REMOTE_ADDR``,
+    ``REMOTE_PORT`` and the handler's ``client_address``).
     """
 
     handler_class: type[WSGIHandler] = WSGIHandler
