@@ -416,7 +416,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHONS[0])
 def typecheck(session: nox.Session) -> None:
     """Run mypy (strict) over every package's src/."""
-    session.install("mypy", "pytest", "greenlet", "cffi")
+    session.install("mypy", "pytest", "greenlet", "cffi", "pycares", "dnspython")
     sources = [str(p.relative_to(ROOT)) for p in sorted(PACKAGES_DIR.glob("*/src"))]
     session.env["MYPYPATH"] = os.pathsep.join(sources)
     session.run("mypy", *(session.posargs or sources))
@@ -433,13 +433,16 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python=None)
 def bench(session: nox.Session) -> None:
-    """Benchmark greenkit beside gevent 26.9.0 in one venv (bench/loop_bench.py)."""
+    """Benchmark greenkit beside gevent 26.9.0 in one venv (bench/loop_bench.py, then
+    bench/resolver_bench.py against greenkit-testing's loopback DNS responder)."""
     script = ROOT / "bench" / "loop_bench.py"
     if not script.exists():
         session.skip("bench/loop_bench.py does not exist yet")
     house = build_wheels(session)
-    install_from_wheelhouse(session, house, META, "gevent==26.9.0")
+    install_from_wheelhouse(session, house, META, "gevent==26.9.0", "greenkit-testing",
+                            "greenkit-io[ares,dnspython]")
     session.run("python", "bench/loop_bench.py", *session.posargs)
+    session.run("python", "bench/resolver_bench.py")
 
 
 @nox.session(python="3.11")
@@ -450,9 +453,10 @@ def gevent_suite(session: nox.Session) -> None:
         session.error(f"{runner} not found: shared/ must sit beside the repository")
     house = build_wheels(session)
     # pip: run.py downloads gevent's sdist with it; zope.*, requests and
-    # pkg_resources (setuptools < 81) are what gevent's tests import.
+    # pkg_resources (setuptools < 81) are what gevent's tests import; pycares
+    # and dnspython, what the pure-ares and pure-dnspython configs use.
     install_from_wheelhouse(session, house, *_all_dists(), "pip", "zope.interface", "zope.event",
-                            "requests", "setuptools<81")  # fmt: skip
+                            "requests", "setuptools<81", "pycares", "dnspython")  # fmt: skip
     session.run(
         "python", str(runner), "--impl", "greenkit", "--python", _python_exe(session),
         "--exit-zero", *session.posargs,
