@@ -225,28 +225,6 @@ def test_path_is_unquoted_as_latin1(server: WSGIServer) -> None:
     assert seen == [b"/\xd0\xbf x".decode("latin-1")]
 
 
-@pytest.mark.parametrize(("status", "headers", "message"), [
-    ("200 OK\r\nX: y", [], "carriage return or newline in status"),
-    ("200 OK", [("X", "a\r\nb")], "carriage return or newline in header value"),
-    ("200 OK", [("X\n", "a")], "carriage return or newline in header name"),
-])
-def test_start_response_refuses_crlf(server: WSGIServer, status: str, headers: Any,
-                                     message: str) -> None:
-    errors = []
-
-    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        try:
-            start_response(status, headers)
-        except ValueError as ex:
-            errors.append(str(ex))
-            start_response("200 OK", [])
-        return [b"safe"]
-
-    server.application = app
-    assert one(server, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").body == b"safe"
-    assert errors == [message]
-
-
 def test_non_latin1_header_is_a_unicode_error(server: WSGIServer,
                                               handle_errors: list[Any]) -> None:
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:

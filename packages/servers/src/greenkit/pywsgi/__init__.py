@@ -50,6 +50,7 @@ from greenkit.pywsgi._http11 import (
     has_token,
     parse_request_line,
     read_fields,
+    remember,
     split_target,
 )
 
@@ -134,30 +135,18 @@ def _rejection(ex: InvalidClientRequest) -> tuple[str, bytes]:
 
 # A response's status line (RFC 9112 §4: 3DIGIT SP reason-phrase).
 _STATUS = re.compile(r"[1-5][0-9][0-9] [\t\x20-\x7e\x80-\xff]*")
-# Statuses and header names already found valid (bounded: a few are in use).
+# Statuses and header names (tokens, RFC 9110 §5.1) already found valid.
 _valid_statuses: set[str] = set()
 _valid_names: set[str] = set()
-_MAX_REMEMBERED = 512
 
 
-def _check_status(status: str) -> None:
-    """ValueError unless ``status`` is ``3DIGIT SP reason-phrase``."""
-    if _STATUS.fullmatch(status) is None:
-        if "\r" in status or "\n" in status:
-            raise ValueError("carriage return or newline in status")
-        raise ValueError(f"Invalid status {status!r}")
-    if len(_valid_statuses) < _MAX_REMEMBERED:
-        _valid_statuses.add(status)
-
-
-def _check_header_name(name: str) -> None:
-    """ValueError unless ``name`` is a token (RFC 9110 §5.1)."""
-    if TOKEN.fullmatch(name) is None:
-        if "\r" in name or "\n" in name:
-            raise ValueError("carriage return or newline in header name")
-        raise ValueError(f"Invalid header name {name!r}")
-    if len(_valid_names) < _MAX_REMEMBERED:
-        _valid_names.add(name)
+def _check(value: str, pattern: re.Pattern[str], valid: set[str], what: str) -> None:
+    """ValueError unless ``pattern`` matches all of ``value`` (then remembered)."""
+    if pattern.fullmatch(value) is None:
+        if "\r" in value or "\n" in value:
+            raise ValueError(f"carriage return or newline in {what}")
+        raise ValueError(f"Invalid {what} {value!r}")
+    remember(valid, value)
 
 
 class RequestHeaders:
@@ -568,7 +557,7 @@ class WSGIHandler:
         if not isinstance(status, str):
             raise UnicodeError(f"The status string must be a native string: {status!r}")
         if status not in _valid_statuses:
-            _check_status(status)
+            _check(status, _STATUS, _valid_statuses, "status")
         lines = []
         provided_length = None
         provided_date = False
@@ -576,7 +565,7 @@ class WSGIHandler:
             if not isinstance(name, str) or not isinstance(value, str):
                 raise UnicodeError(f"The header must be a native string: {name!r}: {value!r}")
             if name not in _valid_names:
-                _check_header_name(name)
+                _check(name, TOKEN, _valid_names, "header name")
             if "\r" in value or "\n" in value:
                 raise ValueError("carriage return or newline in header value")
             if "\x00" in value:

@@ -48,6 +48,7 @@ __all__ = [
     "has_token",
     "parse_request_line",
     "read_fields",
+    "remember",
     "split_target",
 ]
 
@@ -95,7 +96,8 @@ _valid_hosts: set[str] = set()
 _VERSIONS_CRLF = {"HTTP/1.1\r\n": "HTTP/1.1", "HTTP/1.0\r\n": "HTTP/1.0"}
 
 
-def _remember(found: set[str], value: str) -> None:
+def remember(found: set[str], value: str) -> None:
+    """Add ``value`` to the set of values ``found`` valid, unless it is full."""
     if len(found) < _MAX_REMEMBERED:
         found.add(value)
 
@@ -118,7 +120,7 @@ def parse_request_line(line: str, bare_lf: bool = False) -> tuple[str, str, str]
     method, target, version = match.groups()
     if version[5] != "1":
         raise UnsupportedVersion(f"unsupported version {version!r}")
-    _remember(_valid_methods, method)
+    remember(_valid_methods, method)
     return method, target, version
 
 
@@ -176,7 +178,7 @@ def check_host(values: list[str] | None, http10: bool, required: bool = True) ->
     if match is None:
         raise InvalidClientRequest(f"invalid Host {host[:100]!r}")
     _check_ip_literal(match)
-    _remember(_valid_hosts, host)
+    remember(_valid_hosts, host)
 
 
 def has_token(values: list[str] | None, token: str) -> bool:

@@ -164,27 +164,23 @@ class Input:
             return error
         return type(self._error)(*self._error.args)
 
-    def read(self, length: int | None = None) -> bytes:
-        """Read up to ``length`` bytes (all that is left if None or negative)."""
+    def _read(self, size: int | None, line: bool) -> bytes:
         if self._error is not None:
             raise self._failed(self._error)
         try:
             if self.chunked_input:
-                return self._read_chunked(length, False)
-            return self._read_plain(length)
+                return self._read_chunked(size, line)
+            return self._readline_plain(size) if line else self._read_plain(size)
         except (OSError, ValueError) as ex:
             raise self._failed(ex) from None
 
+    def read(self, length: int | None = None) -> bytes:
+        """Read up to ``length`` bytes (all that is left if None or negative)."""
+        return self._read(length, False)
+
     def readline(self, size: int | None = None) -> bytes:
         """Read one line (at most ``size`` bytes); b'' at the end of the body."""
-        if self._error is not None:
-            raise self._failed(self._error)
-        try:
-            if self.chunked_input:
-                return self._read_chunked(size, True)
-            return self._readline_plain(size)
-        except (OSError, ValueError) as ex:
-            raise self._failed(ex) from None
+        return self._read(size, True)
 
     def readlines(self, hint: int | None = None) -> list[bytes]:
         """The remaining lines (stopping once ``hint`` bytes were read, if given)."""
