@@ -295,7 +295,7 @@ def chunked(body: bytes) -> bytes:
 @pytest.mark.parametrize(("body", "expected"), [
     (b"00000000000000000000000005\r\nhello\r\n0000\r\n\r\n", b"hello"),
     (b"5;name\r\nhello\r\n0;last\r\n\r\n", b"hello"),
-    (b'5 ; name = value ;x="q \\" ;v"\r\nhello\r\n0\r\n\r\n', b"hello"),
+    (b'5; name = value;x="q \\" ;v"\r\nhello\r\n0\r\n\r\n', b"hello"),
     (b"a\r\n0123456789\r\nA\r\n0123456789\r\n0\r\n\r\n", b"0123456789" * 2),
     (b"5\r\nhello\r\n0\r\nX: y\r\nZ: obs\r\n fold\r\n\r\n", b"hello"),
 ])
@@ -315,6 +315,7 @@ def test_rfc9112_7_1_valid_chunked_bodies(server: WSGIServer, recorder: Recorder
     b"5\r\nhell\r\n0\r\n\r\n", b"5\r\nhello\r\n0\r\nbad trailer\r\n\r\n",
     b"5\r\nhello\r\n0\r\nX: a\x00b\r\n\r\n", b"5\r\nhello\r\n0\r\n folded\r\n\r\n",
     b"11111111111111111\r\n", b"\r\n5\r\nhello\r\n0\r\n\r\n",
+    b"5 ;ext\r\nhello\r\n0\r\n\r\n", b"5\t;ext\r\nhello\r\n0\r\n\r\n",
 ])
 def test_rfc9112_7_1_malformed_chunked_bodies_close_the_connection(
         server: WSGIServer, recorder: Recorder, body: bytes) -> None:

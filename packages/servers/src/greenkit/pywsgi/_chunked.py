@@ -1,8 +1,10 @@
 """The chunked transfer coding's framing lines (RFC 9112 §7.1).
 
 ``chunk-size [chunk-ext] CRLF``: 1*HEXDIG (any number of leading zeros; no
-sign, ``0x`` or whitespace), then extensions ``BWS ";" BWS token [BWS "="
-BWS (token / quoted-string)]``, then CRLF (a bare LF is no line end here).
+sign, ``0x`` or whitespace), then extensions ``";" BWS token [BWS "=" BWS
+(token / quoted-string)]``, then CRLF (a bare LF is no line end here).
+The grammar's BWS before ``";"`` is refused, as h11 and llhttp's strict
+mode do: whitespace after a chunk size is a known request-smuggling vector.
 The trailer section after the last chunk is read by the header rules.
 """
 
@@ -25,7 +27,7 @@ __all__ = ["CHUNK_EOF", "read_chunk_size", "read_trailers"]
 CHUNK_EOF = "unexpected end of file while parsing chunked data"
 
 _VALUE = rf"(?:{TOKEN_PATTERN}|{QUOTED_STRING_PATTERN})"
-_EXTENSION = rf"[ \t]*;[ \t]*{TOKEN_PATTERN}(?:[ \t]*=[ \t]*{_VALUE})?"
+_EXTENSION = rf";[ \t]*{TOKEN_PATTERN}(?:[ \t]*=[ \t]*{_VALUE})?"
 _CHUNK_LINE = re.compile(rf"([0-9A-Fa-f]+)(?:{_EXTENSION})*\r\n".encode("latin-1"))
 #: Hex digits of the largest chunk accepted (beyond leading zeros).
 _MAX_SIZE_DIGITS = 16
