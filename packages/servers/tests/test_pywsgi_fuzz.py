@@ -3,7 +3,8 @@
 Valid requests (alone and pipelined) are mutated with a seeded random
 generator: bytes inserted, deleted or replaced around separators (SP, HTAB,
 ``:``, ``;``, ``,``, CR, LF), header lines duplicated or swapped, and
-Content-Length / Transfer-Encoding games.  Each case is sent to a running
+Content-Length / Transfer-Encoding games, chunk-size lines replaced (signs,
+``0x``, whitespace, extensions, wrong sizes).  Each case is sent to a running
 WSGIServer on its own connection (then the write side is shut).  The server
 must never answer 5xx (but the protocol's own 501 for an unknown transfer
 coding and 505 for an HTTP major version other than 1), never report an
@@ -58,6 +59,9 @@ SMUGGLED = b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
 SEPARATORS = b" \t:;,\r\n"
 INTERESTING = [b" ", b"\t", b"\r", b"\n", b"\r\n", b"\x00", b"\x0b", b"\x0c", b":", b";",
                b",", b'"', b"\\", b"0", b"-", b"+", b"x", b"a", b"\x80", b"\xff", b"\xa0"]
+CHUNK_SIZES = [b"05", b"0000000000000005", b"+5", b"-5", b"0x5", b"5 ", b" 5", b"5\t", b"5;x",
+               b"5 ;x", b"5;x=y", b'5;x="a b"', b"5;x=a b", b"5;", b"6", b"4", b"5\x00",
+               b"5\n", b"500000000000000000"]
 TE_VALUES = [b"chunked", b" chunked", b"chunked, identity", b"xchunked", b"Chunked",
              b"\x0bchunked", b"chunked\x00", b"gzip, chunked", b"chunked,", b"identity"]
 
@@ -124,7 +128,9 @@ def _join(lines: list[bytes], rest: bytes) -> bytes:
 
 
 def mutate(rng: random.Random, data: bytes) -> bytes:
-    kind = rng.randrange(8)
+    kind = rng.randrange(9)
+    if kind == 8 and b"\r\n5;ext=1\r\n" in data:
+        return data.replace(b"\r\n5;ext=1\r\n", b"\r\n" + rng.choice(CHUNK_SIZES) + b"\r\n", 1)
     if kind == 0:
         at = _near_separator(rng, data)
         return data[:at] + rng.choice(INTERESTING) + data[at:]
