@@ -387,7 +387,10 @@ class WSGIHandler:
         bare_lf = self.accept_bare_lf
         command, path, version = parse_request_line(raw_requestline, bare_lf)
         self.command, self.path, self.request_version = command, path, version
-        self._target_path, self._target_authority = split_target(command, path)
+        if path[0] == "/" and "#" not in path and command != "CONNECT":
+            self._target_path, self._target_authority = path, None     # origin-form
+        else:
+            self._target_path, self._target_authority = split_target(command, path)
         headers = self.headers = self._read_headers()
         fields = headers._index
         http10 = version == "HTTP/1.0"
