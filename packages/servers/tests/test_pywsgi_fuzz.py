@@ -17,7 +17,7 @@ before a request line is skipped, and an HTTP/1.0 request with
 ``Connection: keep-alive`` keeps the connection (h11 frames each message
 with a fresh connection fed the previous one's trailing data).
 
-``GREENKIT_FUZZ_CASES`` (default 1000) and ``GREENKIT_FUZZ_SEED`` (default
+``GREENKIT_FUZZ_CASES`` (default 3000) and ``GREENKIT_FUZZ_SEED`` (default
 20261207) set the run; ``nox -s fuzz_pywsgi`` runs a long one.
 """
 
@@ -38,7 +38,7 @@ from greenkit.pywsgi import WSGIHandler, WSGIServer
 
 h11 = pytest.importorskip("h11")
 
-CASES = int(os.environ.get("GREENKIT_FUZZ_CASES", "1000"))
+CASES = int(os.environ.get("GREENKIT_FUZZ_CASES", "3000"))
 SEED = int(os.environ.get("GREENKIT_FUZZ_SEED", "20261207"))
 
 SEEDS = [
