@@ -268,6 +268,20 @@ def tests(session: nox.Session, package: str) -> None:
     run_pytest(session, pkg.path / "tests")
 
 
+@nox.session(python=PYTHONS[0])
+def fuzz_pywsgi(session: nox.Session) -> None:
+    """Long run of pywsgi's fuzz test against h11 (GREENKIT_FUZZ_CASES, _SEED)."""
+    house = build_wheels(session)
+    pkg = PACKAGES["servers"]
+    install_from_wheelhouse(
+        session, house, pkg.dist, "greenkit-testing", "pytest", *pkg.test_requires
+    )
+    session.env["GREENKIT_FUZZ_CASES"] = os.environ.get("GREENKIT_FUZZ_CASES", "50000")
+    session.env["GREENKIT_TEST_DEADLINE"] = "0"
+    run_pytest(session, pkg.path / "tests" / "test_pywsgi_fuzz.py", "-s",
+               "-o", "faulthandler_timeout=0")
+
+
 @nox.session(python=PYTHONS)
 def integration(session: nox.Session) -> None:
     """Install every package from wheels; run tests-integration/."""
