@@ -1,0 +1,101 @@
+"""Stopping (graceful and quick), max-requests restarts and the heartbeat."""
+
+from __future__ import annotations
+
+import http.client
+import signal
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import pytest
+from conftest import Gunicorn, pid_of
+
+
+def get_in_background(master: Gunicorn, path: str) -> Future[tuple[int, bytes]]:
+    executor = ThreadPoolExecutor(1)
+    future = executor.submit(master.get, path)
+    executor.shutdown(wait=False)
+    return future
+
+
+def wait_until_busy() -> None:
+    """Give a request just sent time to reach the application."""
+    time.sleep(0.3)
+
+
+def test_sigterm_lets_the_request_in_flight_finish(
+        gunicorn: Callable[..., Gunicorn]) -> None:
+    master = gunicorn("-w", "1", "--graceful-timeout", "20")
+    reply = get_in_background(master, "/sleep?s=1")
+    wait_until_busy()
+    master.signal(signal.SIGTERM)
+    status, _ = reply.result(10)
+    assert status == 200
+    assert master.wait(10) < 5
+    master.wait_for_log(r"Worker exiting")
+
+
+def test_idle_keep_alive_connections_do_not_delay_the_stop(
+        gunicorn: Callable[..., Gunicorn]) -> None:
+    master = gunicorn("-w", "1", "--keep-alive", "60", "--graceful-timeout", "20")
+    idle = master.connection()
+    idle.request("GET", "/")
+    assert idle.getresponse().read().startswith(b"pid=")
+    reply = get_in_background(master, "/sleep?s=1")
+    wait_until_busy()
+    master.signal(signal.SIGTERM)
+    # The idle connection is closed at once, the busy one finishes its request.
+    assert idle.sock is not None and idle.sock.recv(1) == b""
+    idle.close()
+    assert reply.result(10)[0] == 200
+    assert master.wait(10) < 5
+
+
+def test_graceful_timeout_bounds_the_stop(gunicorn: Callable[..., Gunicorn]) -> None:
+    master = gunicorn("-w", "1", "--graceful-timeout", "2")
+    reply = get_in_background(master, "/sleep?s=60")
+    wait_until_busy()
+    start = time.monotonic()
+    master.signal(signal.SIGTERM)
+    master.wait(15)
+    assert 1.0 < time.monotonic() - start < 6
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+        reply.result(10)
+
+
+def test_sigquit_stops_at_once(gunicorn: Callable[..., Gunicorn]) -> None:
+    master = gunicorn("-w", "1", "--graceful-timeout", "20")
+    reply = get_in_background(master, "/sleep?s=60")
+    wait_until_busy()
+    master.signal(signal.SIGQUIT)
+    assert master.wait(15) < 5
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+        reply.result(10)
+
+
+def test_max_requests_restarts_the_worker_without_losing_requests(
+        gunicorn: Callable[..., Gunicorn]) -> None:
+    master = gunicorn("-w", "1", "--max-requests", "3")
+    served: dict[int, int] = {}
+    for _ in range(10):
+        status, body = master.get("/")
+        assert status == 200
+        pid = pid_of(body)
+        served[pid] = served.get(pid, 0) + 1
+    # Every worker answered at most 3 requests, then another took over.
+    assert len(served) >= 4
+    assert max(served.values()) <= 3
+    master.wait_for_log(r"Autorestarting worker after current request", count=3)
+
+
+def test_heartbeat_keeps_a_busy_worker_from_being_killed(
+        gunicorn: Callable[..., Gunicorn]) -> None:
+    master = gunicorn("-w", "1", "--timeout", "1")
+    first = pid_of(master.get("/")[1])
+    # Longer than --timeout: the request sleeps cooperatively, so the
+    # worker's heartbeat goes on and the master leaves it alone.
+    status, body = master.get("/sleep?s=2.5")
+    assert status == 200 and pid_of(body) == first
+    assert pid_of(master.get("/")[1]) == first
+    assert master.worker_pids() == [first]
