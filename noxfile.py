@@ -418,6 +418,17 @@ def bench(session: nox.Session) -> None:
     session.run("python", "bench/loop_bench.py", *session.posargs)
 
 
+@nox.session(python=None)
+def bench_gunicorn(session: nox.Session) -> None:
+    """gunicorn -w 2 with greenkit's workers against gevent 26.9.0's (bench/gunicorn_bench.py)."""
+    house = build_wheels(session)
+    # gevent (with packaging, gunicorn's "gevent" extra) is only imported by
+    # gunicorn's own gevent workers, the baseline.
+    install_from_wheelhouse(session, house, "greenkit-gunicorn", "gunicorn[gevent]",
+                            "gevent==26.9.0")
+    session.run("python", "bench/gunicorn_bench.py", *session.posargs)
+
+
 @nox.session(python="3.11")
 def gevent_suite(session: nox.Session) -> None:
     """Run gevent's own test suite against greenkit through ../shared/acceptance."""
