@@ -4,6 +4,7 @@ Routes (query string ``s=<seconds>`` where a duration is taken):
 
 * ``/`` -- ``pid=<worker pid>``;
 * ``/sleep?s=0.5`` -- ``time.sleep`` (blocking unless patched), then the pid;
+  with ``mark=<name>`` it first creates the file ``<name>`` in its folder;
 * ``/info`` -- JSON: the pid, what the module saw when it was imported
   (pid, whether ``socket`` was monkey-patched) and parts of the environ.
 """
@@ -27,6 +28,9 @@ def _seconds(environ):
 def app(environ, start_response):
     path = environ["PATH_INFO"]
     if path == "/sleep":
+        for marker in parse_qs(environ.get("QUERY_STRING", "")).get("mark", ()):
+            with open(marker, "w"):
+                pass
         time.sleep(_seconds(environ))
     if path == "/info":
         body = json.dumps({

@@ -41,6 +41,7 @@ class Gunicorn:
 
     def __init__(self, folder: Path, worker_class: str, *args: str) -> None:
         shutil.copy(HERE / "app_module.py", folder / "app_module.py")
+        self.folder = folder
         self.log_path = folder / "gunicorn.log"
         command = [sys.executable, "-m", "gunicorn", "-k", worker_class,
                    "-b", "127.0.0.1:0", "--chdir", str(folder), *args]
@@ -139,13 +140,16 @@ def worker_class(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def gunicorn(tmp_path: Path, worker_class: str) -> Iterator[Callable[..., Gunicorn]]:
-    """``gunicorn(*args)`` starts a master with the worker class under test;
-    each one is stopped and its log checked at the end of the test."""
+    """``gunicorn(*args, files={name: text})`` starts a master with the
+    worker class under test (``files`` written beside the app first); each
+    one is stopped and its log checked at the end of the test."""
     started: list[Gunicorn] = []
 
-    def start(*args: str) -> Gunicorn:
+    def start(*args: str, files: dict[str, str] | None = None) -> Gunicorn:
         folder = tmp_path / f"master{len(started)}"
         folder.mkdir()
+        for name, text in (files or {}).items():
+            (folder / name).write_text(text)
         master = Gunicorn(folder, worker_class, *args)
         started.append(master)
         return master

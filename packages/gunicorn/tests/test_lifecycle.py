@@ -12,27 +12,62 @@ import pytest
 from conftest import Gunicorn, pid_of
 
 
-def get_in_background(master: Gunicorn, path: str) -> Future[tuple[int, bytes]]:
+def wait_for_file(master: Gunicorn, name: str) -> None:
+    path = master.folder / name
+    deadline = time.monotonic() + 15
+    while not path.exists():
+        assert time.monotonic() < deadline, master.log()
+        time.sleep(0.02)
+
+
+def sleep_in_background(master: Gunicorn, seconds: float) -> Future[tuple[int, bytes]]:
+    """GET /sleep in a thread; return once the application is sleeping."""
     executor = ThreadPoolExecutor(1)
-    future = executor.submit(master.get, path)
+    future = executor.submit(master.get, f"/sleep?s={seconds}&mark=busy")
     executor.shutdown(wait=False)
+    wait_for_file(master, "busy")
     return future
-
-
-def wait_until_busy() -> None:
-    """Give a request just sent time to reach the application."""
-    time.sleep(0.3)
 
 
 def test_sigterm_lets_the_request_in_flight_finish(
         gunicorn: Callable[..., Gunicorn]) -> None:
     master = gunicorn("-w", "1", "--graceful-timeout", "20")
-    reply = get_in_background(master, "/sleep?s=1")
-    wait_until_busy()
+    reply = sleep_in_background(master, 1)
     master.signal(signal.SIGTERM)
     status, _ = reply.result(10)
     assert status == 200
     assert master.wait(10) < 5
+    master.wait_for_log(r"Worker exiting")
+
+
+#: A gunicorn configuration file whose greenkit.events subscriber makes the
+#: worker's monkey patching take long (and says when it starts).
+SLOW_PATCHING_CONF = """
+import os
+import time
+
+import greenkit.events
+
+
+def slow_patching(event):
+    if isinstance(event, greenkit.events.GeventWillPatchAllEvent):
+        with open("patching", "w") as marker:
+            marker.write(str(os.getpid()))
+        time.sleep(1.5)
+
+
+greenkit.events.subscribers.append(slow_patching)
+"""
+
+
+def test_sigterm_while_the_worker_boots_is_not_lost(
+        gunicorn: Callable[..., Gunicorn]) -> None:
+    master = gunicorn("-w", "1", "-c", "slow_conf.py", "--graceful-timeout", "20",
+                      files={"slow_conf.py": SLOW_PATCHING_CONF})
+    wait_for_file(master, "patching")
+    master.signal(signal.SIGTERM)
+    # The worker stops once booted instead of being killed after --graceful-timeout.
+    assert master.wait(15) < 8
     master.wait_for_log(r"Worker exiting")
 
 
@@ -42,8 +77,7 @@ def test_idle_keep_alive_connections_do_not_delay_the_stop(
     idle = master.connection()
     idle.request("GET", "/")
     assert idle.getresponse().read().startswith(b"pid=")
-    reply = get_in_background(master, "/sleep?s=1")
-    wait_until_busy()
+    reply = sleep_in_background(master, 1)
     master.signal(signal.SIGTERM)
     # The idle connection is closed at once, the busy one finishes its request.
     assert idle.sock is not None and idle.sock.recv(1) == b""
@@ -53,21 +87,19 @@ def test_idle_keep_alive_connections_do_not_delay_the_stop(
 
 
 def test_graceful_timeout_bounds_the_stop(gunicorn: Callable[..., Gunicorn]) -> None:
-    master = gunicorn("-w", "1", "--graceful-timeout", "2")
-    reply = get_in_background(master, "/sleep?s=60")
-    wait_until_busy()
+    master = gunicorn("-w", "1", "--graceful-timeout", "1")
+    reply = sleep_in_background(master, 60)
     start = time.monotonic()
     master.signal(signal.SIGTERM)
     master.wait(15)
-    assert 1.0 < time.monotonic() - start < 6
+    assert 0.5 < time.monotonic() - start < 6
     with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
         reply.result(10)
 
 
 def test_sigquit_stops_at_once(gunicorn: Callable[..., Gunicorn]) -> None:
     master = gunicorn("-w", "1", "--graceful-timeout", "20")
-    reply = get_in_background(master, "/sleep?s=60")
-    wait_until_busy()
+    reply = sleep_in_background(master, 60)
     master.signal(signal.SIGQUIT)
     assert master.wait(15) < 5
     with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
@@ -91,11 +123,11 @@ def test_max_requests_restarts_the_worker_without_losing_requests(
 
 def test_heartbeat_keeps_a_busy_worker_from_being_killed(
         gunicorn: Callable[..., Gunicorn]) -> None:
-    master = gunicorn("-w", "1", "--timeout", "1")
+    master = gunicorn("-w", "1", "--timeout", "2")
     first = pid_of(master.get("/")[1])
     # Longer than --timeout: the request sleeps cooperatively, so the
     # worker's heartbeat goes on and the master leaves it alone.
-    status, body = master.get("/sleep?s=2.5")
+    status, body = master.get("/sleep?s=3")
     assert status == 200 and pid_of(body) == first
     assert pid_of(master.get("/")[1]) == first
     assert master.worker_pids() == [first]

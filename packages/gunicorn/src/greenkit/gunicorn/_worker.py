@@ -84,9 +84,6 @@ class Worker(AsyncWorker):  # type: ignore[misc]
     the other SSL settings, the access log, and gunicorn's server hooks.
     """
 
-    #: Signals gunicorn's workers react to; each is handled in a greenlet.
-    HANDLED_SIGNALS = ("SIGQUIT", "SIGTERM", "SIGINT", "SIGWINCH", "SIGUSR1", "SIGABRT")
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Set before the base class assigns ``alive`` (a property here).
         self._stopping: Event | None = None
@@ -95,6 +92,7 @@ class Worker(AsyncWorker):  # type: ignore[misc]
         #: Connections that were served and now wait for their next request:
         #: greenlet -> client socket.  Graceful shutdown closes them at once.
         self._idle: dict[Any, Any] = {}
+        #: The hub's signal handlers, kept for the life of the process.
         self._signal_handlers: list[Any] = []
         super().__init__(*args, **kwargs)
 
@@ -122,6 +120,9 @@ class Worker(AsyncWorker):  # type: ignore[misc]
         self._quick = True
         self.alive = False
         self.cfg.worker_int(self)
+        if self._pool is not None:
+            # Possibly in the middle of a graceful stop: cut it short.
+            self._pool.kill(block=False)
 
     def handle_abort(self, sig: int, frame: Any) -> None:
         """SIGABRT (the master's sign that the worker timed out): run the
@@ -136,6 +137,7 @@ class Worker(AsyncWorker):  # type: ignore[misc]
     def init_process(self) -> None:
         """In the child after ``fork()``: fork the inherited hub, patch the
         standard library, then let gunicorn load the app and call :meth:`run`."""
+        self._catch_signals_while_booting()
         reinit()
         monkey.patch_all()
         self._stopping = Event()
@@ -153,19 +155,32 @@ class Worker(AsyncWorker):  # type: ignore[misc]
         family, type_, proto = raw.family, raw.type, raw.proto
         listener.sock = cooperative_socket(family, type_, proto, fileno=raw.detach())
 
-    def init_signals(self) -> None:
-        """Reset the master's signal handlers; handle gunicorn's worker signals
-        through the hub."""
-        for signum in self.SIGNALS:
-            _signal.signal(signum, _signal.SIG_DFL)
-        handlers = {
+    def _signal_methods(self) -> dict[str, Any]:
+        return {
             "SIGQUIT": self.handle_quit, "SIGINT": self.handle_quit,
             "SIGTERM": self.handle_exit, "SIGWINCH": self.handle_winch,
             "SIGUSR1": self.handle_usr1, "SIGABRT": self.handle_abort,
         }
-        for name in self.HANDLED_SIGNALS:
+
+    def _catch_signals_while_booting(self) -> None:
+        """Until :meth:`init_signals`, take the signals with plain Python
+        handlers: the master's, inherited by ``fork()``, would swallow a
+        SIGTERM sent while the worker patches and loads."""
+        for name, method in self._signal_methods().items():
+            _signal.signal(getattr(_signal, name), method)
+
+    def init_signals(self) -> None:
+        """Handle gunicorn's worker signals through the hub (its watchers
+        take over from the booting handlers with no gap); reset the other
+        signals the master handles."""
+        methods = self._signal_methods()
+        handled = {getattr(_signal, name) for name in methods}
+        for signum in self.SIGNALS:
+            if signum not in handled:
+                _signal.signal(signum, _signal.SIG_DFL)
+        for name, method in methods.items():
             signum = getattr(_signal, name)
-            self._signal_handlers.append(signal_handler(signum, handlers[name], signum, None))
+            self._signal_handlers.append(signal_handler(signum, method, signum, None))
 
     def run(self) -> None:
         """Serve every listener until stopped, beating the heartbeat; then shut down."""
@@ -216,9 +231,6 @@ class Worker(AsyncWorker):  # type: ignore[misc]
             self._drain(pool)
         if len(pool):
             pool.kill(block=True, timeout=KILL_WAIT)
-        for handler in self._signal_handlers:
-            handler.cancel()
-        self._signal_handlers = []
 
     def _drain(self, pool: Pool) -> None:
         """Graceful part of the shutdown: close the idle connections, give the
@@ -226,7 +238,7 @@ class Worker(AsyncWorker):  # type: ignore[misc]
         self.close_idle_connections()
         deadline = time.monotonic() + self._drain_seconds()
         interval = self._heartbeat_interval()
-        while len(pool):
+        while len(pool) and not self._quick:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
