@@ -105,3 +105,17 @@ def test_tls_with_certfile_and_keyfile(gunicorn: Callable[..., Gunicorn]) -> Non
     lines = master.wait_for_log(r"(?m)^200 GET /info n=(\d) t(\d) application/json \d+ "
                                 r"<HTTP/1\.1>$", count=2)
     assert lines == [("0", "0"), ("1", "1")]
+
+
+def test_malformed_requests_get_400(gunicorn: Callable[..., Gunicorn]) -> None:
+    master = gunicorn("-w", "1", "--access-logfile", "-")
+    for request in (b"NOT AN HTTP REQUEST\r\n\r\n",
+                    b"GET / HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n"):
+        with raw_connection(master.port) as sock:
+            sock.sendall(request)
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 400 "), answer
+    # The server goes on (and the log stays clean: checked by the fixture).
+    assert master.get("/")[0] == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -131,3 +132,17 @@ def test_heartbeat_keeps_a_busy_worker_from_being_killed(
     assert status == 200 and pid_of(body) == first
     assert pid_of(master.get("/")[1]) == first
     assert master.worker_pids() == [first]
+
+
+def test_sigabrt_runs_the_hook_and_exits_with_status_1(
+        gunicorn: Callable[..., Gunicorn]) -> None:
+    master = gunicorn("-w", "1", "-c", "abort_conf.py",
+                      files={"abort_conf.py": "def worker_abort(worker):\n"
+                                              "    worker.log.info('worker_abort hook ran')\n"})
+    first = pid_of(master.get("/")[1])
+    # What the master sends a worker that missed its heartbeat.
+    os.kill(first, signal.SIGABRT)
+    master.wait_for_log(rf"Worker \(pid:{first}\) exited with code 1")
+    master.expected.append(rf"Worker \(pid:{first}\) exited with code 1")
+    assert "worker_abort hook ran" in master.log()
+    assert pid_of(master.get("/")[1]) != first

@@ -37,7 +37,7 @@ class _Response:
 
 
 class _ErrorLog:
-    """pywsgi's ``error_log`` (and the app's ``wsgi.errors``) as gunicorn's error log."""
+    """The app's ``wsgi.errors`` (pywsgi's ``error_log``) as gunicorn's error log."""
 
     def __init__(self, log: Any) -> None:
         self._log = log
@@ -96,11 +96,23 @@ class PyWSGIHandler(WSGIHandler):
             worker._idle[current] = self.socket
 
     def get_environ(self) -> Any:
-        """pywsgi's environ plus gunicorn's ``RAW_URI`` and ``gunicorn.socket``."""
+        """pywsgi's environ plus gunicorn's ``RAW_URI`` and ``gunicorn.socket``
+        (also as ``gunicorn.sock``, the name gevent's pywsgi worker uses)."""
         env = super().get_environ()
         env["RAW_URI"] = self.path
-        env["gunicorn.socket"] = self.socket
+        env["gunicorn.socket"] = env["gunicorn.sock"] = self.socket
         return env
+
+    def log_error(self, msg: str, *args: Any) -> None:
+        """pywsgi's own complaints (invalid requests, answered with 4xx) go to
+        gunicorn's error log as warnings, as gunicorn logs a bad request."""
+        try:
+            message = msg % args if args else msg
+        except (TypeError, ValueError):
+            message = f"{msg!r} {args!r}"
+        address = self.client_address
+        client = address[0] if isinstance(address, tuple) else address
+        self.server.worker.log.warning("%s (from %s)", message, client or "-")
 
     def _log_environ(self) -> Any:
         if self.environ is not None:

@@ -66,9 +66,7 @@ def _has_input(sock: Any) -> bool:
         if pending is not None and pending():
             return True
         return bool(_socket.socket.recv(sock, 1, _PEEK_NOW))
-    except BlockingIOError:
-        return False
-    except OSError:
+    except OSError:     # BlockingIOError: nothing there
         return False
 
 
@@ -88,6 +86,8 @@ class Worker(AsyncWorker):  # type: ignore[misc]
         # Set before the base class assigns ``alive`` (a property here).
         self._stopping: Event | None = None
         self._quick = False
+        #: The worker process's exit status once :meth:`run` returns.
+        self._exit_status = 0
         self._pool: Pool | None = None
         #: Connections that were served and now wait for their next request:
         #: greenlet -> client socket.  Graceful shutdown closes them at once.
@@ -115,22 +115,21 @@ class Worker(AsyncWorker):  # type: ignore[misc]
         self.alive = False
 
     def handle_quit(self, sig: int, frame: Any) -> None:
-        """SIGQUIT, SIGINT: stop now, killing the connections; runs the
-        ``worker_int`` hook first."""
+        """SIGQUIT, SIGINT: stop now, killing the connections (also in the
+        middle of a graceful stop); runs the ``worker_int`` hook."""
         self._quick = True
         self.alive = False
         self.cfg.worker_int(self)
         if self._pool is not None:
-            # Possibly in the middle of a graceful stop: cut it short.
             self._pool.kill(block=False)
 
     def handle_abort(self, sig: int, frame: Any) -> None:
         """SIGABRT (the master's sign that the worker timed out): run the
         ``worker_abort`` hook and exit with status 1."""
+        self._exit_status = 1
         self._quick = True
         self.alive = False
         self.cfg.worker_abort(self)
-        sys.exit(1)
 
     # -- the child process ----------------------------------------------------
 
@@ -192,6 +191,8 @@ class Worker(AsyncWorker):  # type: ignore[misc]
             self._beat_until_stopped()
         finally:
             self._shut_down(servers, pool)
+        if self._exit_status:
+            sys.exit(self._exit_status)
 
     def make_server(self, listener: Any, pool: Pool) -> StreamServer:
         """The server of one gunicorn listener, spawning into ``pool``."""
