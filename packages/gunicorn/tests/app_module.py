@@ -5,6 +5,8 @@ Routes (query string ``s=<seconds>`` where a duration is taken):
 * ``/`` -- ``pid=<worker pid>``;
 * ``/sleep?s=0.5`` -- ``time.sleep`` (blocking unless patched), then the pid;
   with ``mark=<name>`` it first creates the file ``<name>`` in its folder;
+* ``/file`` -- ``BIG_FILE`` (2 MiB) through ``wsgi.file_wrapper`` (sendfile
+  under gunicorn's parser);
 * ``/info`` -- JSON: the pid, what the module saw when it was imported
   (pid, whether ``socket`` was monkey-patched) and parts of the environ.
 """
@@ -16,6 +18,8 @@ from urllib.parse import parse_qs
 
 from greenkit import monkey
 
+#: What ``/file`` sends.
+BIG_FILE = bytes(range(256)) * 8192
 IMPORTED_IN = os.getpid()
 PATCHED_AT_IMPORT = monkey.is_module_patched("socket")
 
@@ -32,6 +36,12 @@ def app(environ, start_response):
             with open(marker, "w"):
                 pass
         time.sleep(_seconds(environ))
+    if path == "/file":
+        with open("big.bin", "wb") as out:
+            out.write(BIG_FILE)
+        start_response("200 OK", [("Content-Type", "application/octet-stream"),
+                                  ("Content-Length", str(len(BIG_FILE)))])
+        return environ["wsgi.file_wrapper"](open("big.bin", "rb"), 65536)
     if path == "/info":
         body = json.dumps({
             "pid": os.getpid(),

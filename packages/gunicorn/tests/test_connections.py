@@ -119,3 +119,14 @@ def test_malformed_requests_get_400(gunicorn: Callable[..., Gunicorn]) -> None:
         assert answer.startswith(b"HTTP/1.1 400 "), answer
     # The server goes on (and the log stays clean: checked by the fixture).
     assert master.get("/")[0] == 200
+
+
+def test_file_wrapper_responses(gunicorn: Callable[..., Gunicorn]) -> None:
+    master = gunicorn("-w", "1")
+    connection = master.connection()
+    for _ in range(2):      # twice on one connection: the body ended where it should
+        connection.request("GET", "/file")
+        response = connection.getresponse()
+        assert response.status == 200
+        assert response.read() == bytes(range(256)) * 8192
+    connection.close()
