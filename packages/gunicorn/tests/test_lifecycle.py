@@ -61,6 +61,7 @@ greenkit.events.subscribers.append(slow_patching)
 """
 
 
+@pytest.mark.parametrize("worker_class", ["greenkit.gunicorn.Worker"])  # shared boot code
 def test_sigterm_while_the_worker_boots_is_not_lost(
         gunicorn: Callable[..., Gunicorn]) -> None:
     master = gunicorn("-w", "1", "-c", "slow_conf.py", "--graceful-timeout", "20",
@@ -122,15 +123,17 @@ def test_max_requests_restarts_the_worker_without_losing_requests(
     master.wait_for_log(r"Autorestarting worker after current request", count=3)
 
 
-def test_heartbeat_keeps_a_busy_worker_from_being_killed(
+def test_heartbeat_keeps_an_idle_or_busy_worker_from_being_killed(
         gunicorn: Callable[..., Gunicorn]) -> None:
     master = gunicorn("-w", "1", "--timeout", "2")
     first = pid_of(master.get("/")[1])
-    # Longer than --timeout: the request sleeps cooperatively, so the
-    # worker's heartbeat goes on and the master leaves it alone.
-    status, body = master.get("/sleep?s=3")
-    assert status == 200 and pid_of(body) == first
+    # Idle for longer than --timeout (the master looks about once a second).
+    time.sleep(3.2)
     assert pid_of(master.get("/")[1]) == first
+    # Busy for longer than --timeout: the request sleeps cooperatively, so
+    # the worker's heartbeat goes on and the master leaves it alone.
+    status, body = master.get("/sleep?s=3.2")
+    assert status == 200 and pid_of(body) == first
     assert master.worker_pids() == [first]
 
 
