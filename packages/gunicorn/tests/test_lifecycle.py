@@ -123,6 +123,7 @@ def test_max_requests_restarts_the_worker_without_losing_requests(
     master.wait_for_log(r"Autorestarting worker after current request", count=3)
 
 
+@pytest.mark.parametrize("worker_class", ["greenkit.gunicorn.Worker"])  # shared main loop
 def test_heartbeat_keeps_an_idle_or_busy_worker_from_being_killed(
         gunicorn: Callable[..., Gunicorn]) -> None:
     master = gunicorn("-w", "1", "--timeout", "2")
