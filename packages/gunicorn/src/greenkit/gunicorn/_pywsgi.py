@@ -13,8 +13,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from greenlet import getcurrent
-
 from greenkit.gunicorn._worker import Worker
 from greenkit.pool import Pool
 from greenkit.pywsgi import WSGIHandler, WSGIServer
@@ -65,7 +63,7 @@ class PyWSGIHandler(WSGIHandler):
         try:
             super().handle()
         finally:
-            self.server.worker._idle.pop(getcurrent(), None)
+            self.server.worker.connection_busy()
 
     def read_requestline(self) -> Any:
         """The next request line, waiting at most ``keepalive`` seconds for
@@ -83,8 +81,7 @@ class PyWSGIHandler(WSGIHandler):
         the worker stops or keep-alive is off; afterwards the connection is
         idle until its next request."""
         worker = self.server.worker
-        current = getcurrent()
-        worker._idle.pop(current, None)
+        worker.connection_busy()
         worker.nr += 1
         if worker.nr >= worker.max_requests and worker.alive:
             worker.log.info("Autorestarting worker after current request.")
@@ -93,7 +90,7 @@ class PyWSGIHandler(WSGIHandler):
             self.close_connection = True
         super().handle_one_response()
         if not self.close_connection and self.socket is not None:
-            worker._idle[current] = self.socket
+            worker.connection_idle(self.socket)
 
     def get_environ(self) -> Any:
         """pywsgi's environ plus gunicorn's ``RAW_URI`` and ``gunicorn.socket``
@@ -110,9 +107,12 @@ class PyWSGIHandler(WSGIHandler):
             message = msg % args if args else msg
         except (TypeError, ValueError):
             message = f"{msg!r} {args!r}"
+        self.server.worker.log.warning("%s (from %s)", message, self._client_host())
+
+    def _client_host(self) -> str:
         address = self.client_address
-        client = address[0] if isinstance(address, tuple) else address
-        self.server.worker.log.warning("%s (from %s)", message, client or "-")
+        host = address[0] if isinstance(address, tuple) else address
+        return str(host or "-")
 
     def _log_environ(self) -> Any:
         if self.environ is not None:
@@ -120,11 +120,8 @@ class PyWSGIHandler(WSGIHandler):
         # A request refused before it had an environ (400, 414, 431).
         parts = (self.requestline or "").split()
         method, uri, protocol = parts if len(parts) == 3 else ("-", "-", "-")
-        address = self.client_address
-        return {
-            "REQUEST_METHOD": method, "RAW_URI": uri, "SERVER_PROTOCOL": protocol,
-            "REMOTE_ADDR": address[0] if isinstance(address, tuple) else str(address or "-"),
-        }
+        return {"REQUEST_METHOD": method, "RAW_URI": uri, "SERVER_PROTOCOL": protocol,
+                "REMOTE_ADDR": self._client_host()}
 
     def log_request(self) -> None:
         """One line in gunicorn's access log, in its ``access_log_format``."""

@@ -252,6 +252,15 @@ class Worker(AsyncWorker):  # type: ignore[misc]
         graceful = float(self.cfg.graceful_timeout)
         return max(0.0, graceful - min(1.0, graceful / 5.0))
 
+    def connection_idle(self, sock: Any) -> None:
+        """The current greenlet's connection, ``sock``, was served and waits
+        for its next request."""
+        self._idle[getcurrent()] = sock
+
+    def connection_busy(self) -> None:
+        """The current greenlet's connection is being served (or closed)."""
+        self._idle.pop(getcurrent(), None)
+
     def close_idle_connections(self) -> None:
         """Kill the connections that wait for a next request and have sent
         nothing yet (one that has is left to be served, with ``Connection:
@@ -285,18 +294,17 @@ class Worker(AsyncWorker):  # type: ignore[misc]
         try:
             super().handle(listener, client, address)
         finally:
-            self._idle.pop(getcurrent(), None)
+            self.connection_busy()
 
     def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> Any:
         """One request (gunicorn's); afterwards the connection counts as idle
         until the next request arrives, and closes if the worker is stopping."""
-        current = getcurrent()
-        self._idle.pop(current, None)
+        self.connection_busy()
         result = super().handle_request(listener_name, req, sock, addr)
         if not self.alive:
             # Stopping meanwhile: no next request on this connection.
             raise StopIteration()
-        self._idle[current] = sock
+        self.connection_idle(sock)
         return result
 
     def timeout_ctx(self) -> Any:
