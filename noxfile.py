@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import sys
 import tomllib
@@ -26,6 +27,7 @@ import nox
 
 ROOT = Path(__file__).resolve().parent
 PACKAGES_DIR = ROOT / "packages"
+DOCS = ROOT / "docs"
 SHARED = ROOT.parent / "shared"
 WHEELHOUSE = ROOT / ".nox" / "wheelhouse"
 VERSION = (ROOT / "VERSION").read_text().strip()
@@ -33,7 +35,7 @@ PYTHONS = ["3.11", "3.12", "3.13"]
 META = "greenkit"
 #: Paths that only the meta-package's wheel may contain.
 META_ONLY = ("greenkit/__init__.py", "greenkit/loop/__init__.py")
-LINT_PATHS = ("packages", "tests-integration", "tools", "bench", "noxfile.py")
+LINT_PATHS = ("packages", "tests-integration", "tools", "bench", "docs", "noxfile.py")
 
 
 def _on_ci() -> bool:
@@ -76,7 +78,7 @@ nox.needs_version = ">=2024.4.15"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.download_python = "never"
 nox.options.error_on_missing_interpreters = _on_ci()
-nox.options.sessions = ["pins", "lint", "typecheck", "namespace", "tests", "integration"]
+nox.options.sessions = ["pins", "lint", "typecheck", "namespace", "tests", "integration", "docs"]
 
 
 # -- the packages ---------------------------------------------------------------
@@ -87,6 +89,7 @@ class Package:
     folder: str  # packages/<folder>
     dist: str  # distribution name
     test_requires: tuple[str, ...]  # [dependency-groups] test
+    on_meta: bool  # an add-on: depends on the meta-package (the whole kit)
 
     @property
     def path(self) -> Path:
@@ -97,6 +100,12 @@ class Package:
         return (self.path / "tests").is_dir()
 
 
+def _requirement_name(requirement: str) -> str:
+    """The normalized distribution name a requirement string names."""
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+    return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else ""
+
+
 def _read_packages() -> dict[str, Package]:
     found = {}
     for pyproject in sorted(PACKAGES_DIR.glob("*/pyproject.toml")):
@@ -105,6 +114,7 @@ def _read_packages() -> dict[str, Package]:
             folder=pyproject.parent.name,
             dist=data["project"]["name"],
             test_requires=tuple(data.get("dependency-groups", {}).get("test", ())),
+            on_meta=META in map(_requirement_name, data["project"].get("dependencies", ())),
         )
     return found
 
@@ -350,7 +360,8 @@ def namespace(session: nox.Session) -> None:
 
     all_modules: list[str] = []
     with session.chdir(tmp):
-        # (a) each portion alone, from its wheel (with its declared dependencies).
+        # (a) each portion alone, from its wheel (with its declared dependencies;
+        # an add-on brings the meta-package, whose __init__ greenkit must then be).
         for pkg in PACKAGES.values():
             if pkg.dist == META:
                 continue
@@ -358,7 +369,8 @@ def namespace(session: nox.Session) -> None:
             all_modules += modules
             python = _make_venv(session, tmp / f"alone-{pkg.folder}")
             _venv_install(session, python, *find, pkg.dist)
-            session.run(python, str(check), json.dumps(modules), "none", external=True)
+            expected = "dist" if pkg.on_meta else "none"
+            session.run(python, str(check), json.dumps(modules), expected, external=True)
 
         # (b) every wheel together with the meta-package, in the session's venv.
         all_modules = ["greenkit", *sorted(set(all_modules))]
@@ -392,10 +404,38 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """Run mypy (strict) over every package's src/."""
     # gunicorn: greenkit-gunicorn's workers subclass its (untyped) worker classes.
-    session.install("mypy", "pytest", "greenlet", "cffi", "gunicorn")
+    session.install("mypy", "pytest", "greenlet", "cffi", "pycares", "dnspython", "gunicorn")
     sources = [str(p.relative_to(ROOT)) for p in sorted(PACKAGES_DIR.glob("*/src"))]
     session.env["MYPYPATH"] = os.pathsep.join(sources)
     session.run("mypy", *(session.posargs or sources))
+
+
+def _all_dists_with_extras() -> list[str]:
+    found = []
+    for pkg in PACKAGES.values():
+        project = tomllib.loads((pkg.path / "pyproject.toml").read_text())["project"]
+        extras = ",".join(project.get("optional-dependencies", {}))
+        found.append(f"{pkg.dist}[{extras}]" if extras else pkg.dist)
+    return found
+
+
+@nox.session(python=PYTHONS[0])
+def docs(session: nox.Session) -> None:
+    """Build the docs site into docs/_build/html (warnings fail), check it, run its examples."""
+    house = build_wheels(session)
+    # Every distribution with all its extras: autodoc imports every public
+    # module, also those needing an optional library (greenkit-io[ares]).
+    install_from_wheelhouse(session, house, *_all_dists_with_extras(),
+                            "-r", str(DOCS / "requirements.txt"))  # fmt: skip
+    build = DOCS / "_build"
+    common = ["-W", "--keep-going", "-q", "-d", str(build / "doctrees"), str(DOCS)]
+    # -E: read every page afresh, so a warning is never hidden by an unchanged page.
+    session.run("sphinx-build", "-b", "html", "-E", *common, str(build / "html"))
+    session.run("python", str(DOCS / "check_api.py"), str(build / "html"))
+    # Opens pages in headless Chromium when one is installed; says so otherwise.
+    session.run("python", str(DOCS / "check_render.py"), str(build / "html"))
+    with session.chdir(session.create_tmp()):
+        session.run("sphinx-build", "-b", "doctest", *common, str(build / "doctest"))
 
 
 @nox.session(python=None)
@@ -409,13 +449,16 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python=None)
 def bench(session: nox.Session) -> None:
-    """Benchmark greenkit beside gevent 26.9.0 in one venv (bench/loop_bench.py)."""
+    """Benchmark greenkit beside gevent 26.9.0 in one venv (bench/loop_bench.py, then
+    bench/resolver_bench.py against greenkit-testing's loopback DNS responder)."""
     script = ROOT / "bench" / "loop_bench.py"
     if not script.exists():
         session.skip("bench/loop_bench.py does not exist yet")
     house = build_wheels(session)
-    install_from_wheelhouse(session, house, META, "gevent==26.9.0")
+    install_from_wheelhouse(session, house, META, "gevent==26.9.0", "greenkit-testing",
+                            "greenkit-io[ares,dnspython]")
     session.run("python", "bench/loop_bench.py", *session.posargs)
+    session.run("python", "bench/resolver_bench.py")
 
 
 @nox.session(python=None)
@@ -437,9 +480,10 @@ def gevent_suite(session: nox.Session) -> None:
         session.error(f"{runner} not found: shared/ must sit beside the repository")
     house = build_wheels(session)
     # pip: run.py downloads gevent's sdist with it; zope.*, requests and
-    # pkg_resources (setuptools < 81) are what gevent's tests import.
+    # pkg_resources (setuptools < 81) are what gevent's tests import; pycares
+    # and dnspython, what the pure-ares and pure-dnspython configs use.
     install_from_wheelhouse(session, house, *_all_dists(), "pip", "zope.interface", "zope.event",
-                            "requests", "setuptools<81")  # fmt: skip
+                            "requests", "setuptools<81", "pycares", "dnspython")  # fmt: skip
     session.run(
         "python", str(runner), "--impl", "greenkit", "--python", _python_exe(session),
         "--exit-zero", *session.posargs,

@@ -9,10 +9,13 @@ in every ``packages/*/pyproject.toml``:
   VERSION's major.minor (``greenkit-hub~=0.1``);
 * the meta-package's (``packages/greenkit``) dependencies, to an exact pin
   (``greenkit-hub==0.1.0``) on every runtime distribution; a missing one is
-  added.
+  added.  An *add-on* (a distribution the meta-package offers through one of
+  its extras, ``greenkit[gevent-compat]``) is pinned exactly there instead,
+  so that the whole kit does not drag in gunicorn and the like.
 
 ``greenkit-testing`` is not a runtime distribution: nothing may depend on it
-at run time, and neither may any piece depend on the meta-package.
+at run time.  No piece may depend on the meta-package, except an add-on,
+which stands on top of the whole kit (``greenkit~=0.1``).
 
 ``--check`` changes nothing: it prints every disagreement and exits 1 if
 there is any.  Only the standard library is used.
@@ -115,6 +118,7 @@ def plan(root: Path = ROOT) -> tuple[list[str], dict[Path, str]]:
     packages = load_packages(root)
     siblings = {normalize(p.name) for p in packages}
     runtime = sorted(s for s in siblings if s != META and s not in NOT_RUNTIME)
+    addons = _addons(packages)
     problems: list[str] = []
     fixed: dict[Path, str] = {}
 
@@ -135,7 +139,10 @@ def plan(root: Path = ROOT) -> tuple[list[str], dict[Path, str]]:
                 name = normalize(split_requirement(req)[0])
                 if name not in siblings:
                     continue
-                if group == "dependencies" and (name in NOT_RUNTIME or name == META):
+                on_meta_allowed = name == META and normalize(pkg.name) in addons
+                if group == "dependencies" and (
+                    name in NOT_RUNTIME or (name == META and not on_meta_allowed)
+                ):
                     problems.append(f"{where}: runtime dependency on {name} is not allowed")
                     continue
                 want_spec = f"=={version}" if pkg.is_meta else f"~={major_minor}"
@@ -146,7 +153,7 @@ def plan(root: Path = ROOT) -> tuple[list[str], dict[Path, str]]:
 
         if pkg.is_meta:
             have = {normalize(split_requirement(r)[0]) for r in pkg.dependencies}
-            missing = [name for name in runtime if name not in have]
+            missing = [name for name in runtime if name not in have and name not in addons]
             for name in missing:
                 problems.append(f"{where}: missing pin {name}=={version}")
             if missing:
@@ -155,6 +162,18 @@ def plan(root: Path = ROOT) -> tuple[list[str], dict[Path, str]]:
         if text != pkg.text:
             fixed[pkg.pyproject] = text
     return problems, fixed
+
+
+def _addons(packages: list[Package]) -> set[str]:
+    """Distributions that the meta-package offers through its extras."""
+    meta = [p for p in packages if p.is_meta]
+    if not meta:
+        return set()
+    return {
+        normalize(split_requirement(req)[0])
+        for reqs in meta[0].optional.values()
+        for req in reqs
+    }
 
 
 def _add_meta_pins(text: str, pins: list[str], where: str) -> str:

@@ -339,18 +339,70 @@ def test_killone_blocking_waits() -> None:
     group.killone(glet)  # not a member any more: nothing happens
 
 
-def test_kill_from_a_member_skips_itself() -> None:
+def test_kill_from_a_member_kills_it_last() -> None:
+    # locust's workers quit this way: a member kills its group, itself too.
     group = Group()
-    other = group.spawn(sleep, LONG)
+    order: list[str] = []
+
+    def victim(name: str) -> None:
+        try:
+            sleep(LONG)
+        finally:
+            order.append(name)
+
+    others = [group.spawn(victim, f"other{i}") for i in range(3)]
 
     def killer() -> str:
-        group.kill()
-        return "done"
+        try:
+            group.kill()
+            order.append("after kill")  # never runs
+        finally:
+            order.append("killer")
+        return "not reached"
 
     me = group.spawn(killer)
-    assert me.get(timeout=LONG) == "done"
-    assert other.dead
+    joiner = Greenlet.spawn(group.join)
+    sleep(0.01)
+    assert me.join(LONG) is None and me.dead
+    assert me.successful() and isinstance(me.value, GreenletExit)
+    assert all(glet.dead for glet in others)
+    assert sorted(order[:3]) == ["other0", "other1", "other2"]
+    assert order[3:] == ["killer"]
     assert not group
+    assert joiner.get(timeout=LONG) is True
+
+
+class _Stop(GreenletExit):
+    """The exception the members are killed with."""
+
+
+def test_kill_from_a_member_without_blocking_or_with_a_timeout() -> None:
+    group = Group()
+    other = group.spawn(sleep, LONG)
+    raised: list[BaseException] = []
+
+    def killer(**kwargs: Any) -> None:
+        try:
+            group.kill(_Stop("stop"), **kwargs)
+        except _Stop as ex:
+            raised.append(ex)
+
+    group.spawn(killer, block=False).join(LONG)
+    assert str(raised.pop()) == "stop"
+    assert group.join(LONG) and other.dead
+
+    def stubborn() -> None:
+        try:
+            sleep(LONG)
+        except _Stop:
+            sleep(0.2)
+
+    survivor = group.spawn(stubborn)
+    sleep(0)
+    group.spawn(killer, timeout=0.05).join(LONG)
+    assert str(raised.pop()) == "stop"  # the caller went when the timeout expired
+    assert list(group) == [survivor]
+    assert group.join(LONG)
 
 
 def test_kill_raw_greenlets() -> None:

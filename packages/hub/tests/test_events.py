@@ -216,7 +216,8 @@ def test_all_names_exist() -> None:
 
 @pytest.fixture
 def plugin_dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[types.ModuleType]:
-    """A fake installed distribution whose entry points call into a plugin module."""
+    """A fake installed distribution whose entry points call into a plugin module,
+    beside a fake real gevent whose own plugin must never be loaded."""
     (tmp_path / "gk_test_plugin.py").write_text(textwrap.dedent("""
         calls = []
 
@@ -225,6 +226,13 @@ def plugin_dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[typ
 
         def gevent_hook(event):
             calls.append(("gevent", event))
+    """))
+    real_gevent = tmp_path / "gevent-26.9.0.dist-info"
+    real_gevent.mkdir()
+    (real_gevent / "METADATA").write_text("Metadata-Version: 2.1\nName: gevent\nVersion: 26.9.0\n")
+    (real_gevent / "entry_points.txt").write_text(textwrap.dedent("""
+        [gevent.plugins.monkey.will_patch_all]
+        signal_os_incompat = gk_no_such_module:hook
     """))
     dist = tmp_path / "gk_test_plugin-1.0.dist-info"
     dist.mkdir()

@@ -437,3 +437,30 @@ def test_run_shell_timeout_does_not_wait_for_grandchildren() -> None:
 def test_getoutput_and_getstatusoutput() -> None:
     assert subprocess.getoutput("echo hello") == "hello"
     assert subprocess.getstatusoutput("echo oops >&2; exit 3") == (3, "oops")
+
+
+@pytest.mark.parametrize("timeout", [-1, 0, 0.1])
+@pytest.mark.parametrize("capture", [False, True])
+def test_timeout_expired_reports_the_timeout_passed(timeout: float, capture: bool) -> None:
+    # Not what was left of it when the last wait began.
+    sleeper = [PY, "-c", "import time; time.sleep(30)"]
+    with pytest.raises(subprocess.TimeoutExpired) as info:
+        subprocess.run(sleeper, timeout=timeout, capture_output=capture)
+    assert info.value.timeout == timeout
+    assert f"timed out after {timeout} seconds" in str(info.value)
+    with subprocess.Popen(sleeper) as proc:
+        for call in (proc.communicate, proc.wait):
+            with pytest.raises(subprocess.TimeoutExpired) as info:
+                call(timeout=timeout)
+            assert info.value.timeout == timeout
+        proc.kill()
+
+
+def test_stdout_stdout_is_refused_like_the_stdlib() -> None:
+    # 3.13 refuses it up front; before, spawning fails with EBADF.
+    expected: type[Exception] = ValueError if sys.version_info >= (3, 13) else OSError
+    for spawn in (subprocess.run, subprocess.Popen, std_subprocess.Popen):
+        with pytest.raises(expected) as info:
+            spawn(["true"], stdout=subprocess.STDOUT)
+        if expected is ValueError:
+            assert str(info.value) == "STDOUT can only be used for stderr"

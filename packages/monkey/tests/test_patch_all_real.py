@@ -200,3 +200,59 @@ def test_child_forked_by_the_main_greenlet_runs_threads_and_exits_cleanly() -> N
             threading.Thread(target=lambda: [time.sleep(0.1), print('late', flush=True)]).start()
     """)
     assert out == ["child True True", "late", "parent True"]
+
+
+def test_patched_lock_factories_are_classes() -> None:
+    # werkzeug stores ``lock_class = threading.Lock`` and calls
+    # ``self.lock_class()``; annotations evaluated at run time use
+    # ``threading.Lock | None``.  Both hold before and after patching.
+    out = run_child("""
+        import _thread, threading
+        def check():
+            class Holder:
+                lock_class = threading.Lock
+                raw_class = _thread.allocate_lock
+            holder = Holder()
+            lock, raw = holder.lock_class(), holder.raw_class()
+            with lock, raw:
+                pass
+            union = threading.Lock | None
+            return isinstance(None, union)
+        before = check() if isinstance(threading.Lock, type) else True
+        from greenkit import monkey
+        monkey.patch_all()
+        print(before, check())
+        print(isinstance(threading.Lock(), threading.Lock),
+              type(threading.Lock()) is _thread.LockType)
+    """)
+    assert out == ["True True", "True True"]
+
+
+def test_exit_with_logging_is_silent() -> None:
+    # A handler collected while the interpreter finalizes runs logging's
+    # weak-reference callback, which takes logging's (patched) RLock when
+    # greenlet no longer names the current greenlet: that must not print
+    # an "Exception ignored" traceback.  The cycle keeps the handler alive
+    # until the final collection.
+    out = run_child("""
+        from greenkit import monkey
+        monkey.patch_all()
+        import logging, sys, threading
+        logging.basicConfig(level=logging.INFO, stream=sys.stdout)
+        class Holder:
+            pass
+        for i in range(3):
+            holder = Holder()
+            holder.me = holder
+            holder.handler = logging.StreamHandler(sys.stdout)
+            logger = logging.getLogger(f"gk.{i}")
+            logger.addHandler(holder.handler)
+            logger.propagate = False
+            logger.info("logged")
+            logger.removeHandler(holder.handler)
+        del holder
+        held = threading.RLock()
+        held.acquire()
+        print("done")
+    """)
+    assert out == ["logged"] * 3 + ["done"]

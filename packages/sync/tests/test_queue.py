@@ -1422,3 +1422,62 @@ def test_channel_next_alias_and_timeouts_leave_lines() -> None:
     with pytest.raises(Empty):
         c.get(timeout=0.01)
     assert c.balance == 0
+
+
+# -- negative timeouts -------------------------------------------------------------
+
+
+NEGATIVE_TIMEOUT = "'timeout' must be a non-negative number"
+
+
+@pytest.mark.parametrize("cls", ALL_QUEUES)
+def test_negative_timeout_is_refused_when_blocking(cls: type) -> None:
+    # As the standard library's queues: even when the call could succeed
+    # at once; put() only on a bounded queue (an unbounded one never waits).
+    q = cls(2)
+    with pytest.raises(ValueError, match=NEGATIVE_TIMEOUT):
+        q.put(1, timeout=-1)
+    assert q.qsize() == 0
+    q.put(1)
+    for call in (q.get, q.peek):
+        with pytest.raises(ValueError, match=NEGATIVE_TIMEOUT):
+            call(True, -0.5)
+    assert q.qsize() == 1
+    # Without blocking, the timeout is ignored.
+    q.put(2, False, -1)
+    with pytest.raises(Full):
+        q.put(3, False, -1)
+    assert q.peek(False, -1) == q.get(False, -1)
+    unbounded = cls()
+    unbounded.put(1, timeout=-1)
+    assert unbounded.get(timeout=0) == 1
+    with pytest.raises(ValueError, match=NEGATIVE_TIMEOUT):
+        unbounded.get(timeout=-1)
+
+
+def test_unbound_queue_put_ignores_a_negative_timeout() -> None:
+    q: UnboundQueue[int] = UnboundQueue()
+    q.put(1, timeout=-1)
+    with pytest.raises(ValueError, match=NEGATIVE_TIMEOUT):
+        q.get(timeout=-1)
+    assert q.get() == 1
+
+
+def test_channel_refuses_a_negative_timeout_when_blocking() -> None:
+    channel: Channel[int] = Channel()
+    with pytest.raises(ValueError, match=NEGATIVE_TIMEOUT):
+        channel.put(1, timeout=-1)
+    with pytest.raises(ValueError, match=NEGATIVE_TIMEOUT):
+        channel.get(timeout=-1)
+    with pytest.raises(Full):
+        channel.put(1, False, -1)
+    with pytest.raises(Empty):
+        channel.get(False, -1)
+
+
+def test_a_timeout_object_is_not_a_negative_timeout() -> None:
+    q: Queue[int] = Queue(1)
+    q.put(1)
+    timer = Timeout(SHORT, Full)
+    with pytest.raises(Full):
+        q.put(2, timeout=timer)

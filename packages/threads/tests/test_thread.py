@@ -270,3 +270,41 @@ def test_lock_from_a_hubless_native_thread_does_not_create_a_hub() -> None:
     assert done.acquire(True, LONG)
     assert out == [False, None]
     lock.release()
+
+
+class _HoldsLockClass:
+    """Stores the lock factory as a class attribute, as werkzeug does."""
+
+    lock_class = gthread.allocate_lock
+
+    def make(self) -> Any:
+        return self.lock_class()
+
+
+def test_allocate_lock_is_the_lock_type() -> None:
+    # A class, not a function: it does not bind as a method, makes unions
+    # and answers isinstance, as _thread.lock does on 3.13.
+    assert gthread.allocate_lock is gthread.LockType is gthread.lock
+    assert isinstance(gthread.allocate_lock, type)
+    lock = _HoldsLockClass().make()
+    assert type(lock) is gthread.LockType
+    assert isinstance(lock, gthread.allocate_lock)
+    assert lock.acquire() and lock.locked()
+    lock.release()
+    union = gthread.allocate_lock | None
+    assert isinstance(None, union) and isinstance(lock, union)
+    with pytest.raises(TypeError):
+        gthread.allocate_lock(1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="not an acceptable base type"):
+        type("MyLock", (gthread.allocate_lock,), {})
+
+
+def test_lock_cannot_be_pickled_or_copied() -> None:
+    import copy
+    import pickle
+
+    lock = gthread.allocate_lock()
+    with pytest.raises(TypeError, match="cannot pickle 'LockType' object"):
+        pickle.dumps(lock)
+    with pytest.raises(TypeError):
+        copy.copy(lock)

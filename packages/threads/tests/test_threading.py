@@ -20,7 +20,7 @@ def test_module_surface() -> None:
     if sys.version_info < (3, 13):
         assert {"_start_new_thread", "_set_sentinel"} <= set(gthreading.__implements__)
     else:
-        assert {"_start_joinable_thread", "_ThreadHandle",
+        assert {"_start_joinable_thread", "_ThreadHandle", "_LockType",
                 "_thread_shutdown"} <= set(gthreading.__implements__)
     for name in gthreading.__implements__:
         assert hasattr(threading, name), name
@@ -178,3 +178,46 @@ def test_forking_greenlet_is_the_childs_main_thread(run_patched: Run) -> None:
             print(Greenlet.spawn(forker, ask).get(), flush=True)
     """)
     assert out == ["True", "True", "1", "0"] * 2
+
+
+def test_lock_is_a_class_before_and_after_patching(run_patched: Run) -> None:
+    assert gthreading.Lock is gthreading._allocate_lock
+    assert isinstance(gthreading.Lock, type)
+    assert isinstance(gthreading.Lock | None, type(int | None))
+    out = run_patched("""
+        class Holder:
+            lock_class = threading.Lock
+            thread_lock_class = _thread.allocate_lock
+        holder = Holder()
+        lock = holder.lock_class()
+        other = holder.thread_lock_class()
+        print(type(lock) is type(other) is gthread.LockType)
+        print(isinstance(lock, threading.Lock), isinstance(other, _thread.LockType))
+        def annotated(lock: threading.Lock | None = None) -> _thread.LockType | None:
+            return lock
+        import typing
+        print(typing.get_type_hints(annotated)["lock"] == (threading.Lock | None))
+        print(isinstance(threading.Lock(), threading.Lock | None))
+    """)
+    assert out == ["True", "True", "True", "True", "True"]
+
+
+def test_locks_work_while_the_interpreter_finalizes(run_patched: Run) -> None:
+    # greenlet.getcurrent() raises once the interpreter finalizes; a
+    # __del__ taking a pure-Python RLock then must not fail (run_patched
+    # asserts nothing reached stderr, where "Exception ignored" goes).
+    out = run_patched("""
+        import sys
+        class TakesLock:
+            def __init__(self):
+                self.me = self
+                self.rlock = threading.RLock()
+                self.write = sys.stdout.write
+            def __del__(self):
+                with self.rlock:
+                    self.write(str(self.rlock._is_owned()) + "\\n")
+        TakesLock()
+        with threading.RLock() as held:
+            print("main", threading.get_ident() == gthread._main_greenlet_ident())
+    """)
+    assert out == ["main", "True", "True"]

@@ -470,11 +470,13 @@ class Group(GroupMappingMixin):
 
         With ``block`` (the default) wait until they have all finished,
         killing greenlets added meanwhile too, but give up silently after
-        ``timeout`` seconds.  The calling greenlet, if it is a member, is
-        neither killed nor waited for."""
+        ``timeout`` seconds.  If the calling greenlet is a member, it is
+        killed last, as gevent does: once the others are dead (or, without
+        ``block``, once their killing is scheduled, or when ``timeout``
+        expires), ``exception`` is raised right here, in the caller."""
+        current = getcurrent()
         timer = Timeout._start_new_or_dummy(timeout)
         try:
-            current = getcurrent()
             while True:
                 members = [g for g in self.greenlets if g is not current]
                 if not members:
@@ -492,6 +494,9 @@ class Group(GroupMappingMixin):
                 raise
         finally:
             _release_timer(timer, timeout)
+        if current in self.greenlets and current not in self.dying:
+            self.dying.add(current)
+            raise exception
 
     def _wait_for(self, members: list[Any]) -> None:
         linkable = [g for g in members if hasattr(g, "rawlink")]

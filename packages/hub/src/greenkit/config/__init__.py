@@ -155,6 +155,9 @@ _DISTRIBUTIONS: tuple[tuple[str, str], ...] = (
     ("greenkit.threadpool", "greenkit-threads"),
     ("greenkit.threading", "greenkit-threads"),
     ("greenkit.thread", "greenkit-threads"),
+    # The resolvers on third-party libraries come with an extra of greenkit-io.
+    ("greenkit.resolver.ares", "greenkit-io[ares]"),
+    ("greenkit.resolver.dnspython", "greenkit-io[dnspython]"),
     ("greenkit.resolver", "greenkit-io"),
     ("greenkit.socket", "greenkit-io"),
     ("greenkit.ssl", "greenkit-io"),

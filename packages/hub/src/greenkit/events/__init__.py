@@ -87,6 +87,19 @@ def _entry_points(group: str) -> Sequence[importlib.metadata.EntryPoint]:
     return list(importlib.metadata.entry_points(group=group))
 
 
+def _is_gevents_own(entry_point: importlib.metadata.EntryPoint) -> bool:
+    """Whether a real gevent installed beside greenkit registered this entry point.
+
+    gevent registers plugins for its own events that call into its own
+    private modules (``gevent.monkey:_subscribe_signal_os``); loading them
+    would import the real gevent into a greenkit process (or, with the
+    gevent alias on, look for gevent internals in greenkit).
+    """
+    dist = getattr(entry_point, "dist", None)
+    name = getattr(dist, "name", None) or ""
+    return name.lower() == "gevent"
+
+
 def _plugins(event: object) -> Iterator[Callable[[Any], object]]:
     seen: list[str] = []
     for attr in ("ENTRY_POINT_NAME", "GEVENT_ENTRY_POINT_NAME"):
@@ -94,7 +107,7 @@ def _plugins(event: object) -> Iterator[Callable[[Any], object]]:
         if not group:
             continue
         for entry_point in _entry_points(group):
-            if entry_point.value in seen:
+            if entry_point.value in seen or _is_gevents_own(entry_point):
                 continue
             seen.append(entry_point.value)
             yield entry_point.load()
@@ -105,7 +118,8 @@ def notify_and_call_entry_points(event: object) -> None:
 
     The groups are ``event.ENTRY_POINT_NAME`` (greenkit's) and
     ``event.GEVENT_ENTRY_POINT_NAME`` (gevent's); an entry point registered
-    in both under the same target is called once.
+    in both under the same target is called once, and those of a real gevent
+    installed beside greenkit are skipped (they call gevent's internals).
     """
     notify(event)
     for plugin in _plugins(event):

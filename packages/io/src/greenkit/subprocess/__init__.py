@@ -69,6 +69,9 @@ PIPE = _subprocess.PIPE
 STDOUT = _subprocess.STDOUT
 SubprocessError = _subprocess.SubprocessError
 TimeoutExpired = _subprocess.TimeoutExpired
+#: Python 3.13+ refuses ``stdout=STDOUT`` with a ValueError (before, the
+#: child's spawning failed with EBADF).
+_REFUSES_STDOUT_STDOUT = sys.version_info >= (3, 13)
 list2cmdline = _subprocess.list2cmdline
 
 __all__ = sorted(set(__implements__ + __imports__ + __extensions__))
@@ -273,6 +276,8 @@ class Popen(_StdPopen):  # type: ignore[misc]
             bufsize = -1
         if not isinstance(bufsize, int):
             raise TypeError("bufsize must be an integer")
+        if _REFUSES_STDOUT_STDOUT and stdout is STDOUT:
+            raise ValueError("STDOUT can only be used for stderr")
         if pipesize is None:
             pipesize = -1
         if not isinstance(pipesize, int):
@@ -527,7 +532,12 @@ class Popen(_StdPopen):  # type: ignore[misc]
         for glet in greenlets:
             if glet.value is not None:  # an error the greenlet caught for us
                 raise glet.value
-        self.wait(timeout=self._remaining_time(endtime))
+        try:
+            self.wait(timeout=self._remaining_time(endtime))
+        except TimeoutExpired as ex:
+            # Report the timeout given to communicate(), not what was left of it.
+            ex.timeout = orig_timeout  # type: ignore[assignment]
+            raise
 
         stdout = None if stdout_seq is None else b"".join(stdout_seq)
         stderr = None if stderr_seq is None else b"".join(stderr_seq)

@@ -116,6 +116,13 @@ def _current_hub_if_running_in_it() -> Any:
     return None
 
 
+def _check_timeout(timeout: Any) -> None:
+    """Refuse a negative numeric timeout for a blocking call, as the standard
+    library's queues do (a :class:`Timeout` object is always accepted)."""
+    if not isinstance(timeout, Timeout) and timeout < 0:
+        raise ValueError("'timeout' must be a non-negative number")
+
+
 def _nonblocking_timeout(timeout: Any) -> bool:
     """True for a numeric timeout that allows no waiting (zero or negative)."""
     return not isinstance(timeout, Timeout) and timeout <= 0
@@ -378,11 +385,14 @@ class SimpleQueue(_CrossThread, Generic[_T]):
         from the hub (a loop callback), where waiting is impossible, it
         first lets blocked getters take their items, then raises
         :exc:`Full` if there is still no room.  Raises :exc:`ShutDown` after
-        ``shutdown()``.
+        ``shutdown()``.  A bounded queue refuses a negative *timeout* with
+        *block* true (:exc:`ValueError`), like the standard library's.
         """
         if self.is_shutdown:
             raise ShutDown
         maxsize = self._maxsize
+        if block and timeout is not None and maxsize is not None:
+            _check_timeout(timeout)
         if maxsize is None or self._qsize() < maxsize:
             self._put(item)
             if self.getters:
@@ -430,8 +440,11 @@ class SimpleQueue(_CrossThread, Generic[_T]):
         *block* false raise :exc:`Empty` at once.  Called from the hub (a loop
         callback), it first lets blocked putters put their items, then raises
         :exc:`Empty` if there is still nothing.  After ``shutdown()``, raises
-        :exc:`ShutDown` instead of waiting on an empty queue.
+        :exc:`ShutDown` instead of waiting on an empty queue.  With *block*
+        true, a negative *timeout* raises :exc:`ValueError`.
         """
+        if block and timeout is not None:
+            _check_timeout(timeout)
         if self._qsize():
             item = self._get()
             if self.putters:
@@ -448,6 +461,8 @@ class SimpleQueue(_CrossThread, Generic[_T]):
 
         Blocks, times out and raises exactly like ``get()``.
         """
+        if block and timeout is not None:
+            _check_timeout(timeout)
         if self._qsize():
             return self._peek()
         return self._get_waiting(block, timeout, True)
@@ -688,6 +703,8 @@ class Queue(SimpleQueue[_T]):
         if self.is_shutdown:
             raise ShutDown
         maxsize = self._maxsize
+        if block and timeout is not None and maxsize is not None:
+            _check_timeout(timeout)
         if maxsize is None or self._qsize() < maxsize:
             self._put(item)
             self.unfinished_tasks += 1
@@ -929,8 +946,11 @@ class Channel(_CrossThread, Generic[_T]):
         With *block* true, return once a getter has taken the item (raise
         :exc:`Full` if none did within *timeout* seconds, when given); with
         *block* false (or from the hub), succeed only if a getter is already
-        waiting, else raise :exc:`Full`.
+        waiting, else raise :exc:`Full`.  With *block* true, a negative
+        *timeout* raises :exc:`ValueError`.
         """
+        if block and timeout is not None:
+            _check_timeout(timeout)
         getters = self.getters
         hub = _current_hub_if_running_in_it()
         if hub is not None or not block or (
@@ -986,7 +1006,10 @@ class Channel(_CrossThread, Generic[_T]):
         With *block* true, wait (raise :exc:`Empty` if no putter came within
         *timeout* seconds, when given); with *block* false (or from the hub),
         succeed only if a putter is already waiting, else raise :exc:`Empty`.
+        With *block* true, a negative *timeout* raises :exc:`ValueError`.
         """
+        if block and timeout is not None:
+            _check_timeout(timeout)
         putters = self.putters
         while putters:
             try:

@@ -9,9 +9,12 @@ native thread.  Everything else of ``_thread`` is re-exported unchanged.
 - :func:`start_new_thread` spawns a :class:`greenkit.greenlet.Greenlet`
   and returns its identity; :func:`get_ident` is the identity of the
   current greenlet (``id()`` of it), not of the native thread.
-- :class:`LockType` (``allocate_lock()``) is a :class:`greenkit.lock.Lock`
-  with ``_thread.LockType``'s API; a failed non-blocking ``acquire``
-  yields to other greenlets, so spin loops make progress.
+- :class:`LockType` is a :class:`greenkit.lock.Lock` with
+  ``_thread.LockType``'s API; a failed non-blocking ``acquire`` yields to
+  other greenlets, so spin loops make progress.  ``allocate_lock`` (and
+  ``lock``, its 3.13 name) *is* that class, as ``threading.Lock`` is a
+  type on 3.13: it does not bind as a method when stored on a class, and
+  ``Lock | None`` is a valid union.
 - :func:`_set_sentinel` (what ``threading.Thread`` waits on in ``join``
   up to Python 3.12) returns a lock released when the calling greenlet
   finishes; on 3.13, :func:`start_joinable_thread` returns a
@@ -113,8 +116,34 @@ __all__ = [
 
 def get_ident(gr: Any = None) -> int:
     """The identity of greenlet ``gr`` (default: the current one), a non-zero
-    integer unique among live greenlets; it may be reused once one dies."""
-    return id(getcurrent() if gr is None else gr)
+    integer unique among live greenlets; it may be reused once one dies.
+
+    Once the interpreter finalizes (after ``atexit``), greenlet refuses to
+    name the current greenlet; code still running then (weak-reference
+    callbacks and ``__del__`` methods taking a lock, such as logging's) gets
+    the identity of its native thread's main greenlet, as it had before."""
+    if gr is None:
+        try:
+            gr = getcurrent()
+        except RuntimeError:
+            native = _native_get_ident()
+            return _main_greenlet_idents.get(native, native)
+    return id(gr)
+
+
+def _main_greenlet_ident() -> int:
+    """The identity of the calling native thread's main greenlet."""
+    greenlet = getcurrent()
+    while greenlet.parent is not None:
+        greenlet = greenlet.parent
+    return id(greenlet)
+
+
+_native_get_ident: Callable[[], int] = get_original("_thread", "get_ident")
+#: Native thread identity -> its main greenlet's identity, for ``get_ident``
+#: while the interpreter finalizes: recorded for the thread importing this
+#: module (the one patching, normally the main thread, which finalizes).
+_main_greenlet_idents: dict[int, int] = {_native_get_ident(): _main_greenlet_ident()}
 
 
 class LockType(_GreenLock):
@@ -129,6 +158,19 @@ class LockType(_GreenLock):
     """
 
     __slots__ = ()
+
+    def __init__(self) -> None:
+        _GreenLock.__init__(self)
+
+    def __init_subclass__(cls, **kwargs: Any) -> NoReturn:
+        # ``threading.Lock`` has never been subclassable (a function up to
+        # 3.12, a final type since): neither is this stand-in for it.
+        raise TypeError(f"type {LockType.__name__!r} is not an acceptable base type")
+
+    def __reduce_ex__(self, protocol: Any) -> NoReturn:
+        # A lock belongs to its process and hub: like ``_thread.lock``,
+        # it cannot be pickled (or copied through pickling).
+        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
 
     def acquire(self, blocking: bool = True, timeout: float | None = -1) -> bool:
         """Lock it; see the class docstring.  Returns True if acquired."""
@@ -152,12 +194,12 @@ class LockType(_GreenLock):
         return self.locked()
 
 
-def allocate_lock() -> LockType:
-    """A new, unlocked :class:`LockType`."""
-    return LockType()
-
-
-allocate = allocate_lock
+#: A new, unlocked :class:`LockType`.  The class itself, not a function
+#: returning one: a class stored as a class attribute does not bind as a
+#: method (``lock_class = threading.Lock; self.lock_class()``), it can be
+#: used in a type union (``threading.Lock | None``) and in ``isinstance``.
+allocate_lock = LockType
+allocate = LockType
 #: ``_thread.lock``, the name of the lock type since Python 3.13.
 lock = LockType
 

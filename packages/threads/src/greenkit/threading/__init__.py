@@ -5,7 +5,7 @@ This module is a helper for :mod:`greenkit.monkey`; for a cooperative
 the standard :mod:`threading` module, replacing the ``_thread`` functions
 it captured when it was imported (``_start_new_thread``,
 ``_allocate_lock``, ``get_ident``, ``_set_sentinel``, ``Lock``; on 3.13
-``_start_joinable_thread``, ``_ThreadHandle``, ``_make_thread_handle``,
+``_LockType``, ``_start_joinable_thread``, ``_ThreadHandle``, ``_make_thread_handle``,
 ``_get_main_thread_ident``, ``_thread_shutdown``) with
 :mod:`greenkit.thread`'s, ``local`` with :class:`greenkit.local.local`,
 and ``_CRLock`` with None, so that ``threading.RLock()`` builds the
@@ -49,11 +49,13 @@ from greenkit.thread import start_joinable_thread as _start_joinable_thread  # n
 from greenkit.thread import start_new_thread as _start_new_thread  # noqa: F401
 
 Lock = _allocate_lock
+#: 3.13's ``threading`` names the lock type ``_LockType`` (``Lock`` is it).
+_LockType = _allocate_lock
 _get_ident = get_ident
 #: ``threading.RLock()`` falls back to the pure-Python RLock when this is None.
 _CRLock = None
 
-_CANDIDATES = ["local", "_start_new_thread", "_allocate_lock", "Lock", "_get_ident",
+_CANDIDATES = ["local", "_start_new_thread", "_allocate_lock", "Lock", "_LockType", "_get_ident",
                "_sleep", "_DummyThread", "get_ident", "_set_sentinel", "_CRLock",
                # Python 3.13: threads are joined through handles.
                "_start_joinable_thread", "_ThreadHandle", "_make_thread_handle",

@@ -1,0 +1,57 @@
+"""Set-up shared by greenkit-gevent-compat's tests."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import subprocess
+import sys
+import sysconfig
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import greenkit.gevent_compat as compat
+
+
+@pytest.fixture
+def alias() -> Iterator[None]:
+    """The alias installed for one test, then switched off again."""
+    compat.install()
+    try:
+        yield
+    finally:
+        compat.uninstall()
+
+
+def startup_hook() -> Path | None:
+    """The installed ``.pth`` start-up hook (absent from an editable install)."""
+    hook = Path(sysconfig.get_paths()["purelib"]) / "greenkit_gevent_compat.pth"
+    return hook if hook.exists() else None
+
+
+needs_startup_hook = pytest.mark.skipif(
+    startup_hook() is None, reason="an editable install has no start-up hook (.pth)"
+)
+
+
+def real_gevent_installed() -> bool:
+    """Whether a real gevent distribution is installed beside greenkit."""
+    try:
+        importlib.metadata.distribution("gevent")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def run_child(
+    *argv: str, alias: str | None, timeout: float = 60.0
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python *argv`` with GREENKIT_AS_GEVENT set to ``alias`` (None: unset)."""
+    env = {k: v for k, v in os.environ.items() if k != compat.ENVIRONMENT_VARIABLE}
+    if alias is not None:
+        env[compat.ENVIRONMENT_VARIABLE] = alias
+    return subprocess.run(
+        [sys.executable, *argv], env=env, capture_output=True, text=True, timeout=timeout
+    )
