@@ -169,6 +169,8 @@ class PyWSGIWorker(Worker):
     application itself)."""
 
     def make_server(self, listener: Any, pool: Pool) -> WSGIServer:
+        """A :class:`~greenkit.pywsgi.WSGIServer` for one gunicorn listener,
+        spawning into ``pool``, with gunicorn's SSL settings."""
         ssl_args: dict[str, Any] = {}
         cfg = self.cfg
         if cfg.is_ssl:

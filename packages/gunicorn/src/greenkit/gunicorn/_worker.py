@@ -291,6 +291,7 @@ class Worker(AsyncWorker):  # type: ignore[misc]
         self.handle(listener, client, address)
 
     def handle(self, listener: Any, client: Any, address: Any) -> None:
+        """gunicorn's: the requests of one connection, until it is to be closed."""
         try:
             super().handle(listener, client, address)
         finally:
