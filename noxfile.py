@@ -417,7 +417,8 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHONS[0])
 def typecheck(session: nox.Session) -> None:
     """Run mypy (strict) over every package's src/."""
-    session.install("mypy", "pytest", "greenlet", "cffi", "pycares", "dnspython")
+    # gunicorn: greenkit-gunicorn's workers subclass its (untyped) worker classes.
+    session.install("mypy", "pytest", "greenlet", "cffi", "pycares", "dnspython", "gunicorn")
     sources = [str(p.relative_to(ROOT)) for p in sorted(PACKAGES_DIR.glob("*/src"))]
     session.env["MYPYPATH"] = os.pathsep.join(sources)
     session.run("mypy", *(session.posargs or sources))
@@ -472,6 +473,17 @@ def bench(session: nox.Session) -> None:
                             "greenkit-io[ares,dnspython]")
     session.run("python", "bench/loop_bench.py", *session.posargs)
     session.run("python", "bench/resolver_bench.py")
+
+
+@nox.session(python=None)
+def bench_gunicorn(session: nox.Session) -> None:
+    """gunicorn -w 2 with greenkit's workers against gevent 26.9.0's (bench/gunicorn_bench.py)."""
+    house = build_wheels(session)
+    # gevent (with packaging, gunicorn's "gevent" extra) is only imported by
+    # gunicorn's own gevent workers, the baseline.
+    install_from_wheelhouse(session, house, "greenkit-gunicorn", "gunicorn[gevent]",
+                            "gevent==26.9.0")
+    session.run("python", "bench/gunicorn_bench.py", *session.posargs)
 
 
 @nox.session(python="3.11")
