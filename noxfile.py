@@ -270,6 +270,20 @@ def tests(session: nox.Session, package: str) -> None:
     run_pytest(session, pkg.path / "tests")
 
 
+@nox.session(python=PYTHONS[0])
+def fuzz_pywsgi(session: nox.Session) -> None:
+    """Long run of pywsgi's fuzz test against h11 (GREENKIT_FUZZ_CASES, _SEED)."""
+    house = build_wheels(session)
+    pkg = PACKAGES["servers"]
+    install_from_wheelhouse(
+        session, house, pkg.dist, "greenkit-testing", "pytest", *pkg.test_requires
+    )
+    session.env["GREENKIT_FUZZ_CASES"] = os.environ.get("GREENKIT_FUZZ_CASES", "50000")
+    session.env["GREENKIT_TEST_DEADLINE"] = "0"
+    run_pytest(session, pkg.path / "tests" / "test_pywsgi_fuzz.py", "-s",
+               "-o", "faulthandler_timeout=0")
+
+
 @nox.session(python=PYTHONS)
 def integration(session: nox.Session) -> None:
     """Install every package from wheels; run tests-integration/."""
@@ -405,7 +419,8 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHONS[0])
 def typecheck(session: nox.Session) -> None:
     """Run mypy (strict) over every package's src/."""
-    session.install("mypy", "pytest", "greenlet", "cffi", "pycares", "dnspython")
+    # gunicorn: greenkit-gunicorn's workers subclass its (untyped) worker classes.
+    session.install("mypy", "pytest", "greenlet", "cffi", "pycares", "dnspython", "gunicorn")
     sources = [str(p.relative_to(ROOT)) for p in sorted(PACKAGES_DIR.glob("*/src"))]
     session.env["MYPYPATH"] = os.pathsep.join(sources)
     session.run("mypy", *(session.posargs or sources))
@@ -460,6 +475,17 @@ def bench(session: nox.Session) -> None:
                             "greenkit-io[ares,dnspython]")
     session.run("python", "bench/loop_bench.py", *session.posargs)
     session.run("python", "bench/resolver_bench.py")
+
+
+@nox.session(python=None)
+def bench_gunicorn(session: nox.Session) -> None:
+    """gunicorn -w 2 with greenkit's workers against gevent 26.9.0's (bench/gunicorn_bench.py)."""
+    house = build_wheels(session)
+    # gevent (with packaging, gunicorn's "gevent" extra) is only imported by
+    # gunicorn's own gevent workers, the baseline.
+    install_from_wheelhouse(session, house, "greenkit-gunicorn", "gunicorn[gevent]",
+                            "gevent==26.9.0")
+    session.run("python", "bench/gunicorn_bench.py", *session.posargs)
 
 
 #: Real releases of gevent's dependents that the ``dependents`` session runs

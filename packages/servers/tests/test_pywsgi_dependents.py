@@ -84,7 +84,7 @@ def test_server_software_names_the_gevent_release_then_greenkit(
 
     server = serve(application)
     with connect(server) as client:
-        client.sendall(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+        client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         read_all(client)
     assert seen == [value]
 
@@ -160,7 +160,7 @@ def test_a_handler_subclass_can_upgrade_as_gevent_websocket_does(
     assert ShoutHandler.seen[1] == "GET /chat HTTP/1.1"
     # A request without an upgrade goes to the application as usual.
     with connect(server) as client:
-        client.sendall(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+        client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         assert read_all(client).endswith(b"\r\n\r\nplain")
 
 
@@ -225,7 +225,7 @@ def test_finalize_headers_adds_the_server_supplied_headers(
 
     server = serve(application, ServerHeaderHandler)
     with connect(server) as client:
-        client.sendall(b"GET /list HTTP/1.1\r\n\r\nGET /iter HTTP/1.0\r\n\r\n")
+        client.sendall(b"GET /list HTTP/1.1\r\nHost: x\r\n\r\nGET /iter HTTP/1.0\r\n\r\n")
         data = read_all(client)
     first, second = data.split(b"HTTP/1.1 200 OK\r\n")[1:]
     names = [line.split(b":")[0] for line in first.split(b"\r\n\r\n")[0].split(b"\r\n")]
@@ -253,7 +253,7 @@ def test_an_upgrade_request_with_a_body_reads_just_the_body(
 
     server = serve(application)
     with connect(server) as client:
-        client.sendall(b"POST / HTTP/1.1\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+        client.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n"
                        b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n"
                        b"Content-Length: 5\r\n\r\nhello")
         data = read_all(client)
