@@ -92,6 +92,17 @@ class Package:
     dist: str  # distribution name
     test_requires: tuple[str, ...]  # [dependency-groups] test
     on_meta: bool  # an add-on: depends on the meta-package (the whole kit)
+    extras: tuple[str, ...]  # [project.optional-dependencies] names
+
+    @property
+    def extras_suffix(self) -> str:
+        """``[a,b]`` naming every extra, or nothing."""
+        return f"[{','.join(self.extras)}]" if self.extras else ""
+
+    @property
+    def with_extras(self) -> str:
+        """The requirement for this distribution with every one of its extras."""
+        return self.dist + self.extras_suffix
 
     @property
     def path(self) -> Path:
@@ -117,6 +128,7 @@ def _read_packages() -> dict[str, Package]:
             dist=data["project"]["name"],
             test_requires=tuple(data.get("dependency-groups", {}).get("test", ())),
             on_meta=META in map(_requirement_name, data["project"].get("dependencies", ())),
+            extras=tuple(data["project"].get("optional-dependencies", {})),
         )
     return found
 
@@ -384,18 +396,24 @@ def namespace(session: nox.Session) -> None:
             modules = _packages_in_wheel(_wheel_of(house, pkg.dist))
             all_modules += modules
             python = _make_venv(session, tmp / f"alone-{pkg.folder}")
-            _venv_install(session, python, *find, pkg.dist)
+            # With its extras: every module of the wheel must import.
+            _venv_install(session, python, *find, pkg.with_extras)
             expected = "dist" if pkg.on_meta else "none"
             session.run(python, str(check), json.dumps(modules), expected, external=True)
 
         # (b) every wheel together with the meta-package, in the session's venv.
         all_modules = ["greenkit", *sorted(set(all_modules))]
-        install_from_wheelhouse(session, house, *_all_dists())
+        install_from_wheelhouse(session, house, *_all_dists_with_extras())
         session.run("python", str(check), json.dumps(all_modules), "dist")
 
         # (c) every package installed editable, together.
         python = _make_venv(session, tmp / "editable")
-        editables = [arg for pkg in PACKAGES.values() for arg in ("-e", str(pkg.path))]
+        # (the meta-package's extras are add-ons, installed editable here anyway)
+        editables = [
+            arg
+            for pkg in PACKAGES.values()
+            for arg in ("-e", str(pkg.path) + ("" if pkg.dist == META else pkg.extras_suffix))
+        ]
         _venv_install(session, python, *editables)
         meta_init = PACKAGES_DIR / "greenkit" / "src" / "greenkit" / "__init__.py"
         session.run(python, str(check), json.dumps(all_modules), str(meta_init), external=True)
@@ -427,12 +445,7 @@ def typecheck(session: nox.Session) -> None:
 
 
 def _all_dists_with_extras() -> list[str]:
-    found = []
-    for pkg in PACKAGES.values():
-        project = tomllib.loads((pkg.path / "pyproject.toml").read_text())["project"]
-        extras = ",".join(project.get("optional-dependencies", {}))
-        found.append(f"{pkg.dist}[{extras}]" if extras else pkg.dist)
-    return found
+    return [pkg.with_extras for pkg in PACKAGES.values()]
 
 
 @nox.session(python=PYTHONS[0])
