@@ -145,7 +145,7 @@ def main() -> int:
         futures = {(impl, module): pool.submit(_run_module, impl, module)
                    for module in modules for impl in ("default", "greenkit")}
         results = {key: future.result() for key, future in futures.items()}
-    version = "%d.%d.%d" % sys.version_info[:3]
+    version = ".".join(map(str, sys.version_info[:3]))
     print(f"CPython {version} test.test_asyncio: default loop (baseline) vs greenkit's loop")
     print(f"{'module':<28}{'baseline passed':>16}{'greenkit passed':>16}{'%':>8}")
     report: dict[str, Any] = {"python": version, "modules": {}}

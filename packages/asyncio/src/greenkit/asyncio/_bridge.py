@@ -25,6 +25,7 @@ from greenkit.greenlet import Greenlet
 from greenkit.hub import get_hub
 
 from ._loop import GreenkitEventLoop, running_loops
+from ._outcome import capture, unwrap
 
 __all__ = ["await_", "get_loop", "run_in_greenlet", "spawn_for_awaitable", "wait_greenlet"]
 
@@ -201,8 +202,8 @@ async def run_in_greenlet(func: Callable[..., _T], *args: Any, **kwargs: Any) ->
     kills it.
     """
     _greenkit_loop()
-    greenlet = Greenlet(func, *args, **kwargs)
+    greenlet = Greenlet(capture, func, args, kwargs)
     greenlet.gr_context = contextvars.copy_context()
     greenlet.start()
-    result: _T = await wait_greenlet(greenlet)
+    result: _T = unwrap(await wait_greenlet(greenlet))
     return result

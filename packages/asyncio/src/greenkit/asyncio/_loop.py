@@ -19,6 +19,7 @@ resolver.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import weakref
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from typing import Any
 
 from greenkit.hub import get_hub
 
+from ._outcome import capture
 from ._selector import HubSelector
 
 __all__ = ["EventLoopPolicy", "GreenkitEventLoop", "new_event_loop", "running_loops"]
@@ -79,7 +81,7 @@ class GreenkitEventLoop(asyncio.SelectorEventLoop):
         if self.get_debug():
             self._check_callback(func, "run_in_executor")
         future = self.create_future()
-        result = self._hub.threadpool.spawn(func, *args)
+        result = self._hub.threadpool.spawn(capture, func, args, {})
         result.rawlink(functools.partial(self._settle_from_hub, future))
         return future
 
@@ -104,12 +106,16 @@ class GreenkitEventLoop(asyncio.SelectorEventLoop):
 
 
 def _copy_result(future: asyncio.Future[Any], result: Any) -> None:
+    """Settle ``future`` from the AsyncResult of a ``capture`` call in the pool."""
     if future.cancelled():
         return
-    if result.successful():
-        future.set_result(result.value)
+    ok, value = result.value if result.successful() else (False, result.exception)
+    if ok:
+        future.set_result(value)
+    elif isinstance(value, concurrent.futures.CancelledError):
+        future.cancel()
     else:
-        future.set_exception(result.exception)
+        future.set_exception(value)
 
 
 def new_event_loop() -> GreenkitEventLoop:
