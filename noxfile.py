@@ -458,7 +458,7 @@ def asyncio_suite(session: nox.Session) -> None:
     house = build_wheels(session)
     install_from_wheelhouse(session, house, "greenkit-asyncio")
     runner = PACKAGES_DIR / "asyncio" / "suite" / "run_suite.py"
-    tmp = Path(session.create_tmp())
+    tmp = Path(session.create_tmp()).resolve()
     with session.chdir(tmp):
         session.run("python", str(runner), "--json", str(tmp / "asyncio_suite.json"),
                     *session.posargs)  # fmt: skip

@@ -40,10 +40,14 @@ def test_aiohttp_server_and_client_beside_greenlets(runner: asyncio.Runner) -> N
     aiohttp = pytest.importorskip("aiohttp")
     from aiohttp import web
 
+    def blocking_double(text: str) -> str:
+        sleep(0.01)
+        return text * 2
+
     async def hello(request: web.Request) -> web.Response:
         await asyncio.sleep(0.01)
         # A greenlet doing blocking-style work for the handler.
-        doubled = await gasyncio.run_in_greenlet(lambda: (sleep(0.01), request.match_info["n"] * 2)[1])
+        doubled = await gasyncio.run_in_greenlet(blocking_double, request.match_info["n"])
         return web.Response(text=f"hello {doubled}")
 
     def greenlet_http_get(port: int) -> bytes:

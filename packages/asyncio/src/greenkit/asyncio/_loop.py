@@ -21,9 +21,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import inspect
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, TypeVarTuple, Unpack
 
 from greenkit.hub import get_hub
 
@@ -31,6 +32,9 @@ from ._outcome import capture
 from ._selector import HubSelector
 
 __all__ = ["EventLoopPolicy", "GreenkitEventLoop", "new_event_loop", "running_loops"]
+
+_T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
 
 #: For each hub, the greenkit loops running on it (innermost last).
 _RUNNING: weakref.WeakKeyDictionary[Any, list[GreenkitEventLoop]] = weakref.WeakKeyDictionary()
@@ -72,15 +76,17 @@ class GreenkitEventLoop(asyncio.SelectorEventLoop):
 
     # -- the hub's thread pool and resolver ------------------------------------------
 
-    def run_in_executor(self, executor: Any, func: Callable[..., Any],
-                        *args: Any) -> asyncio.Future[Any]:
+    def run_in_executor(self, executor: concurrent.futures.Executor | None,
+                        func: Callable[[Unpack[_Ts]], _T],
+                        *args: *_Ts) -> asyncio.Future[_T]:
         """Run ``func(*args)`` in ``executor``; by default in the hub's thread pool."""
-        if executor is not None or self._default_executor is not None:
+        if executor is not None or getattr(self, "_default_executor", None) is not None:
             return super().run_in_executor(executor, func, *args)
-        self._check_closed()
-        if self.get_debug():
-            self._check_callback(func, "run_in_executor")
-        future = self.create_future()
+        if self.is_closed():
+            raise RuntimeError("Event loop is closed")
+        if self.get_debug() and (asyncio.iscoroutine(func) or inspect.iscoroutinefunction(func)):
+            raise TypeError("coroutines cannot be used with run_in_executor()")
+        future: asyncio.Future[_T] = self.create_future()
         result = self._hub.threadpool.spawn(capture, func, args, {})
         result.rawlink(functools.partial(self._settle_from_hub, future))
         return future
