@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -59,7 +60,8 @@ class _Background:
             self.loop.run_forever()
 
 
-_BACKGROUND: dict[Any, _Background] = {}
+#: Each hub's background loop (forgotten with the hub).
+_BACKGROUND: weakref.WeakKeyDictionary[Any, _Background] = weakref.WeakKeyDictionary()
 
 
 def get_loop() -> asyncio.AbstractEventLoop:

@@ -83,6 +83,8 @@ class HubSelector(selectors.BaseSelector):
         # unreferenced: it must not keep the hub's loop alive.
         self._async = self._loop.async_(ref=False)
         self._async.start(self.wake)
+        # The timeout of select(), reused from one iteration to the next.
+        self._timer = self._loop.timer(0.0)
 
     # -- registration -------------------------------------------------------
 
@@ -199,7 +201,8 @@ class HubSelector(selectors.BaseSelector):
         timer = None
         waiter = self._waiter = Waiter(self._hub)
         if timeout is not None:
-            timer = self._loop.timer(max(timeout, 0.0))
+            timer = self._timer
+            timer.set(max(timeout, 0.0))
             timer.start(self.wake, update=True)
         running = asyncio._get_running_loop()
         asyncio._set_running_loop(None)
@@ -210,7 +213,7 @@ class HubSelector(selectors.BaseSelector):
             if self._waiter is waiter:
                 self._waiter = None
             if timer is not None:
-                timer.close()
+                timer.stop()
 
     def close(self) -> None:
         for watcher in self._watchers.values():
@@ -221,3 +224,4 @@ class HubSelector(selectors.BaseSelector):
         self._fired.clear()
         self._closed = True
         self._async.close()
+        self._timer.close()
