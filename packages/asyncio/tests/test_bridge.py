@@ -26,6 +26,14 @@ async def _fail() -> None:
     raise KeyError("deep inside")
 
 
+async def _forever(cancelled: list[bool]) -> None:
+    try:
+        await asyncio.sleep(60)
+    except asyncio.CancelledError:
+        cancelled.append(True)
+        raise
+
+
 def test_await_from_a_greenlet_without_a_running_loop() -> None:
     assert gasyncio.await_(_double(21)) == 42
     assert gasyncio.await_(_double(1)) == 2  # the background loop is reused
@@ -71,15 +79,7 @@ def test_await_inside_a_coroutine_is_refused(runner: asyncio.Runner) -> None:
 
 def test_killing_the_greenlet_cancels_its_task() -> None:
     cancelled: list[bool] = []
-
-    async def forever() -> None:
-        try:
-            await asyncio.sleep(60)
-        except asyncio.CancelledError:
-            cancelled.append(True)
-            raise
-
-    glet = gasyncio.spawn_for_awaitable(forever())
+    glet = gasyncio.spawn_for_awaitable(_forever(cancelled))
     sleep(0.05)
     glet.kill(timeout=10)
     sleep(0.05)
@@ -89,17 +89,9 @@ def test_killing_the_greenlet_cancels_its_task() -> None:
 
 def test_timeout_in_the_greenlet_cancels_the_task() -> None:
     cancelled: list[bool] = []
-
-    async def forever() -> None:
-        try:
-            await asyncio.sleep(60)
-        except asyncio.CancelledError:
-            cancelled.append(True)
-            raise
-
     with pytest.raises(Timeout):
         with Timeout(0.05):
-            gasyncio.await_(forever())
+            gasyncio.await_(_forever(cancelled))
     sleep(0.05)
     assert cancelled == [True]
 
