@@ -5,8 +5,8 @@ process: once as is (the stdlib's default loop: the same-run baseline) and
 once with greenkit's loop installed the way alternative loops test
 themselves: the default event loop policy makes :class:`GreenkitEventLoop`
 instances, and ``asyncio.SelectorEventLoop`` (which ``test_events`` and
-others construct directly, one per selector class) is replaced by a
-greenkit loop (the selector argument is dropped: the hub does the waiting).
+others construct directly, one per selector class) and, on 3.13+,
+``asyncio.EventLoop`` are replaced by a greenkit loop (the selector argument is dropped: the hub does the waiting).
 
 Prints, per module, the tests the baseline passed and how many of those
 pass on greenkit's loop, then the total; ``--json`` writes every failing
@@ -53,6 +53,9 @@ def _install_greenkit_loop() -> None:
     asyncio.unix_events.DefaultEventLoopPolicy = gasyncio.EventLoopPolicy  # type: ignore[misc]
     asyncio.SelectorEventLoop = SuiteEventLoop  # type: ignore[misc]
     asyncio.unix_events.SelectorEventLoop = SuiteEventLoop  # type: ignore[misc]
+    if hasattr(asyncio, "EventLoop"):  # 3.13+: the platform's default loop class
+        asyncio.EventLoop = SuiteEventLoop
+        asyncio.unix_events.EventLoop = SuiteEventLoop
     asyncio.set_event_loop_policy(None)
 
 
