@@ -6,7 +6,8 @@ once with greenkit's loop installed the way alternative loops test
 themselves: the default event loop policy makes :class:`GreenkitEventLoop`
 instances, and ``asyncio.SelectorEventLoop`` (which ``test_events`` and
 others construct directly, one per selector class) and, on 3.13+,
-``asyncio.EventLoop`` are replaced by a greenkit loop (the selector argument is dropped: the hub does the waiting).
+``asyncio.EventLoop`` are replaced by a greenkit loop (the selector
+argument is dropped: the hub does the waiting).
 
 Prints, per module, the tests the baseline passed and how many of those
 pass on greenkit's loop, then the total; ``--json`` writes every failing

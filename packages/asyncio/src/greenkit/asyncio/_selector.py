@@ -8,10 +8,11 @@ asyncio loop) on a :class:`~greenkit._waiter.Waiter` until a watcher, the
 timeout's libev timer or a wake-up fires: the hub, and every other greenlet,
 runs meanwhile.
 
-An io watcher stops itself when it fires (its readiness is recorded) and is
-restarted by the next ``select()``: level-triggered readiness that asyncio
-has not consumed yet must not spin the hub while the asyncio greenlet is
-busy elsewhere.  Watchers only run between :meth:`HubSelector.activate` and
+An io watcher that fires while the asyncio greenlet is not parked in
+``select()`` stops itself (its readiness is recorded) and is restarted by
+the next ``select()``: level-triggered readiness that asyncio has not
+consumed yet must not spin the hub while the asyncio greenlet is busy
+elsewhere.  Watchers only run between :meth:`HubSelector.activate` and
 :meth:`HubSelector.deactivate` (while the loop runs), so an idle, stopped
 asyncio loop never keeps the hub alive.
 """
@@ -169,8 +170,14 @@ class HubSelector(selectors.BaseSelector):
         # asyncio's callbacks find it with their next syscall.
         mask = revents & _MASK or watcher.events
         self._ready[fd] = self._ready.get(fd, 0) | mask
-        watcher.stop()
-        self._fired.add(fd)
+        if self._waiter is None:
+            # The asyncio greenlet is busy elsewhere (blocked in a greenlet
+            # call, say): until its next select() this readiness stays
+            # unconsumed, and a level-triggered watcher would fire on every
+            # iteration of the hub.  A parked select() resumes before the
+            # hub polls again: its watchers keep running.
+            watcher.stop()
+            self._fired.add(fd)
         self.wake()
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
