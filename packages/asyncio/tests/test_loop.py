@@ -296,3 +296,29 @@ def test_stopped_loop_keeps_nothing_alive() -> None:
         assert gasyncio.running_loops() == []
     finally:
         loop.close()
+
+
+def test_unconsumed_readiness_does_not_spin_the_hub(runner: asyncio.Runner) -> None:
+    """A readable descriptor asyncio has not drained, while the loop's greenlet
+    is blocked elsewhere (a greenkit sleep inside a coroutine), leaves the hub idle."""
+
+    async def main() -> tuple[int, bytes]:
+        loop = asyncio.get_running_loop()
+        a, b = socket.socketpair()
+        got = loop.create_future()
+        loop.add_reader(b, lambda: got.done() or got.set_result(b.recv(10)))
+        a.send(b"x")
+        await asyncio.sleep(0)  # the watcher is armed
+        hub_loop = get_hub().loop
+        before = hub_loop.iteration
+        sleep(0.2)  # blocks this greenlet (and the asyncio loop), not the hub
+        spins = hub_loop.iteration - before
+        data = await got
+        loop.remove_reader(b)
+        a.close()
+        b.close()
+        return spins, data
+
+    spins, data = runner.run(main())
+    assert data == b"x"
+    assert spins < 100
