@@ -39,12 +39,16 @@ async def main() -> dict[str, object]:
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         own_pool = await timed(loop.run_in_executor(pool, square, 3))
     infos = await timed(loop.getaddrinfo("localhost", 80, type=1))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "print('child')", stdout=asyncio.subprocess.PIPE)
+    child = await timed(proc.communicate())
     return {
         "loop": type(loop).__name__,
         "to_thread": await timed(asyncio.to_thread(square, 2)),
         "run_in_executor": await timed(loop.run_in_executor(None, square, 4)),
         "own_executor": own_pool,
         "getaddrinfo": [infos[0] != "[]", infos[1]],
+        "subprocess": child,
         "greenlet_sees_running_loop": seen_from_greenlet is not None,
         "greenlet_alongside": Greenlet.spawn(lambda: "ran").get(timeout=STALL),
     }

@@ -1,6 +1,9 @@
 """asyncio under monkey.patch_all(): nothing stalls (gevent issue #2213).
 
-There, an executor job's result reached the waiting coroutine only when an
+Checked: to_thread, run_in_executor (default and own executor), getaddrinfo,
+a subprocess, and a greenlet beside the loop, on both loops.
+
+In #2213 an executor job's result reached the waiting coroutine only when an
 unrelated timer woke the loop: with threading patched, the worker runs in
 the loop's thread, sees the loop as "running" and sets the result without
 waking it.  On greenkit's loop, a greenlet never sees another greenlet's
@@ -35,8 +38,9 @@ def test_patch_all_asyncio_run_does_not_stall(which: str) -> None:
     assert result["run_in_executor"][0] == "16"  # type: ignore[index]
     assert result["own_executor"][0] == "9"  # type: ignore[index]
     assert result["getaddrinfo"][0] is True  # type: ignore[index]
+    assert result["subprocess"][0] == repr((b"child\n", None))  # type: ignore[index]
     assert result["greenlet_alongside"] == "ran"
-    for name in ("to_thread", "run_in_executor", "own_executor", "getaddrinfo"):
+    for name in ("to_thread", "run_in_executor", "own_executor", "getaddrinfo", "subprocess"):
         # Far below the 30 s wait_for that a stalled result would run into.
         assert result[name][1] < 10.0, (name, result)  # type: ignore[index]
     if which == "greenkit":
