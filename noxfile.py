@@ -564,3 +564,26 @@ def gevent_suite(session: nox.Session) -> None:
         "python", str(runner), "--impl", "greenkit", "--python", _python_exe(session),
         "--exit-zero", *session.posargs,
     )  # fmt: skip
+
+
+# -- greenkit-asyncio (not in the default run) ---------------------------------------
+
+
+@nox.session(python=PYTHONS)
+def asyncio_suite(session: nox.Session) -> None:
+    """CPython's test.test_asyncio on greenkit's loop beside the default loop, per module."""
+    house = build_wheels(session)
+    install_from_wheelhouse(session, house, "greenkit-asyncio")
+    runner = PACKAGES_DIR / "asyncio" / "suite" / "run_suite.py"
+    tmp = Path(session.create_tmp()).resolve()
+    with session.chdir(tmp):
+        session.run("python", str(runner), "--json", str(tmp / "asyncio_suite.json"),
+                    *session.posargs)  # fmt: skip
+
+
+@nox.session(python="3.11")
+def asyncio_bench(session: nox.Session) -> None:
+    """TCP echo and HTTP as asyncio protocols: greenkit's loop, asyncio's default, uvloop."""
+    house = build_wheels(session)
+    install_from_wheelhouse(session, house, "greenkit-asyncio", "uvloop")
+    session.run("python", str(ROOT / "bench" / "asyncio_bench.py"), *session.posargs)
