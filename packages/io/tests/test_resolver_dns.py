@@ -177,6 +177,9 @@ def test_nxdomain(resolver: Any) -> None:
 def test_no_address_of_that_family(resolver: Any) -> None:
     assert _gaierror(lambda: resolver.getaddrinfo("v4.test", 80, std_socket.AF_INET6)) == -5
     assert _gaierror(lambda: resolver.gethostbyname("v6.test")) == -5
+    # Both families asked: the one that has addresses answers alone.
+    assert resolver.getaddrinfo("v6.test", 80, 0, std_socket.SOCK_STREAM) == \
+        _numeric("fd00::6", 80, std_socket.AF_INET6, std_socket.SOCK_STREAM)
 
 
 def test_servfail_is_temporary(resolver: Any) -> None:
