@@ -222,7 +222,7 @@ class Resolver(LookupResolver):
         if hub is None:
             hub = get_hub()
         self.hub = hub
-        self.hosts = HostsFile(hosts_file)
+        self.hosts = HostsFile(hosts_file, clock=hub.loop.now)
         self.params = {**_channel_params(config), **kwargs}
         self._watchers: dict[int, Any] = {}
         self._timer = hub.loop.timer(0.0)

@@ -210,7 +210,7 @@ class Resolver(LookupResolver):
         if hub is None:
             hub = get_hub()
         self.hub = hub
-        self.hosts = HostsFile(hosts_file)
+        self.hosts = HostsFile(hosts_file, clock=hub.loop.now)
         if nameservers is None:
             nameservers = config.resolver_nameservers
         if timeout is None:
