@@ -341,7 +341,8 @@ class Resolver(LookupResolver):
             return _addresses(name, rtype, result.answer)
         # AF_UNSPEC: both questions at once, one answer from the two.
         answers: list[Answer | Failure] = []
-        for rtype, (result, status) in zip(_BOTH, self._ask(self.cares.search, name, _BOTH)):
+        for rtype, (result, status) in zip(_BOTH, self._ask(self.cares.search, name, _BOTH),
+                                           strict=True):
             try:
                 if status is not None:
                     raise self._failure(status)
