@@ -148,8 +148,10 @@ def test_hosts_file_first(resolver: Any, responder: DNSResponder, hosts: Path) -
     assert resolver.gethostbyaddr("10.9.9.9") == ("filed.test", ["filed"], ["10.9.9.9"])
     assert resolver.getnameinfo(("::9", 22), std_socket.NI_NUMERICSERV) == ("filed6.test", "22")
     assert responder.queries == []
-    # Edits are seen without a new resolver.
+    # Edits are seen without a new resolver, once the loop's clock has moved on
+    # (the lookups made between two polls of the loop share one check).
     hosts.write_text(HOSTS + "10.8.8.8 later.test\n")
+    sleep(0.01)
     assert resolver.gethostbyname("later.test") == "10.8.8.8"
     assert responder.queries == []
 
@@ -177,6 +179,9 @@ def test_nxdomain(resolver: Any) -> None:
 def test_no_address_of_that_family(resolver: Any) -> None:
     assert _gaierror(lambda: resolver.getaddrinfo("v4.test", 80, std_socket.AF_INET6)) == -5
     assert _gaierror(lambda: resolver.gethostbyname("v6.test")) == -5
+    # Both families asked: the one that has addresses answers alone.
+    assert resolver.getaddrinfo("v6.test", 80, 0, std_socket.SOCK_STREAM) == \
+        _numeric("fd00::6", 80, std_socket.AF_INET6, std_socket.SOCK_STREAM)
 
 
 def test_servfail_is_temporary(resolver: Any) -> None:

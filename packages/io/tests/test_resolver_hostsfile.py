@@ -55,6 +55,27 @@ def test_hosts_file(tmp_path: Path) -> None:
     assert entry is not None and entry.ipv4 == ["10.0.0.9"]
 
 
+def test_hosts_file_checked_once_per_clock_reading(tmp_path: Path) -> None:
+    path = tmp_path / "hosts"
+    path.write_text("10.0.0.1 one\n")
+    now = [0.0]
+    hosts = HostsFile(str(path), clock=lambda: now[0])
+    entry = hosts.lookup("one")
+    assert entry is not None and entry.ipv4 == ["10.0.0.1"]
+    path.write_text("10.0.0.2 one\n10.0.0.3 two\n")
+    assert hosts.lookup("two") is None  # same reading of the clock: not checked again
+    now[0] = 1.0
+    entry = hosts.lookup("two")
+    assert entry is not None and entry.ipv4 == ["10.0.0.3"]
+    # A new path is read at the next lookup, whatever the clock says.
+    other = tmp_path / "other"
+    other.write_text("10.0.0.4 four\n")
+    hosts.path = str(other)
+    assert hosts.path == str(other)
+    entry = hosts.lookup("four")
+    assert entry is not None and entry.ipv4 == ["10.0.0.4"]
+
+
 def test_missing_hosts_file_is_empty(tmp_path: Path) -> None:
     hosts = HostsFile(str(tmp_path / "none"))
     assert hosts.lookup("localhost") is None

@@ -54,6 +54,10 @@ def _is_numeric(host: Any, families: tuple[int, ...] = (AF_INET, AF_INET6)) -> b
             return False
     if not isinstance(host, str):
         return False
+    if ":" not in host and not host[-1:].isdigit():
+        # Neither IPv6 (which has a colon) nor dotted-quad IPv4 (which ends in
+        # a digit): most host names, told apart without inet_pton's errors.
+        return False
     for family in families:
         try:
             inet_pton(family, host)

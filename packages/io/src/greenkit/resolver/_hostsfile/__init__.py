@@ -4,7 +4,11 @@ The ares and dnspython resolvers answer names and addresses listed in the
 hosts file before asking a nameserver, as the C library does with
 ``hosts: files dns``.  :class:`HostsFile` parses the file on first use and
 again whenever its modification time or size changes, so edits are seen
-without restarting.
+without restarting.  Without a ``clock`` it checks that (one ``stat``) at
+every lookup; with one -- the resolvers give their hub loop's ``now``, which
+moves on each time the loop polls for I/O -- at most once per reading of the
+clock: an edit is seen by the lookups made after the loop's next poll (any
+wait), and the many lookups between two polls share one ``stat``.
 
 Format (hosts(5)): one address per line followed by its canonical name and
 aliases; ``#`` starts a comment.  As in the C library, a name's canonical
@@ -15,7 +19,7 @@ from every line that does.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from ipaddress import ip_address
 from socket import AF_INET, AF_INET6
@@ -53,17 +57,38 @@ class HostEntry:
 class HostsFile:
     """Lookups in one hosts file (``path``, default ``/etc/hosts``).
 
-    A missing or unreadable file is an empty one.
+    A missing or unreadable file is an empty one.  ``clock``, if given, is
+    called at each lookup; the file is checked for changes only when its
+    value differs from the last check's (see the module docstring).
     """
 
-    def __init__(self, path: str | None = None) -> None:
-        self.path = path or DEFAULT_PATH
+    def __init__(self, path: str | None = None,
+                 clock: Callable[[], object] | None = None) -> None:
+        self._path = path or DEFAULT_PATH
+        self._clock = clock
+        self._checked: object = _NEVER_READ
         self._stamp: object = _NEVER_READ
         self._by_name: dict[str, HostEntry] = {}
         self._by_address: dict[str, HostEntry] = {}
         self._pairs: list[tuple[str, str]] = []
 
+    @property
+    def path(self) -> str:
+        """The file read; setting it makes the next lookup read the new one."""
+        return self._path
+
+    @path.setter
+    def path(self, path: str) -> None:
+        self._path = path
+        self._checked = self._stamp = _NEVER_READ
+
     def _refresh(self) -> None:
+        clock = self._clock
+        if clock is not None:
+            now = clock()
+            if now == self._checked:
+                return
+            self._checked = now
         try:
             stat = os.stat(self.path)
         except OSError:

@@ -28,6 +28,7 @@ Everything else is done here, the same way for both:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from ipaddress import ip_address
 from socket import (
@@ -98,6 +99,9 @@ _HERRORS = {
 
 #: Hosts the C socket module maps to an address without any lookup.
 _SPECIAL_HOSTS = ("", "<broadcast>", b"", b"<broadcast>")
+
+#: A domain name without its trailing dots: labels of 1 to 63 characters.
+_LABELS = re.compile(r"(?:[^.]{1,63}\.)*[^.]{1,63}")
 
 
 class LookupTimeout(gaierror, herror):
@@ -174,15 +178,18 @@ def _hostname(host: str | bytes) -> str:
 def merge_answers(answers: list[Answer | Failure]) -> Answer:
     """One answer from the A and AAAA answers of a name (or the failure that
     best describes both failing)."""
+    if len(answers) == 1 and isinstance(answers[0], Answer) and answers[0].addresses:
+        return answers[0]
     found = [a for a in answers if isinstance(a, Answer)]
     addresses = [pair for answer in found for pair in answer.addresses]
     if addresses:
         first = next(answer for answer in found if answer.addresses)
         return Answer(first.name, first.aliases, addresses)
     failures = [a for a in answers if isinstance(a, Failure)]
-    for kind in (NXDOMAIN, AGAIN, FAIL):
-        if any(failure.kind == kind for failure in failures):
-            raise Failure(kind)
+    for kind in (NXDOMAIN, AGAIN, FAIL, NODATA):
+        for failure in failures:
+            if failure.kind == kind:
+                raise failure
     raise Failure(NODATA)
 
 
@@ -216,8 +223,7 @@ class LookupResolver(AbstractResolver):
             addresses = entry.addresses(family)
             if addresses:
                 return Answer(entry.name, list(entry.aliases), addresses)
-        if not name or len(name) > 253 or any(not 0 < len(label) < 64
-                                              for label in name.rstrip(".").split(".")):
+        if len(name) > 253 or _LABELS.fullmatch(name.rstrip(".")) is None:
             raise Failure(NXDOMAIN, "not a valid domain name")
         return self._resolve(name, family)
 

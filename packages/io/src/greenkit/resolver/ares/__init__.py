@@ -10,8 +10,11 @@ socket it opens or closes and whether it wants to read or write it; the
 resolver keeps one io watcher per such socket in the hub's loop and, when
 the socket is ready, calls ``Channel.process_fd``.  One timer, armed for
 the deadline ``Channel.timeout()`` gives while queries are pending, lets
-c-ares retry and time queries out.  The io watchers do not keep the loop
-alive by themselves; the timer does while a query is pending.
+c-ares retry and time queries out: it is armed when a query starts and
+none is armed, and re-armed after every round of ``process_fd`` (not per
+query: with many queries in flight that is once per loop iteration).  The
+io watchers do not keep the loop alive by themselves; the timer does while
+a query is pending.
 
 Many greenlets' queries run at once on the one channel.  Each waits for
 its own answer; answers are handed over after ``process_fd`` returns, never
@@ -23,7 +26,17 @@ given up the resolver cancels them all in c-ares, which closes its sockets
 
 Results and errors are the standard library's
 (:class:`greenkit.resolver._lookup.LookupResolver`); the hosts file is
-read first, by greenkit, and c-ares only queries nameservers.
+read first, by greenkit, and c-ares only queries nameservers.  A name is
+asked with ``Channel.search`` (c-ares applies ``ndots`` and the search
+domains, retries, and falls back to TCP for a truncated answer) for its A
+and/or AAAA records, both at once for ``AF_UNSPEC``; the CNAME chain in the
+answer is followed here.  An address is asked with ``Channel.query`` for
+the PTR records of its ``in-addr.arpa``/``ip6.arpa`` name.  These are
+c-ares' plain DNS calls: its ``getaddrinfo`` would add an RFC 6724 sort
+(a socket opened, connected and closed per address) and, through pycares
+5, depends on the ``lookups`` option, which pycares hands to c-ares in a
+buffer it has already freed (lookups then fail at random with
+``ARES_ECONNREFUSED``); so the channel is made without it.
 
 Settings (``greenkit.config``): ``resolver_nameservers`` (or the older
 ``ares_servers``; ``addr``, ``addr:port`` or ``[v6addr]:port``),
@@ -36,6 +49,7 @@ system's (``/etc/resolv.conf``).
 
 from __future__ import annotations
 
+from ipaddress import ip_address
 from socket import AF_INET, AF_INET6
 from typing import Any
 
@@ -57,6 +71,7 @@ from greenkit.resolver._lookup import (
     Answer,
     Failure,
     LookupResolver,
+    merge_answers,
 )
 
 __all__ = ["Resolver"]
@@ -66,6 +81,11 @@ _WRITE = 2
 _BAD_FD = pycares.ARES_SOCKET_BAD
 #: Longest wait between two checks of c-ares's timeouts.
 _MAX_TIMER = 1.0
+#: Record types (RFC 1035, RFC 3596).
+_A, _CNAME, _PTR, _AAAA = 1, 5, 12, 28
+#: The questions for both families, IPv4's first (its addresses come first).
+_BOTH = (_A, _AAAA)
+_FAMILIES = {_A: AF_INET, _AAAA: AF_INET6}
 
 _errno = pycares.errno
 _KINDS = {
@@ -129,6 +149,38 @@ def _start_shutdown_thread() -> None:
     manager._thread = start_new_thread(manager._run_safe_shutdown_loop, ())
 
 
+def _addresses(name: str, rtype: int, records: list[Any]) -> Answer:
+    """The answer to ``name``'s question for ``rtype`` (A or AAAA) in the
+    answer section ``records``: the CNAME chain from ``name`` (or, when the
+    search list added a domain, from the first record's owner) followed to
+    the canonical name, and that name's addresses."""
+    family = _FAMILIES[rtype]
+    if len(records) == 1 and records[0].type == rtype:  # the common case, at once
+        return Answer(name, [], [(family, records[0].data.addr)])
+    cnames: dict[str, Any] = {}
+    found: dict[str, list[str]] = {}
+    for record in records:
+        owner = record.name.lower()
+        if record.type == _CNAME:
+            cnames.setdefault(owner, record.data.cname)
+        elif record.type == rtype:
+            found.setdefault(owner, []).append(record.data.addr)
+    canonical = name
+    key = name.rstrip(".").lower()
+    if key not in cnames and key not in found and records:
+        canonical = records[0].name
+        key = canonical.lower()
+    aliases: list[str] = []
+    while key in cnames and len(aliases) < len(records):
+        aliases.append(canonical)
+        canonical = cnames[key]
+        key = canonical.lower()
+    addresses = found.get(key)
+    if not addresses:
+        raise Failure(NODATA)
+    return Answer(canonical, aliases, [(family, address) for address in dict.fromkeys(addresses)])
+
+
 class _Query:
     """One pending c-ares call and the greenlet waiting for it."""
 
@@ -170,16 +222,15 @@ class Resolver(LookupResolver):
         if hub is None:
             hub = get_hub()
         self.hub = hub
-        self.hosts = HostsFile(hosts_file)
+        self.hosts = HostsFile(hosts_file, clock=hub.loop.now)
         self.params = {**_channel_params(config), **kwargs}
         self._watchers: dict[int, Any] = {}
-        self._timer: Any = None
+        self._timer = hub.loop.timer(0.0)
         self._pending: set[_Query] = set()
         self._ready: list[tuple[Waiter, Any]] = []
         self._closed = False
         _start_shutdown_thread()
-        self.cares = pycares.Channel(sock_state_cb=self._sock_state, lookups="b",
-                                     **self.params)
+        self.cares = pycares.Channel(sock_state_cb=self._sock_state, **self.params)
 
     @property
     def servers(self) -> list[str]:
@@ -225,38 +276,44 @@ class Resolver(LookupResolver):
         self._arm_timer()
 
     def _arm_timer(self) -> None:
+        """(Re-)arm the one timer for c-ares' next deadline, or stop it when no
+        query is pending."""
         timer = self._timer
-        if timer is not None:
-            timer.close()
-            self._timer = None
+        timer.stop()
         if not self._pending or self._closed:
             return
         channel: Any = self.cares  # pycares leaves timeout() unannotated
-        after = min(max(channel.timeout(), 0.001), _MAX_TIMER)
-        self._timer = self.hub.loop.timer(after)
-        self._timer.start(self._on_timer)
+        timer.set(min(max(channel.timeout(), 0.001), _MAX_TIMER))
+        timer.start(self._on_timer)
 
-    def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
-        """Start ``method(*args, callback=..., **kwargs)`` on the channel and wait
-        (only this greenlet) for its ``(result, status)``."""
+    def _ask(self, method: Any, name: str, types: tuple[int, ...]) -> list[tuple[Any, Any]]:
+        """Start ``method(name, type, callback=...)`` on the channel for each of
+        ``types`` at once and wait (only this greenlet) for their ``(result,
+        status)`` pairs, in order."""
         if self._closed:
             raise Failure(AGAIN, "resolver closed")
-        waiter = Waiter(self.hub)
-        query = _Query(self, waiter)
-        self._pending.add(query)
+        queries: list[_Query] = []
         try:
-            method(*args, callback=query, **kwargs)
-        except BaseException:
-            self._pending.discard(query)
-            raise
-        if query.finished:
-            return waiter.get()
-        self._arm_timer()
-        try:
-            return waiter.get()
+            for rtype in types:
+                query = _Query(self, Waiter(self.hub))
+                queries.append(query)
+                self._pending.add(query)
+                try:
+                    method(name, rtype, callback=query)
+                except BaseException as exc:
+                    self._pending.discard(query)
+                    if not isinstance(exc, pycares.AresError):
+                        query.finished = True
+                        raise
+                    if not query.finished:  # refused before any callback
+                        query(None, exc.args[0])
+            if self._pending and not self._timer.active:
+                self._arm_timer()
+            return [query.waiter.get() for query in queries]
         finally:
-            if not query.finished:
-                self._give_up(query)
+            for query in queries:
+                if not query.finished:
+                    self._give_up(query)
 
     def _give_up(self, query: _Query) -> None:
         """The waiting greenlet left (killed, timed out): drop its answer; when
@@ -276,31 +333,34 @@ class Resolver(LookupResolver):
         return Failure(_KINDS.get(status, FAIL), name, timeout)
 
     def _resolve(self, name: str, family: int) -> Answer:
-        result, status = self._call(self.cares.getaddrinfo, name, None, family=family)
-        if status is not None:
-            raise self._failure(status)
-        addresses: list[tuple[int, str]] = []
-        for node in result.nodes:
-            address = node.addr[0]
-            if isinstance(address, bytes):
-                address = address.decode("ascii")
-            if node.family in (AF_INET, AF_INET6) and (node.family, address) not in addresses:
-                addresses.append((node.family, address))
-        if not addresses:
-            raise Failure(NODATA)
-        addresses.sort(key=lambda pair: pair[0] != AF_INET)
-        canonical, aliases = name, []
-        for cname in result.cnames:
-            if cname.alias not in aliases:
-                aliases.append(cname.alias)
-            canonical = cname.name
-        return Answer(canonical, [alias for alias in aliases if alias != canonical], addresses)
+        if family:
+            rtype = _AAAA if family == AF_INET6 else _A
+            ((result, status),) = self._ask(self.cares.search, name, (rtype,))
+            if status is not None:
+                raise self._failure(status)
+            return _addresses(name, rtype, result.answer)
+        # AF_UNSPEC: both questions at once, one answer from the two.
+        answers: list[Answer | Failure] = []
+        for rtype, (result, status) in zip(_BOTH, self._ask(self.cares.search, name, _BOTH),
+                                           strict=True):
+            try:
+                if status is not None:
+                    raise self._failure(status)
+                answers.append(_addresses(name, rtype, result.answer))
+            except Failure as failure:
+                answers.append(failure)
+        return merge_answers(answers)
 
     def _resolve_reverse(self, address: str) -> tuple[str, list[str]]:
-        result, status = self._call(self.cares.gethostbyaddr, address)
+        pointer = ip_address(address).reverse_pointer
+        ((result, status),) = self._ask(self.cares.query, pointer, (_PTR,))
         if status is not None:
             raise self._failure(status)
-        return result.name, [alias for alias in result.aliases if alias != result.name]
+        names = list(dict.fromkeys(record.data.dname for record in result.answer
+                                   if record.type == _PTR))
+        if not names:
+            raise Failure(NODATA)
+        return names[0], names[1:]
 
     # -- end ------------------------------------------------------------------
 
@@ -310,9 +370,7 @@ class Resolver(LookupResolver):
             return
         self.cares.cancel()
         self._closed = True
-        if self._timer is not None:
-            self._timer.close()
-            self._timer = None
+        self._timer.close()
         for watcher in self._watchers.values():
             watcher.close()
         self._watchers.clear()

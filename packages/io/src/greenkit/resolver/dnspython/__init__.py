@@ -65,6 +65,11 @@ _DNSTimeout: Any = dns.exception.Timeout
 
 #: dnspython's default time for one try, used unless the lifetime is shorter.
 _TRY_TIMEOUT = 2.0
+#: A UDP socket of a nameserver is reused for this many queries at most (so
+#: that the source port still changes often, RFC 5452) ...
+_SOCKET_USES = 100
+#: ... and at most this many wait unused between two queries.
+_IDLE_SOCKETS = 64
 
 
 def _remaining(deadline: float) -> float:
@@ -80,7 +85,17 @@ class GreenNameserver(dns.nameserver.Do53Nameserver):
     ``query()`` is dnspython's ``Do53Nameserver.query`` done over greenkit
     sockets: UDP (a truncated answer raises ``dns.message.Truncated``, so
     that the resolver retries over TCP) or, for ``max_size``, TCP.
+
+    A UDP socket connected to the nameserver goes back to a small pool after
+    a query it answered and serves the next ones (at most ``_SOCKET_USES``
+    queries), saving a socket's creation, connection and closing per query;
+    a query that fails or is interrupted closes its socket.  :meth:`close`
+    closes the pool.
     """
+
+    def __init__(self, address: str, port: int = 53) -> None:
+        super().__init__(address, port)
+        self._idle: list[tuple[Any, int]] = []
 
     def query(self, request: dns.message.QueryMessage, timeout: float, source: str | None,
               source_port: int, max_size: bool, one_rr_per_rrset: bool = False,
@@ -88,25 +103,39 @@ class GreenNameserver(dns.nameserver.Do53Nameserver):
         deadline = time.monotonic() + (timeout if timeout is not None else _TRY_TIMEOUT)
         family = AF_INET6 if ":" in self.address else AF_INET
         wire = request.to_wire()
-        sock = _socket(family, SOCK_STREAM if max_size else SOCK_DGRAM)
+        pooled = not max_size and source is None and not source_port
+        sock, uses = self._idle.pop() if pooled and self._idle else (None, 0)
         try:
-            if source is not None or source_port:
-                wildcard = "::" if family == AF_INET6 else "0.0.0.0"
-                sock.bind((source or wildcard, source_port))
-            sock.settimeout(_remaining(deadline))
-            try:
+            if sock is None:
+                sock = _socket(family, SOCK_STREAM if max_size else SOCK_DGRAM)
+                if source is not None or source_port:
+                    wildcard = "::" if family == AF_INET6 else "0.0.0.0"
+                    sock.bind((source or wildcard, source_port))
+                sock.settimeout(_remaining(deadline))
                 sock.connect((self.address, self.port))
+            try:
                 if max_size:
                     data = self._exchange_tcp(sock, wire, deadline)
                     return dns.message.from_wire(
                         data, keyring=request.keyring, request_mac=request.request_mac,
                         one_rr_per_rrset=one_rr_per_rrset, ignore_trailing=ignore_trailing)
                 sock.send(wire)
-                return self._receive_udp(sock, request, deadline, one_rr_per_rrset,
-                                         ignore_trailing)
+                response = self._receive_udp(sock, request, deadline, one_rr_per_rrset,
+                                             ignore_trailing)
             except _socket_timeout:
                 raise _DNSTimeout(timeout=timeout) from None
+            if pooled and uses + 1 < _SOCKET_USES and len(self._idle) < _IDLE_SOCKETS:
+                self._idle.append((sock, uses + 1))
+                sock = None
+            return response
         finally:
+            if sock is not None:
+                sock.close()
+
+    def close(self) -> None:
+        """Close the UDP sockets kept for the next queries."""
+        idle, self._idle = self._idle, []
+        for sock, _ in idle:
             sock.close()
 
     @staticmethod
@@ -181,7 +210,7 @@ class Resolver(LookupResolver):
         if hub is None:
             hub = get_hub()
         self.hub = hub
-        self.hosts = HostsFile(hosts_file)
+        self.hosts = HostsFile(hosts_file, clock=hub.loop.now)
         if nameservers is None:
             nameservers = config.resolver_nameservers
         if timeout is None:
@@ -228,11 +257,7 @@ class Resolver(LookupResolver):
     def _resolve_one(self, name: str, family: int, deadline: float | None = None) -> Answer:
         rdtype = dns.rdatatype.AAAA if family == AF_INET6 else dns.rdatatype.A
         answer = self._query(name, rdtype, deadline)
-        aliases = []
-        response = answer.response
-        if isinstance(response, dns.message.QueryMessage):
-            aliases = [str(rrset.name).rstrip(".")
-                       for rrset in response.resolve_chaining().cnames]
+        aliases = [str(rrset.name).rstrip(".") for rrset in answer.chaining_result.cnames]
         addresses = [(family, str(rdata.address)) for rdata in answer]
         if not addresses:
             raise Failure(NODATA)
@@ -261,4 +286,7 @@ class Resolver(LookupResolver):
         return names[0], names[1:]
 
     def close(self) -> None:
-        """Nothing to release: sockets live only as long as a query."""
+        """Close the sockets kept for the next queries."""
+        for server in self.network_resolver.nameservers:
+            if isinstance(server, GreenNameserver):
+                server.close()
