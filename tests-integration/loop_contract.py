@@ -26,7 +26,13 @@ from typing import Any
 
 from zope.interface import verify
 
-from greenkit._interfaces import CallbackProtocol, ILoop, LoopProtocol, WatcherProtocol
+from greenkit._interfaces import (
+    CallbackProtocol,
+    ILoop,
+    LoopProtocol,
+    TimerProtocol,
+    WatcherProtocol,
+)
 
 __all__ = ["CHECKS", "GUARD_TIMEOUT", "LoopFactory", "check", "run_contract", "run_guarded"]
 
@@ -211,6 +217,39 @@ def check_timers_fire_in_deadline_order(loop: Any) -> None:
     finally:
         for t in timers:
             t.close()
+
+
+@check
+def check_timer_restart_reuses_a_stopped_timer(loop: Any) -> None:
+    # The hub pools stopped timers (Hub.start_timer) and resets them with
+    # TimerProtocol.restart: new delay, ref, priority, callback and args.
+    fired: list[str] = []
+    t = loop.timer(30.0, 0.0, True, 0)
+    try:
+        assert isinstance(t, TimerProtocol)
+        assert t.loop is loop
+        t.start(fired.append, "never")
+        t.stop()
+        t.restart(0.01, False, 1, True, fired.append, ("again",))
+        assert t.active and t.ref is False and t.priority == 1
+        assert t.args == ("again",)
+        keep_alive = loop.timer(0.5)  # restart(ref=False) does not keep run() going
+        keep_alive.start(lambda: None)
+        try:
+            assert run_guarded(loop)
+        finally:
+            keep_alive.close()
+        assert fired == ["again"]
+        assert not t.active
+        t.restart(30.0, True, 0, False, fired.append, ("third",))
+        try:
+            t.restart(1.0, True, 0, False, fired.append, ())
+        except AttributeError:
+            pass
+        else:
+            raise AssertionError("restart() of an active timer must raise AttributeError")
+    finally:
+        t.close()
 
 
 @check

@@ -31,6 +31,7 @@ from greenkit._ident import IdentRegistry
 from greenkit._waiter import Waiter
 from greenkit.exceptions import InvalidSwitchError
 from greenkit.hub import iwait, wait
+from greenkit.timeout import Timeout, start_for_call
 from greenlet import GreenletExit, getcurrent
 from greenlet import greenlet as RawGreenlet
 
@@ -68,28 +69,6 @@ _spawn_callbacks: list[Callable[[Greenlet], Any]] | None = None
 
 # ids of greenlets whose subclass __str__ is running (see _guarded_str).
 _in_custom_str: set[int] = set()
-
-_timeout_class: Any = None
-
-
-def _Timeout() -> Any:
-    """greenkit.timeout.Timeout, imported on first use (only waits with a
-    timeout need it)."""
-    global _timeout_class
-    if _timeout_class is None:
-        from greenkit.timeout import Timeout
-
-        _timeout_class = Timeout
-    return _timeout_class
-
-
-def _release_timeout(timer: Any, given: Any) -> None:
-    """Stop a timeout started for a wait: one we created is closed (its loop
-    timer released); one the caller passed in is only cancelled."""
-    if timer is given:
-        timer.cancel()
-    else:
-        timer.close()
 
 
 def _tracking_reader() -> Callable[[], Any]:
@@ -646,13 +625,12 @@ class Greenlet(RawGreenlet):  # type: ignore[misc]
             if timeout is None:
                 result = get_hub().switch()
             else:
-                Timeout = _Timeout()
-                timer = Timeout._start_new_or_dummy(timeout)
+                timer = start_for_call(timeout)
                 try:
                     try:
                         result = get_hub().switch()
                     finally:
-                        _release_timeout(timer, timeout)
+                        timer.close()
                 except Timeout as ex:
                     if ex is not timer or not swallow_own_timeout:
                         raise
@@ -681,7 +659,7 @@ class Greenlet(RawGreenlet):  # type: ignore[misc]
         if not (self._exc_info is not None or self._start_event is _ABORTED
                 or _raw_dead(self)):
             if not block:
-                raise _Timeout()()
+                raise Timeout()
             self._wait(timeout, False)
         return self._value_or_raise()
 
@@ -843,12 +821,11 @@ def killall(greenlets: Iterable[Any], exception: Any = GreenletExit, block: bool
         return
     waiter = Waiter(hub)
     hub.loop.run_callback(_killall_and_answer, greenlets, exception, waiter)
-    timer = _Timeout()._start_new_or_dummy(timeout) if timeout is not None else None
+    timer = start_for_call(timeout)
     try:
         alive = waiter.get()
         alive = [glet for glet in alive if hasattr(glet, "rawlink")]
         if alive:
             joinall(alive, raise_error=False)
     finally:
-        if timer is not None:
-            _release_timeout(timer, timeout)
+        timer.close()

@@ -28,7 +28,7 @@ from greenkit.hub import kill as _kill_soon
 from greenkit.hub import sleep
 from greenkit.lock import DummySemaphore, Semaphore
 from greenkit.queue import Queue
-from greenkit.timeout import Timeout
+from greenkit.timeout import Timeout, start_for_call
 
 __all__ = [
     "Group",
@@ -38,14 +38,6 @@ __all__ = [
     "IMap",
     "IMapUnordered",
 ]
-
-
-def _release_timer(timer: Any, given: Any) -> None:
-    # A Timeout the caller handed in is only cancelled; one we made is closed.
-    if timer is given:
-        timer.cancel()
-    else:
-        timer.close()
 
 
 class _ValueCallback:
@@ -475,7 +467,7 @@ class Group(GroupMappingMixin):
         ``block``, once their killing is scheduled, or when ``timeout``
         expires), ``exception`` is raised right here, in the caller."""
         current = getcurrent()
-        timer = Timeout._start_new_or_dummy(timeout)
+        timer = start_for_call(timeout)
         try:
             while True:
                 members = [g for g in self.greenlets if g is not current]
@@ -493,7 +485,7 @@ class Group(GroupMappingMixin):
             if ex is not timer:
                 raise
         finally:
-            _release_timer(timer, timeout)
+            timer.close()
         if current in self.greenlets and current not in self.dying:
             self.dying.add(current)
             raise exception

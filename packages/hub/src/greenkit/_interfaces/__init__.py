@@ -25,6 +25,7 @@ __all__ = [
     "ILoop",
     "IWatcher",
     "LoopProtocol",
+    "TimerProtocol",
     "WatcherProtocol",
 ]
 
@@ -32,6 +33,11 @@ __all__ = [
 @runtime_checkable
 class CallbackProtocol(Protocol):
     """A function queued to run in the loop at the next opportune moment."""
+
+    #: The function, None once it has run or was cancelled.
+    callback: Callable[..., Any] | None
+    #: Its arguments, None once it has run or was cancelled.
+    args: tuple[Any, ...] | None
 
     @property
     def pending(self) -> bool:
@@ -69,6 +75,21 @@ class WatcherProtocol(Protocol):
 
     def close(self) -> None:
         """Stop and release native resources; the watcher is unusable afterwards."""
+
+
+@runtime_checkable
+class TimerProtocol(WatcherProtocol, Protocol):
+    """A timer watcher; the hub keeps stopped ones for reuse (``Hub.start_timer``)."""
+
+    #: The loop that created the timer.
+    loop: LoopProtocol
+
+    def restart(self, after: float, ref: bool, priority: int, update: bool,
+                callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        """Reuse a stopped timer: fire once, ``after`` seconds from now (the
+        loop's clock refreshed first if ``update``), with ``ref`` and
+        ``priority``, calling ``callback(*args)``.  Raises AttributeError if
+        the timer is active or pending."""
 
 
 @runtime_checkable
@@ -118,7 +139,7 @@ class LoopProtocol(Protocol):
         """A watcher for readiness of ``fd`` (1 read, 2 write)."""
 
     def timer(self, after: float, repeat: float = 0.0, ref: bool = True,
-              priority: int | None = None) -> WatcherProtocol:
+              priority: int | None = None) -> TimerProtocol:
         """A watcher firing after ``after`` seconds, then every ``repeat``."""
 
     def signal(self, signum: int, ref: bool = True, priority: int | None = None) -> WatcherProtocol:

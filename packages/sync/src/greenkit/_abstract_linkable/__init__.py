@@ -56,7 +56,7 @@ from typing import Any
 
 from greenlet import getcurrent
 
-from greenkit._hub_local import _threadlocal, get_hub
+from greenkit._hub_local import get_hub, this_thread
 from greenkit._originals import get_original
 from greenkit._waiter import Waiter
 from greenkit.exceptions import HubDestroyed, InvalidSwitchError
@@ -257,7 +257,7 @@ class AbstractLinkable:
         it already is).  The link is removed before it is called."""
         if not callable(callback):
             raise TypeError(f"Expected callable: {callback!r}")
-        cur = _threadlocal.hub
+        cur = this_thread.hub
         owner = self._live_owner()
         if owner is None:
             self.hub = cur if cur is not None else get_hub()
@@ -279,7 +279,7 @@ class AbstractLinkable:
             del links[i]
             return
         todo = self._round
-        if todo is not None and self.hub is _threadlocal.hub:
+        if todo is not None and self.hub is this_thread.hub:
             i = _find(todo, callback)
             if i >= 0:
                 todo[i] = None
@@ -298,7 +298,7 @@ class AbstractLinkable:
                     del links[i]
                     return True
         todo = self._round
-        if todo is not None and self.hub is _threadlocal.hub:
+        if todo is not None and self.hub is this_thread.hub:
             # Only the owning thread touches the running round's list.
             for i, x in enumerate(todo):
                 if x is link:
@@ -341,11 +341,11 @@ class AbstractLinkable:
         waiter just queued behind a pending round), and has links."""
         if self._notifier is None and not self._cross:
             hub = self.hub
-            if hub is not None and hub is _threadlocal.hub:
+            if hub is not None and hub is this_thread.hub:
                 # The common case, inline: a round in this thread's hub.
                 self._notifier = hub.loop.run_callback(self._notify_links)
                 return
-        if self._cross and (self._round is None or self.hub is not _threadlocal.hub):
+        if self._cross and (self._round is None or self.hub is not this_thread.hub):
             if not self._wake_cross_head():
                 return
         if self._notifier is None and self._links:
@@ -375,7 +375,7 @@ class AbstractLinkable:
     def _start_notify(self) -> None:
         """Arrange for a round in the owning hub."""
         hub = self.hub
-        if hub is not None and hub is _threadlocal.hub:
+        if hub is not None and hub is this_thread.hub:
             self._notifier = hub.loop.run_callback(self._notify_links)
             return
         hub = self._live_owner()
@@ -461,7 +461,7 @@ class AbstractLinkable:
         False when ``timeout`` expired and ``catch`` is true; otherwise the
         timeout, like any other exception, propagates.
         """
-        cur = _threadlocal.hub
+        cur = this_thread.hub
         if self.hub is cur and cur is not None:
             if timeout is None and not consume and not self._multithreaded():
                 # The common case (Event.wait() in the owning hub), inline.

@@ -59,7 +59,7 @@ from typing import Any, Generic, TypeVar
 
 from greenlet import getcurrent
 
-from greenkit._hub_local import _threadlocal, get_hub
+from greenkit._hub_local import get_hub, this_thread
 from greenkit._waiter import Waiter
 from greenkit.timeout import Timeout
 
@@ -110,7 +110,7 @@ def _noop() -> None:
 
 def _current_hub_if_running_in_it() -> Any:
     """This thread's hub if the calling code runs in it (a loop callback), else None."""
-    hub = _threadlocal.hub
+    hub = this_thread.hub
     if hub is not None and getcurrent() is hub:
         return hub
     return None
@@ -148,7 +148,7 @@ def _stop_timer(timer: Any, timeout: Any) -> None:
 def _wake(waiter: Waiter, value: Any) -> None:
     """Schedule ``waiter.switch(value)`` in the waiter's hub, from any thread."""
     hub = waiter.hub
-    if hub is _threadlocal.hub:
+    if hub is this_thread.hub:
         hub.loop.run_callback(waiter.switch, value)
     else:
         hub.loop.run_callback_threadsafe(waiter.switch, value)
@@ -207,7 +207,7 @@ class _CrossThread:
         if self._unlock_pending:
             return
         self._unlock_pending = True
-        if hub is _threadlocal.hub:
+        if hub is this_thread.hub:
             self._unlock_cb = (hub, hub.loop.run_callback(self._unlock))
         else:
             self._shared = True
@@ -290,7 +290,7 @@ class SimpleQueue(_CrossThread, Generic[_T]):
         self._unlock_cb = None
         self._owner = get_ident()
         self._shared = False
-        self._hub = _threadlocal.hub
+        self._hub = this_thread.hub
         self._init(maxsize)
         for item in items:
             self._put(item)
@@ -475,7 +475,7 @@ class SimpleQueue(_CrossThread, Generic[_T]):
         """``get()``/``peek()`` on an empty queue: wait for an item in line."""
         if self.is_shutdown:
             raise ShutDown
-        hub = _threadlocal.hub
+        hub = this_thread.hub
         if hub is not None and getcurrent() is hub:
             return self._get_in_hub(peek)
         if not block:
@@ -560,7 +560,7 @@ class SimpleQueue(_CrossThread, Generic[_T]):
         """Park the current greenlet among the putters until ``_unlock`` picks it
         and there is room (or the queue is shut down); on return it has left
         the line and must put at once."""
-        hub = _threadlocal.hub or get_hub()
+        hub = this_thread.hub or get_hub()
         waiter = Waiter(hub)
         putters = self.putters
         putters.append(waiter)
@@ -596,7 +596,7 @@ class SimpleQueue(_CrossThread, Generic[_T]):
             return
         # _schedule_unlock_in, inlined: this is on the hot path.
         self._unlock_pending = True
-        if hub is _threadlocal.hub:
+        if hub is this_thread.hub:
             self._unlock_cb = (hub, hub.loop.run_callback(self._unlock))
         else:
             self._shared = True
@@ -748,7 +748,7 @@ class Queue(SimpleQueue[_T]):
         """
         if not self.unfinished_tasks:
             return True
-        hub = _threadlocal.hub or get_hub()
+        hub = this_thread.hub or get_hub()
         waiter = Waiter(hub)
         waiters = self._join_waiters
         waiters.append(waiter)
@@ -907,7 +907,7 @@ class Channel(_CrossThread, Generic[_T]):
         self._unlock_cb = None
         self._owner = get_ident()
         self._shared = False
-        self._hub = _threadlocal.hub
+        self._hub = this_thread.hub
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} at {id(self):#x}{self._format()}>"
@@ -968,7 +968,7 @@ class Channel(_CrossThread, Generic[_T]):
                     _wake(getter, item)
                 return
             raise Full
-        hub = _threadlocal.hub or get_hub()
+        hub = this_thread.hub or get_hub()
         waiter = _ItemWaiter(hub, item)
         putters = self.putters
         putters.append(waiter)
@@ -1025,7 +1025,7 @@ class Channel(_CrossThread, Generic[_T]):
             timeout is not None and _nonblocking_timeout(timeout)
         ):
             raise Empty
-        hub = _threadlocal.hub or get_hub()
+        hub = this_thread.hub or get_hub()
         waiter = _ItemWaiter(hub)
         getters = self.getters
         getters.append(waiter)

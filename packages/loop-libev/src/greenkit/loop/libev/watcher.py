@@ -526,15 +526,16 @@ class timer(watcher):
         self._fed = False
         loop._keepaliveset.discard(self)
 
-    def _restart(self, after: float, ref: bool, priority: int, update: bool,
-                 callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    def restart(self, after: float, ref: bool, priority: int, update: bool,
+                callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
         """Reuse this stopped timer: fire once ``after`` seconds from now (the
         loop's clock refreshed first if ``update``), with ``ref`` and
         ``priority``, calling ``callback(*args)``.
 
         ``set()`` + ``ref`` + ``priority`` + ``start()`` in a single C call,
-        for the hub's pool of timers (``sleep()`` and ``Timeout``); the caller
-        passes a callable.  Raises AttributeError if the timer is active or
+        for the hub's pool of timers (``sleep()`` and ``Timeout``; part of
+        greenkit's timer contract, ``TimerProtocol``); the caller passes a
+        callable.  Raises AttributeError if the timer is active or
         pending, ValueError for a NaN delay or a priority out of range.
         """
         w = self._watcher
