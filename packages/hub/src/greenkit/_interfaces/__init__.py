@@ -20,6 +20,7 @@ from zope.interface import Attribute, Interface, classImplements
 from zope.interface.interface import InterfaceClass, fromMethod
 
 __all__ = [
+    "AsyncProtocol",
     "CallbackProtocol",
     "ICallback",
     "ILoop",
@@ -93,6 +94,14 @@ class TimerProtocol(WatcherProtocol, Protocol):
 
 
 @runtime_checkable
+class AsyncProtocol(WatcherProtocol, Protocol):
+    """A watcher another thread triggers (``loop.async_()``)."""
+
+    def send(self) -> None:
+        """Make the watcher's callback run in its loop's thread (from any thread)."""
+
+
+@runtime_checkable
 class LoopProtocol(Protocol):
     """The event loop a hub runs: watcher factories, callbacks, time, lifecycle."""
 
@@ -157,7 +166,7 @@ class LoopProtocol(Protocol):
     def fork(self, ref: bool = True, priority: int | None = None) -> WatcherProtocol:
         """A watcher firing in a forked child after ``reinit()``."""
 
-    def async_(self, ref: bool = True, priority: int | None = None) -> WatcherProtocol:
+    def async_(self, ref: bool = True, priority: int | None = None) -> AsyncProtocol:
         """A watcher triggered by ``send()`` from any thread."""
 
     def child(self, pid: int, trace: int = 0, ref: bool = True) -> WatcherProtocol:
