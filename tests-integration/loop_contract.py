@@ -33,11 +33,9 @@ from greenkit._interfaces import (
     TimerProtocol,
     WatcherProtocol,
 )
+from greenkit_testing import GUARD_TIMEOUT, run_guarded
 
 __all__ = ["CHECKS", "GUARD_TIMEOUT", "LoopFactory", "check", "run_contract", "run_guarded"]
-
-#: Generous upper bound, in seconds, for anything a check waits for.
-GUARD_TIMEOUT = 10.0
 
 LoopFactory = Callable[[], Any]
 Check = Callable[[Any], None]
@@ -65,24 +63,6 @@ def run_contract(factory: LoopFactory) -> None:
             raise AssertionError(f"{func.__name__}: {exc}") from exc
         finally:
             loop.destroy()
-
-
-def run_guarded(loop: Any, timeout: float = GUARD_TIMEOUT) -> bool:
-    """``loop.run()``, broken after ``timeout`` seconds; True if it returned by itself."""
-    expired: list[bool] = []
-
-    def on_timeout() -> None:
-        expired.append(True)
-        loop.break_()
-
-    loop.update_now()
-    guard = loop.timer(timeout, ref=False)
-    guard.start(on_timeout)
-    try:
-        loop.run()
-    finally:
-        guard.close()
-    return not expired
 
 
 def _socketpair() -> tuple[socket.socket, socket.socket]:

@@ -8,6 +8,7 @@ import signal as stdlib_signal
 import threading
 import time
 import warnings
+from typing import Any
 
 import pytest
 from greenlet import getcurrent
@@ -36,8 +37,7 @@ class Ready:
             get_hub().loop.run_callback(callback, self)
 
 
-def test_one_hub_per_thread_and_default_loop_only_in_main() -> None:
-    hub = get_hub()
+def test_one_hub_per_thread_and_default_loop_only_in_main(hub: Any) -> None:
     assert get_hub() is hub
     assert hub.main_hub
     assert hub.loop.default
@@ -159,8 +159,7 @@ def test_sleep_waits_at_least_the_time() -> None:
     assert time.monotonic() - start >= 0.045
 
 
-def test_timer_pool_reuses_stopped_timers_with_new_settings() -> None:
-    hub = get_hub()
+def test_timer_pool_reuses_stopped_timers_with_new_settings(hub: Any) -> None:
     hub._timer_pool.clear()
     fired: list[str] = []
     first = hub.start_timer(30, False, 2, True, fired.append, ("first",))
@@ -181,8 +180,7 @@ def test_timer_pool_reuses_stopped_timers_with_new_settings() -> None:
     assert first.after == 0.001
 
 
-def test_timer_pool_is_bounded_and_keeps_only_its_loop_timers() -> None:
-    hub = get_hub()
+def test_timer_pool_is_bounded_and_keeps_only_its_loop_timers(hub: Any) -> None:
     hub._timer_pool.clear()
     count = hub.TIMER_POOL_SIZE + 2
     timers = [hub.start_timer(30, True, 0, False, print, ()) for _ in range(count)]
@@ -239,8 +237,7 @@ class _PlainTimer:
         self.real.close()
 
 
-def test_sleep_and_the_timer_pool_follow_a_replaced_loop() -> None:
-    hub = get_hub()
+def test_sleep_and_the_timer_pool_follow_a_replaced_loop(hub: Any) -> None:
     sleep(0.001)  # the pool holds a timer of the real loop now
     real = hub.loop
     pooled = list(hub._timer_pool)
@@ -345,8 +342,7 @@ def test_spawn_raw_validates_and_passes_kwargs() -> None:
     assert got == [(1, 2)]
 
 
-def test_hub_join_with_timeout_and_finish() -> None:
-    hub = get_hub()
+def test_hub_join_with_timeout_and_finish(hub: Any) -> None:
     timer = hub.loop.timer(10)
     timer.start(lambda: None)
     assert hub.join(timeout=0.05) is False
@@ -365,8 +361,7 @@ def test_wait_and_iwait_objects() -> None:
     assert d.links == []
 
 
-def test_handle_error_prints_report_and_keeps_running() -> None:
-    hub = get_hub()
+def test_handle_error_prints_report_and_keeps_running(hub: Any) -> None:
     stream = io.StringIO()
     hub.exception_stream = stream
     try:
@@ -383,8 +378,7 @@ def test_handle_error_prints_report_and_keeps_running() -> None:
     assert "failed with ZeroDivisionError" in text
 
 
-def test_system_error_goes_to_main_greenlet() -> None:
-    hub = get_hub()
+def test_system_error_goes_to_main_greenlet(hub: Any) -> None:
 
     def boom() -> None:
         raise SystemExit(7)
@@ -426,8 +420,7 @@ def test_signal_handler_runs_in_greenlet() -> None:
     assert got[0][1] is not get_hub()
 
 
-def test_cancel_wait_raises_in_waiter() -> None:
-    hub = get_hub()
+def test_cancel_wait_raises_in_waiter(hub: Any) -> None:
     watcher = hub.loop.timer(10)
     errors = []
 
@@ -464,8 +457,7 @@ def test_destroy_non_default_hub_in_thread_and_reuse() -> None:
     assert results == [True, True]
 
 
-def test_hub_repr_and_custom_subclass_class() -> None:
-    hub = get_hub()
+def test_hub_repr_and_custom_subclass_class(hub: Any) -> None:
     assert repr(hub).startswith("<Hub '' at 0x")
     assert isinstance(hub, Hub)
 

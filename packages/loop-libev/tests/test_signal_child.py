@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from greenkit.loop import libev
+from greenkit_testing import run_python
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX only")
 
@@ -434,7 +435,5 @@ def test_sigint_while_blocked_in_default_loop_raises_keyboard_interrupt() -> Non
         except KeyboardInterrupt:
             print("KeyboardInterrupt from run")
     """)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            timeout=60, check=False)
-    assert result.returncode == 0, result.stderr[-2000:]
+    result = run_python(script, timeout=60)
     assert result.stdout.strip() == "KeyboardInterrupt from run", (result.stdout, result.stderr)
