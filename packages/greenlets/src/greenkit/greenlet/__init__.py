@@ -75,9 +75,9 @@ def _tracking_reader() -> Callable[[], Any]:
     """A fast way to read ``config.track_greenlet_tree`` at each spawn."""
     settings = getattr(config, "settings", None)
     setting = settings.get("track_greenlet_tree") if isinstance(settings, dict) else None
-    getter = getattr(setting, "get", None)
+    getter: Callable[[], Any] | None = getattr(setting, "get", None)
     if callable(getter):
-        return getter  # type: ignore[no-any-return]
+        return getter
     return lambda: getattr(config, "track_greenlet_tree", True)
 
 
@@ -88,13 +88,13 @@ _track_greenlet_tree = _tracking_reader()
 
 
 def _registry_of(parent: Any) -> IdentRegistry:
-    registry = getattr(parent, "ident_registry", None)
+    registry: IdentRegistry | None = getattr(parent, "ident_registry", None)
     if registry is None:
         raise AttributeError(
             f"{parent!r} has no attribute 'ident_registry': a greenlet's minimal_ident "
             "comes from its parent, which must be the hub"
         )
-    return registry  # type: ignore[no-any-return]
+    return registry
 
 
 # -- spawning stacks -------------------------------------------------------------
@@ -172,7 +172,8 @@ def _guarded_str(custom: Callable[[Any], str]) -> Callable[[Any], str]:
         finally:
             _in_custom_str.discard(key)
 
-    __str__._greenkit_guarded = True  # type: ignore[attr-defined]
+    # Marks the wrapper, so that a subclass of a subclass is not wrapped twice.
+    vars(__str__)["_greenkit_guarded"] = True
     return __str__
 
 
@@ -246,7 +247,7 @@ def _exception_from(args: tuple[Any, ...]) -> BaseException:
 # -- Greenlet ------------------------------------------------------------------------
 
 
-class Greenlet(RawGreenlet):  # type: ignore[misc]
+class Greenlet(RawGreenlet):  # type: ignore[misc]  # greenlet ships no type information
     """A light-weight cooperatively-scheduled execution unit.
 
     ``Greenlet(run, *args, **kwargs)`` will call ``run(*args, **kwargs)``
@@ -293,7 +294,8 @@ class Greenlet(RawGreenlet):  # type: ignore[misc]
     #: How many frames of the spawning stack are kept (when tracking).
     spawning_stack_limit = 10
 
-    # Rarely set: kept out of the slots so creation stays cheap.
+    # Rarely set: kept out of the slots (in the instance dict greenlet
+    # objects have) so creation stays cheap.
     _ident: int | None = None
     _name: str | None = None
 
@@ -471,7 +473,8 @@ class Greenlet(RawGreenlet):  # type: ignore[misc]
         hub (reused after a greenlet is garbage collected)."""
         ident = self._ident
         if ident is None:
-            ident = self._ident = _registry_of(self.parent).get_ident(self)  # type: ignore[misc]
+            ident = _registry_of(self.parent).get_ident(self)
+            self.__dict__["_ident"] = ident  # (the instance dict: not a slot)
         return ident
 
     @property
@@ -479,22 +482,23 @@ class Greenlet(RawGreenlet):  # type: ignore[misc]
         """A name for humans: ``"Greenlet-<minimal_ident>"`` unless assigned."""
         name = self._name
         if name is None:
-            name = self._name = f"Greenlet-{self.minimal_ident}"  # type: ignore[misc]
+            name = f"Greenlet-{self.minimal_ident}"
+            self.__dict__["_name"] = name  # (the instance dict: not a slot)
         return name
 
     @name.setter
     def name(self, value: str) -> None:
         # Kept in the instance dict (not a slot): rarely set.
-        self._name = value  # type: ignore[misc]
+        self.__dict__["_name"] = value
 
     @property
     def spawn_tree_locals(self) -> dict[str, Any] | None:
         """A dict shared by every greenlet spawned, directly or not, from the
         same root greenlet (None when spawn trees are not tracked)."""
-        tree_locals = self._tree_locals
+        tree_locals: dict[str, Any] | None = self._tree_locals
         if tree_locals is _LAZY:
             tree_locals = self._tree_locals = {}
-        return tree_locals  # type: ignore[no-any-return]
+        return tree_locals
 
     @spawn_tree_locals.setter
     def spawn_tree_locals(self, value: dict[str, Any] | None) -> None:
@@ -504,12 +508,12 @@ class Greenlet(RawGreenlet):  # type: ignore[misc]
     def spawning_stack(self) -> _Frame | None:
         """The stack that created this greenlet, as frame-like objects
         (``traceback.format_stack`` accepts it); None when not tracked."""
-        data = self._stack_data
+        data: _Frame | tuple[Any, ...] | None = self._stack_data
         if data is None:
             return None
         if isinstance(data, tuple):
             data = self._stack_data = _build_frames(data)
-        return data  # type: ignore[no-any-return]
+        return data
 
     def _formatinfo(self) -> str:
         fn = self._fn
@@ -546,7 +550,7 @@ class Greenlet(RawGreenlet):  # type: ignore[misc]
         super().__init_subclass__(**kwargs)
         custom = cls.__dict__.get("__str__")
         if callable(custom) and not getattr(custom, "_greenkit_guarded", False):
-            cls.__str__ = _guarded_str(custom)  # type: ignore[method-assign]
+            type.__setattr__(cls, "__str__", _guarded_str(custom))
 
     # -- links -----------------------------------------------------------------------
 
@@ -671,7 +675,9 @@ class Greenlet(RawGreenlet):  # type: ignore[misc]
 
     def _raise_exception(self) -> None:
         """Re-raise the exception the greenlet died with, with its traceback."""
-        _, value, tb = self._exc_info  # type: ignore[misc]
+        exc_info = self._exc_info
+        assert exc_info is not None, "only for a greenlet that died with an exception"
+        _, value, tb = exc_info
         raise value.with_traceback(tb)
 
     # -- killing -------------------------------------------------------------------
@@ -761,7 +767,8 @@ def joinall(greenlets: Iterable[Any], timeout: float | None = None,
     ``raise_error`` the first one (in finishing order) that died with an
     error makes this raise that error."""
     if not raise_error:
-        return wait(greenlets, timeout=timeout, count=count)  # type: ignore[no-any-return]
+        finished: list[Any] = wait(greenlets, timeout=timeout, count=count)
+        return finished
     done: list[Any] = []
     waiting = iwait(greenlets, timeout=timeout, count=count)
     try:

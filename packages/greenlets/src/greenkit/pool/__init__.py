@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import queue as _stdlib_queue
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from greenlet import GreenletExit, getcurrent
 
@@ -199,6 +199,9 @@ class IMap(IMapUnordered):
 # -- the mapping mixin ------------------------------------------------------------------
 
 
+_M = TypeVar("_M", bound=IMapUnordered)
+
+
 class GroupMappingMixin:
     """``apply``/``map``/``imap`` and friends, built on ``self.spawn``.
 
@@ -294,8 +297,8 @@ class GroupMappingMixin:
         tracked by this group) and return that greenlet."""
         return Greenlet.spawn(self.map_cb, func, iterable, callback)
 
-    def _imap(self, cls: type[IMapUnordered], func: Callable[..., Any],
-              iterables: tuple[Iterable[Any], ...], maxsize: int | None) -> Any:
+    def _imap(self, cls: type[_M], func: Callable[..., Any],
+              iterables: tuple[Iterable[Any], ...], maxsize: int | None) -> _M:
         if not iterables:
             raise TypeError("imap() needs at least one iterable")
         if len(iterables) == 1:
@@ -310,12 +313,12 @@ class GroupMappingMixin:
         An error raised by one call is raised by ``next()`` at that place;
         the iteration can go on after it.  ``maxsize`` bounds how many
         finished results may wait for the reader."""
-        return self._imap(IMap, func, iterables, maxsize)  # type: ignore[no-any-return]
+        return self._imap(IMap, func, iterables, maxsize)
 
     def imap_unordered(self, func: Callable[..., Any], *iterables: Iterable[Any],
                        maxsize: int | None = None) -> IMapUnordered:
         """Like ``imap()``, but results come in the order they are ready."""
-        return self._imap(IMapUnordered, func, iterables, maxsize)  # type: ignore[no-any-return]
+        return self._imap(IMapUnordered, func, iterables, maxsize)
 
 
 # -- Group -------------------------------------------------------------------------

@@ -715,7 +715,7 @@ def iwait(objects: Iterable[Any] | None, timeout: float | None = None,
 
 
 def wait(objects: Iterable[Any] | None = None, timeout: float | None = None,
-         count: int | None = None) -> Any:
+         count: int | None = None) -> Any:  # list of the ready objects, or a bool
     """Wait for objects to be ready (return them, in readiness order), or with no
     objects until the loop has nothing left to do (return True) or ``timeout``."""
     if objects is None:

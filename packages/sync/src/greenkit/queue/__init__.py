@@ -53,7 +53,6 @@ import warnings
 from collections import deque
 from collections.abc import Iterable
 from queue import Empty, Full
-from types import GenericAlias
 from typing import Any, TypeVar
 
 from greenlet import getcurrent
@@ -125,8 +124,6 @@ class SimpleQueue(ParkingLot[Waiter], QueueFace[_T]):
         "is_shutdown",
         "__weakref__",
     )
-
-    __class_getitem__ = classmethod(GenericAlias)  # type: ignore[var-annotated]
 
     queue: Any
     #: Waiters of the greenlets blocked in ``get()``/``peek()``, in arrival order.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import deque
 from queue import Empty, Full
-from types import GenericAlias
 from typing import Any, TypeVar
 
 from greenkit._hub_local import get_hub, this_thread
@@ -52,8 +51,6 @@ class Channel(ParkingLot[_ItemWaiter], QueueFace[_T]):
         "putters",
         "__weakref__",
     )
-
-    __class_getitem__ = classmethod(GenericAlias)  # type: ignore[var-annotated]
 
     #: Waiters of the greenlets blocked in ``get()``, in arrival order.
     getters: deque[_ItemWaiter]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import GenericAlias
 from typing import Generic, TypeVar
 
 __all__ = ["QueueFace"]
@@ -15,6 +16,10 @@ class QueueFace(Generic[_T]):
     ``get()`` until it returns the :class:`StopIteration` class itself."""
 
     __slots__ = ()
+
+    # ``Queue[int]`` is a ``types.GenericAlias``, as the standard library's
+    # queues give.
+    __class_getitem__ = classmethod(GenericAlias)  # type: ignore[var-annotated]
 
     def get(self, block: bool = True, timeout: float | None = None) -> _T:
         raise NotImplementedError
