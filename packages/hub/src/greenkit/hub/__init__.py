@@ -46,7 +46,10 @@ from greenkit.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from greenkit._interfaces import LoopProtocol, TimerProtocol
+    from greenkit._interfaces import LoopProtocol, TimerProtocol, WatcherProtocol
+
+#: What ``cancel_wait`` raises in the waiting greenlet: an exception or its class.
+_Raisable = BaseException | type[BaseException]
 
 __all__ = [
     "Hub",
@@ -328,7 +331,7 @@ class Hub(RawGreenlet):  # type: ignore[misc]
             "Impossible to call blocking function in the event loop callback"
         )
 
-    def wait(self, watcher: Any) -> None:
+    def wait(self, watcher: WatcherProtocol) -> None:
         """Block the current greenlet until ``watcher`` (not yet started) fires."""
         waiter = Waiter(self)
         watcher.start(waiter.switch, waiter)
@@ -337,7 +340,7 @@ class Hub(RawGreenlet):  # type: ignore[misc]
         finally:
             watcher.stop()
 
-    def _wait_for(self, waiter: Waiter, watcher: Any) -> None:
+    def _wait_for(self, waiter: Waiter, watcher: WatcherProtocol | None) -> None:
         """Block until ``watcher``, started with ``waiter.switch, waiter``, fires."""
         result = waiter.get()
         if result is not waiter:
@@ -346,7 +349,8 @@ class Hub(RawGreenlet):  # type: ignore[misc]
                 f"(expected {waiter!r}; waiting on {self!r} with {watcher!r})"
             )
 
-    def cancel_wait(self, watcher: Any, error: Any, close_watcher: bool = False) -> None:
+    def cancel_wait(self, watcher: WatcherProtocol | None, error: _Raisable,
+                    close_watcher: bool = False) -> None:
         """Make a greenlet blocked in ``wait(watcher)`` raise ``error`` (soon, from the
         hub); ``close_watcher`` closes the watcher afterwards."""
         if watcher is None:
@@ -358,7 +362,8 @@ class Hub(RawGreenlet):  # type: ignore[misc]
         if close_watcher:
             watcher.close()
 
-    def _cancel_wait(self, watcher: Any, error: Any, close_watcher: bool) -> None:
+    def _cancel_wait(self, watcher: WatcherProtocol, error: _Raisable,
+                     close_watcher: bool) -> None:
         active = watcher.active
         callback = watcher.callback
         if close_watcher:

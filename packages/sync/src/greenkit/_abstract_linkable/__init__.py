@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greenlet import getcurrent
 
@@ -44,10 +44,14 @@ from greenkit._parking import (
     HubWaiter,
     NativeWaiter,
     ThreadHop,
+    TimeoutArg,
     keep_loop_alive,
 )
 from greenkit.exceptions import HubDestroyed, InvalidSwitchError
 from greenkit.timeout import Timeout, start_for_call
+
+if TYPE_CHECKING:
+    from greenkit.hub import Hub
 
 __all__ = ["AbstractLinkable"]
 
@@ -322,12 +326,12 @@ class AbstractLinkable:
 
     # -- waiting -------------------------------------------------------------------
 
-    def _wait(self, timeout: Any = None) -> bool:
+    def _wait(self, timeout: TimeoutArg = None) -> bool:
         """Block until notified or until ``timeout`` (seconds or a Timeout) expires;
         True if notified.  What subclasses' ``wait()`` methods build on."""
         return self._wait_core(timeout, False, True)
 
-    def _wait_core(self, timeout: Any, consume: bool, catch: bool) -> bool:
+    def _wait_core(self, timeout: TimeoutArg, consume: bool, catch: bool) -> bool:
         """Block until notified.
 
         Returns True when notified (with ``consume``: having taken a permit),
@@ -363,7 +367,7 @@ class AbstractLinkable:
             return self._wait_foreign(cur, timeout, consume, catch)
         return self._wait_here(cur, timeout, consume, catch, self._multithreaded())
 
-    def _wait_here(self, hub: Any, timeout: Any, consume: bool, catch: bool,
+    def _wait_here(self, hub: Hub, timeout: TimeoutArg, consume: bool, catch: bool,
                    keepalive: bool) -> bool:
         """Wait as a greenlet of the owning hub."""
         switch = getcurrent().switch
@@ -393,7 +397,7 @@ class AbstractLinkable:
             if watcher is not None:
                 watcher.close()
 
-    def _wait_foreign(self, hub: Any, timeout: Any, consume: bool, catch: bool) -> bool:
+    def _wait_foreign(self, hub: Hub, timeout: TimeoutArg, consume: bool, catch: bool) -> bool:
         """Wait as a greenlet of another thread's hub."""
         waiter = HubWaiter(hub, consume)
         self._cross = True
@@ -430,7 +434,7 @@ class AbstractLinkable:
             raise _invalid_switch(result, waiter)
         return True
 
-    def _wait_native(self, timeout: Any, consume: bool, catch: bool) -> bool:
+    def _wait_native(self, timeout: TimeoutArg, consume: bool, catch: bool) -> bool:
         """Wait as a thread that has no hub, on a native lock."""
         waiter = NativeWaiter(consume)
         self._cross = True

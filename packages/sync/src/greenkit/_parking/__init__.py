@@ -62,7 +62,7 @@ from __future__ import annotations
 from _thread import get_ident
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from greenlet import getcurrent
 
@@ -77,6 +77,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RETRY",
+    "Permits",
+    "TimeoutArg",
     "W",
     "CrossWaiter",
     "HubWaiter",
@@ -92,6 +94,18 @@ __all__ = [
 
 # Native primitives, never their monkey-patched replacements.
 _allocate_lock, _TIMEOUT_MAX = get_original("_thread", ["allocate_lock", "TIMEOUT_MAX"])
+
+#: A call's ``timeout`` argument: seconds, a Timeout, or None (no deadline).
+TimeoutArg = float | Timeout | None
+
+
+class Permits(Protocol):
+    """What a consuming cross waiter needs from the object it waits on."""
+
+    def _take_permit(self) -> bool: ...
+
+    def _return_permit(self) -> None: ...
+
 
 #: The kind of waiter a ParkingLot's lines hold.
 W = TypeVar("W", bound=Waiter)
@@ -135,14 +149,14 @@ def hub_if_running_in_it() -> Hub | None:
     return None
 
 
-def check_timeout(timeout: Any) -> None:
+def check_timeout(timeout: float | Timeout) -> None:
     """Refuse a negative numeric timeout for a blocking call, as the standard
     library's queues do (a :class:`Timeout` object is always accepted)."""
     if not isinstance(timeout, Timeout) and timeout < 0:
         raise ValueError("'timeout' must be a non-negative number")
 
 
-def nonblocking(timeout: Any) -> bool:
+def nonblocking(timeout: float | Timeout) -> bool:
     """True for a numeric timeout that allows no waiting (zero or negative)."""
     return not isinstance(timeout, Timeout) and timeout <= 0
 
@@ -200,7 +214,7 @@ class ParkingLot(Generic[W]):
 
     # -- parking -------------------------------------------------------------------
 
-    def _park(self, hub: Hub, line: deque[W], waiter: W, timeout: Any,
+    def _park(self, hub: Hub, line: deque[W], waiter: W, timeout: TimeoutArg,
               exception: Any) -> Any:
         """Wait in *line* (which *waiter* has just joined) until woken with work
         to do; return the value the waiter was switched with.
@@ -357,7 +371,7 @@ class CrossWaiter:
         """Withdraw: True if no notifier has claimed (and so woken) this waiter."""
         return bool(self._claim.acquire(False))
 
-    def __call__(self, linkable: Any) -> Any:
+    def __call__(self, linkable: Permits) -> Any:
         consume = self.consume
         if consume and not linkable._take_permit():
             return RETRY
@@ -367,7 +381,7 @@ class CrossWaiter:
             linkable._return_permit()
         return None
 
-    def _wake(self, linkable: Any) -> None:
+    def _wake(self, linkable: Permits) -> None:
         raise NotImplementedError
 
 
@@ -381,7 +395,7 @@ class NativeWaiter(CrossWaiter):
         self._lock = _allocate_lock()
         self._lock.acquire()
 
-    def _wake(self, linkable: Any) -> None:
+    def _wake(self, linkable: Permits) -> None:
         self._lock.release()
 
     def block(self, seconds: float | None) -> bool:
@@ -407,7 +421,7 @@ class HubWaiter(CrossWaiter):
         self._watcher = loop.async_()
         self._watcher.start(self.waiter.switch, self)
 
-    def _wake(self, linkable: Any) -> None:
+    def _wake(self, linkable: Permits) -> None:
         try:
             self._watcher.send()
         except ValueError:
@@ -429,7 +443,7 @@ class ThreadHop(CrossWaiter):
         self.callback = callback
         self.hub = hub
 
-    def _wake(self, linkable: Any) -> None:
+    def _wake(self, linkable: Permits) -> None:
         loop = self.hub.loop
         if loop is not None:
             try:
