@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable, Iterable
-from types import FrameType, FunctionType, TracebackType
+from types import FunctionType, TracebackType
 from typing import Any, TypeVar
 from weakref import ref as wref
 
@@ -30,6 +30,13 @@ from greenkit._hub_local import get_hub
 from greenkit._ident import IdentRegistry
 from greenkit._waiter import Waiter
 from greenkit.exceptions import InvalidSwitchError
+from greenkit.greenlet._links import (
+    FailureSpawnedLink,
+    SpawnedLink,
+    SuccessSpawnedLink,
+    _exception_from,
+)
+from greenkit.greenlet._stack import _build_frames, _capture_stack, _Frame
 from greenkit.hub import iwait, wait
 from greenkit.timeout import Timeout, start_for_call
 from greenlet import GreenletExit, getcurrent
@@ -47,8 +54,9 @@ __all__ = [
 
 _G = TypeVar("_G", bound="Greenlet")
 
-#: Looked up at every capture (not bound once) so tests can replace it.
-sys_getframe = sys._getframe
+# Re-exported: their public home is this module.
+SpawnedLink.__module__ = SuccessSpawnedLink.__module__ = FailureSpawnedLink.__module__ = __name__
+
 
 _raw_dead = RawGreenlet.dead.__get__
 _raw_init = RawGreenlet.__init__
@@ -97,66 +105,6 @@ def _registry_of(parent: Any) -> IdentRegistry:
     return registry
 
 
-# -- spawning stacks -------------------------------------------------------------
-
-
-class _Frame:
-    """A lightweight stand-in for one frame of a captured spawning stack.
-
-    It has what ``traceback.extract_stack`` / ``format_stack`` read
-    (``f_code``, ``f_lineno``, ``f_globals``, ``f_back``), without keeping
-    the real frame (and its locals) alive.
-    """
-
-    __slots__ = ("f_code", "f_lineno", "f_globals", "f_back")
-
-    def __init__(self, f_code: Any, f_lineno: int, f_globals: dict[str, Any],
-                 f_back: _Frame | None) -> None:
-        self.f_code = f_code
-        self.f_lineno = f_lineno
-        self.f_globals = f_globals
-        self.f_back = f_back
-
-    @property
-    def f_locals(self) -> dict[str, Any]:
-        """Always empty: locals are not captured."""
-        return {}
-
-    def __repr__(self) -> str:
-        return (f"<_Frame {self.f_code.co_name} at "
-                f"{self.f_code.co_filename}:{self.f_lineno}>")
-
-
-def _capture_stack(limit: int) -> tuple[Any, ...] | None:
-    """(code, lineno, globals) triples, flattened, of the caller of
-    ``Greenlet.__init__`` and its callers, at most ``limit`` frames."""
-    frame: FrameType | None
-    try:
-        frame = sys_getframe()
-    except ValueError:
-        return None
-    # Skip this function and Greenlet.__init__.
-    frame = frame.f_back if frame is not None else None
-    if frame is not None:
-        frame = frame.f_back
-    data: list[Any] = []
-    append = data.append
-    while frame is not None and limit > 0:
-        append(frame.f_code)
-        append(frame.f_lineno)
-        append(frame.f_globals)
-        frame = frame.f_back
-        limit -= 1
-    return tuple(data)
-
-
-def _build_frames(data: tuple[Any, ...]) -> _Frame | None:
-    frame: _Frame | None = None
-    for i in range(len(data) - 3, -1, -3):
-        frame = _Frame(data[i], data[i + 1], data[i + 2], frame)
-    return frame
-
-
 def _guarded_str(custom: Callable[[Any], str]) -> Callable[[Any], str]:
     """Wrap a subclass's ``__str__`` so that ``repr(self)`` inside it gives the
     default text instead of recursing into it."""
@@ -175,73 +123,6 @@ def _guarded_str(custom: Callable[[Any], str]) -> Callable[[Any], str]:
     # Marks the wrapper, so that a subclass of a subclass is not wrapped twice.
     vars(__str__)["_greenkit_guarded"] = True
     return __str__
-
-
-# -- links -------------------------------------------------------------------------
-
-
-class SpawnedLink:
-    """A link callback run in a greenlet of its own (what ``link()`` registers).
-
-    Compares equal to the callable it wraps, so ``unlink(callback)`` finds it.
-    """
-
-    __slots__ = ("callback",)
-
-    def __init__(self, callback: Callable[[Any], Any]) -> None:
-        if not callable(callback):
-            raise TypeError(f"Expected callable: {callback!r}")
-        self.callback = callback
-
-    def __call__(self, source: Any) -> None:
-        RawGreenlet(self.callback).switch(source)
-
-    def __hash__(self) -> int:
-        return hash(self.callback)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, SpawnedLink):
-            other = other.callback
-        return bool(self.callback == other)
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.callback!r}>"
-
-
-class SuccessSpawnedLink(SpawnedLink):
-    """A SpawnedLink that runs only when the source finished successfully."""
-
-    __slots__ = ()
-
-    def __call__(self, source: Any) -> None:
-        if source.successful():
-            RawGreenlet(self.callback).switch(source)
-
-
-class FailureSpawnedLink(SpawnedLink):
-    """A SpawnedLink that runs only when the source died with an error."""
-
-    __slots__ = ()
-
-    def __call__(self, source: Any) -> None:
-        if not source.successful():
-            RawGreenlet(self.callback).switch(source)
-
-
-def _exception_from(args: tuple[Any, ...]) -> BaseException:
-    """The exception instance ``greenlet.throw(*args)`` would raise (a
-    TypeError for something that is not an exception)."""
-    typ = args[0] if args else GreenletExit
-    value = args[1] if len(args) > 1 else None
-    if isinstance(typ, BaseException):
-        return typ
-    if isinstance(typ, type) and issubclass(typ, BaseException):
-        if isinstance(value, typ):
-            return value
-        if value is None:
-            return typ()
-        return typ(*value) if isinstance(value, tuple) else typ(value)
-    return TypeError(f"exceptions must be classes, or instances, not {type(typ).__name__}")
 
 
 # -- Greenlet ------------------------------------------------------------------------
