@@ -424,6 +424,9 @@ def test_sigint_while_blocked_in_default_loop_raises_keyboard_interrupt() -> Non
     # (and not be printed and swallowed), so Ctrl-C stops a program.
     script = textwrap.dedent("""
         import os, signal, threading, time
+        # Python's own handler, even if the parent ignores SIGINT (as a
+        # background job of a non-interactive shell does).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         from greenkit.loop import libev
         lp = libev.loop(default=True)
         t = lp.timer(5)
