@@ -15,7 +15,6 @@ from greenlet import getcurrent
 from greenlet import greenlet as RawGreenlet
 
 import greenkit.greenlet as greenlet_module
-import greenkit.greenlet._stack as greenlet_stack
 from greenkit import config
 from greenkit.greenlet import Greenlet, GreenletExit, joinall, killall
 from greenkit.hub import get_hub, sleep
@@ -780,7 +779,7 @@ def test_spawning_stack_when_frames_are_unavailable(tracking: Any,
     def no_frames(*_args: Any) -> Any:
         raise ValueError("call stack is not deep enough")
 
-    monkeypatch.setattr(greenlet_stack, "sys_getframe", no_frames)
+    monkeypatch.setattr(greenlet_module, "sys_getframe", no_frames)
     assert Greenlet().spawning_stack is None
 
 

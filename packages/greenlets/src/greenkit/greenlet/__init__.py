@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable, Iterable
-from types import FunctionType, TracebackType
+from types import FrameType, FunctionType, TracebackType
 from typing import Any, TypeVar
 from weakref import ref as wref
 
@@ -36,7 +36,7 @@ from greenkit.greenlet._links import (
     SuccessSpawnedLink,
     _exception_from,
 )
-from greenkit.greenlet._stack import _build_frames, _capture_stack, _Frame
+from greenkit.greenlet._stack import _build_frames, _Frame
 from greenkit.hub import iwait, wait
 from greenkit.timeout import Timeout, start_for_call
 from greenlet import GreenletExit, getcurrent
@@ -103,6 +103,36 @@ def _registry_of(parent: Any) -> IdentRegistry:
             "comes from its parent, which must be the hub"
         )
     return registry
+
+
+# -- spawning stacks -------------------------------------------------------------
+
+#: Looked up at every capture (not bound once) so tests (gevent's too) can
+#: replace it.
+sys_getframe = sys._getframe
+
+
+def _capture_stack(limit: int) -> tuple[Any, ...] | None:
+    """(code, lineno, globals) triples, flattened, of the caller of
+    ``Greenlet.__init__`` and its callers, at most ``limit`` frames."""
+    frame: FrameType | None
+    try:
+        frame = sys_getframe()
+    except ValueError:
+        return None
+    # Skip this function and Greenlet.__init__.
+    frame = frame.f_back if frame is not None else None
+    if frame is not None:
+        frame = frame.f_back
+    data: list[Any] = []
+    append = data.append
+    while frame is not None and limit > 0:
+        append(frame.f_code)
+        append(frame.f_lineno)
+        append(frame.f_globals)
+        frame = frame.f_back
+        limit -= 1
+    return tuple(data)
 
 
 def _guarded_str(custom: Callable[[Any], str]) -> Callable[[Any], str]:

@@ -1,16 +1,11 @@
-"""Spawning stacks: what ``Greenlet.spawning_stack`` shows, captured cheaply at
-spawn time and turned into frame-like objects only when read."""
+"""Spawning stacks: the frame-like objects ``Greenlet.spawning_stack`` shows,
+built only when read from what ``greenkit.greenlet`` captured at spawn time."""
 
 from __future__ import annotations
 
-import sys
-from types import FrameType
 from typing import Any
 
-__all__ = ["_Frame", "_build_frames", "_capture_stack", "sys_getframe"]
-
-#: Looked up at every capture (not bound once) so tests can replace it.
-sys_getframe = sys._getframe
+__all__ = ["_Frame", "_build_frames"]
 
 
 class _Frame:
@@ -38,29 +33,6 @@ class _Frame:
     def __repr__(self) -> str:
         return (f"<_Frame {self.f_code.co_name} at "
                 f"{self.f_code.co_filename}:{self.f_lineno}>")
-
-
-def _capture_stack(limit: int) -> tuple[Any, ...] | None:
-    """(code, lineno, globals) triples, flattened, of the caller of
-    ``Greenlet.__init__`` and its callers, at most ``limit`` frames."""
-    frame: FrameType | None
-    try:
-        frame = sys_getframe()
-    except ValueError:
-        return None
-    # Skip this function and Greenlet.__init__.
-    frame = frame.f_back if frame is not None else None
-    if frame is not None:
-        frame = frame.f_back
-    data: list[Any] = []
-    append = data.append
-    while frame is not None and limit > 0:
-        append(frame.f_code)
-        append(frame.f_lineno)
-        append(frame.f_globals)
-        frame = frame.f_back
-        limit -= 1
-    return tuple(data)
 
 
 def _build_frames(data: tuple[Any, ...]) -> _Frame | None:
