@@ -27,6 +27,7 @@ import nox
 
 ROOT = Path(__file__).resolve().parent
 PACKAGES_DIR = ROOT / "packages"
+DOCS = ROOT / "docs"
 SHARED = ROOT.parent / "shared"
 WHEELHOUSE = ROOT / ".nox" / "wheelhouse"
 VERSION = (ROOT / "VERSION").read_text().strip()
@@ -34,7 +35,9 @@ PYTHONS = ["3.11", "3.12", "3.13"]
 META = "greenkit"
 #: Paths that only the meta-package's wheel may contain.
 META_ONLY = ("greenkit/__init__.py", "greenkit/loop/__init__.py")
-LINT_PATHS = ("packages", "tests-integration", "tools", "bench", "noxfile.py")
+LINT_PATHS = (
+    "packages", "tests-integration", "tests-dependents", "tools", "bench", "docs", "noxfile.py",
+)
 
 
 def _on_ci() -> bool:
@@ -77,7 +80,7 @@ nox.needs_version = ">=2024.4.15"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.download_python = "never"
 nox.options.error_on_missing_interpreters = _on_ci()
-nox.options.sessions = ["pins", "lint", "typecheck", "namespace", "tests", "integration"]
+nox.options.sessions = ["pins", "lint", "typecheck", "namespace", "tests", "integration", "docs"]
 
 
 # -- the packages ---------------------------------------------------------------
@@ -89,6 +92,17 @@ class Package:
     dist: str  # distribution name
     test_requires: tuple[str, ...]  # [dependency-groups] test
     on_meta: bool  # an add-on: depends on the meta-package (the whole kit)
+    extras: tuple[str, ...]  # [project.optional-dependencies] names
+
+    @property
+    def extras_suffix(self) -> str:
+        """``[a,b]`` naming every extra, or nothing."""
+        return f"[{','.join(self.extras)}]" if self.extras else ""
+
+    @property
+    def with_extras(self) -> str:
+        """The requirement for this distribution with every one of its extras."""
+        return self.dist + self.extras_suffix
 
     @property
     def path(self) -> Path:
@@ -114,6 +128,7 @@ def _read_packages() -> dict[str, Package]:
             dist=data["project"]["name"],
             test_requires=tuple(data.get("dependency-groups", {}).get("test", ())),
             on_meta=META in map(_requirement_name, data["project"].get("dependencies", ())),
+            extras=tuple(data["project"].get("optional-dependencies", {})),
         )
     return found
 
@@ -267,6 +282,20 @@ def tests(session: nox.Session, package: str) -> None:
     run_pytest(session, pkg.path / "tests")
 
 
+@nox.session(python=PYTHONS[0])
+def fuzz_pywsgi(session: nox.Session) -> None:
+    """Long run of pywsgi's fuzz test against h11 (GREENKIT_FUZZ_CASES, _SEED)."""
+    house = build_wheels(session)
+    pkg = PACKAGES["servers"]
+    install_from_wheelhouse(
+        session, house, pkg.dist, "greenkit-testing", "pytest", *pkg.test_requires
+    )
+    session.env["GREENKIT_FUZZ_CASES"] = os.environ.get("GREENKIT_FUZZ_CASES", "50000")
+    session.env["GREENKIT_TEST_DEADLINE"] = "0"
+    run_pytest(session, pkg.path / "tests" / "test_pywsgi_fuzz.py", "-s",
+               "-o", "faulthandler_timeout=0")
+
+
 @nox.session(python=PYTHONS)
 def integration(session: nox.Session) -> None:
     """Install every package from wheels; run tests-integration/."""
@@ -367,18 +396,24 @@ def namespace(session: nox.Session) -> None:
             modules = _packages_in_wheel(_wheel_of(house, pkg.dist))
             all_modules += modules
             python = _make_venv(session, tmp / f"alone-{pkg.folder}")
-            _venv_install(session, python, *find, pkg.dist)
+            # With its extras: every module of the wheel must import.
+            _venv_install(session, python, *find, pkg.with_extras)
             expected = "dist" if pkg.on_meta else "none"
             session.run(python, str(check), json.dumps(modules), expected, external=True)
 
         # (b) every wheel together with the meta-package, in the session's venv.
         all_modules = ["greenkit", *sorted(set(all_modules))]
-        install_from_wheelhouse(session, house, *_all_dists())
+        install_from_wheelhouse(session, house, *_all_dists_with_extras())
         session.run("python", str(check), json.dumps(all_modules), "dist")
 
         # (c) every package installed editable, together.
         python = _make_venv(session, tmp / "editable")
-        editables = [arg for pkg in PACKAGES.values() for arg in ("-e", str(pkg.path))]
+        # (the meta-package's extras are add-ons, installed editable here anyway)
+        editables = [
+            arg
+            for pkg in PACKAGES.values()
+            for arg in ("-e", str(pkg.path) + ("" if pkg.dist == META else pkg.extras_suffix))
+        ]
         _venv_install(session, python, *editables)
         meta_init = PACKAGES_DIR / "greenkit" / "src" / "greenkit" / "__init__.py"
         session.run(python, str(check), json.dumps(all_modules), str(meta_init), external=True)
@@ -402,10 +437,34 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHONS[0])
 def typecheck(session: nox.Session) -> None:
     """Run mypy (strict) over every package's src/."""
-    session.install("mypy", "pytest", "greenlet", "cffi", "pycares", "dnspython")
+    # gunicorn: greenkit-gunicorn's workers subclass its (untyped) worker classes.
+    session.install("mypy", "pytest", "greenlet", "cffi", "pycares", "dnspython", "gunicorn")
     sources = [str(p.relative_to(ROOT)) for p in sorted(PACKAGES_DIR.glob("*/src"))]
     session.env["MYPYPATH"] = os.pathsep.join(sources)
     session.run("mypy", *(session.posargs or sources))
+
+
+def _all_dists_with_extras() -> list[str]:
+    return [pkg.with_extras for pkg in PACKAGES.values()]
+
+
+@nox.session(python=PYTHONS[0])
+def docs(session: nox.Session) -> None:
+    """Build the docs site into docs/_build/html (warnings fail), check it, run its examples."""
+    house = build_wheels(session)
+    # Every distribution with all its extras: autodoc imports every public
+    # module, also those needing an optional library (greenkit-io[ares]).
+    install_from_wheelhouse(session, house, *_all_dists_with_extras(),
+                            "-r", str(DOCS / "requirements.txt"))  # fmt: skip
+    build = DOCS / "_build"
+    common = ["-W", "--keep-going", "-q", "-d", str(build / "doctrees"), str(DOCS)]
+    # -E: read every page afresh, so a warning is never hidden by an unchanged page.
+    session.run("sphinx-build", "-b", "html", "-E", *common, str(build / "html"))
+    session.run("python", str(DOCS / "check_api.py"), str(build / "html"))
+    # Opens pages in headless Chromium when one is installed; says so otherwise.
+    session.run("python", str(DOCS / "check_render.py"), str(build / "html"))
+    with session.chdir(session.create_tmp()):
+        session.run("sphinx-build", "-b", "doctest", *common, str(build / "doctest"))
 
 
 @nox.session(python=None)
@@ -431,6 +490,64 @@ def bench(session: nox.Session) -> None:
     session.run("python", "bench/resolver_bench.py")
 
 
+@nox.session(python=None)
+def bench_gunicorn(session: nox.Session) -> None:
+    """gunicorn -w 2 with greenkit's workers against gevent 26.9.0's (bench/gunicorn_bench.py)."""
+    house = build_wheels(session)
+    # gevent (with packaging, gunicorn's "gevent" extra) is only imported by
+    # gunicorn's own gevent workers, the baseline.
+    install_from_wheelhouse(session, house, "greenkit-gunicorn", "gunicorn[gevent]",
+                            "gevent==26.9.0")
+    session.run("python", "bench/gunicorn_bench.py", *session.posargs)
+
+
+#: Real releases of gevent's dependents that the ``dependents`` session runs
+#: on greenkit through the gevent alias (tests-dependents/).
+DEPENDENTS = (
+    "gunicorn", "celery[redis]", "locust", "Flask", "Flask-SocketIO", "simple-websocket",
+    "gevent-websocket", "geventhttpclient", "grequests", "pyzmq", "grpcio",
+)
+#: What the scenarios drive them with (clients, the test runner).
+DEPENDENTS_TOOLS = ("pytest", "greenkit-testing", "python-socketio[client]", "websocket-client",
+                    "packaging")
+#: A uv override that gives every requirement on gevent a marker that is
+#: never true, so dependents install without it: the alias stands in.
+NO_GEVENT_OVERRIDE = 'gevent ; sys_platform == "never"\n'
+ALIAS_ENV = "GREENKIT_AS_GEVENT"
+
+
+def _ensure_redis_server(session: nox.Session) -> None:
+    """celery's broker: Debian's redis-server (installed here when we are root)."""
+    if shutil.which("redis-server"):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        session.run("apt-get", "install", "-y", "-q", "redis-server", external=True,
+                    success_codes=[0, 100])  # fmt: skip
+    if not shutil.which("redis-server"):
+        session.error("redis-server not found: apt-get install -y redis-server")
+
+
+@nox.session(python=PYTHONS[0], venv_backend="uv")
+def dependents(session: nox.Session) -> None:
+    """gevent's dependents, real releases, on greenkit through the gevent alias.
+
+    Installs the whole kit and greenkit-gevent-compat from the wheelhouse and
+    gunicorn, celery, locust, Flask-SocketIO, ... from the index without
+    gevent (uv's --override), then runs tests-dependents/ with the alias
+    switched on for every process (GREENKIT_AS_GEVENT=1).  Not in the default
+    run: it downloads the dependents and takes a couple of minutes.
+    """
+    _ensure_redis_server(session)
+    house = build_wheels(session)
+    override = Path(session.create_tmp()) / "no-gevent.txt"
+    override.write_text(NO_GEVENT_OVERRIDE)
+    install_from_wheelhouse(session, house, "--override", str(override), *_all_dists(),
+                            *DEPENDENTS, *DEPENDENTS_TOOLS)  # fmt: skip
+    session.env[ALIAS_ENV] = "1"
+    # locust's pytest plugin is not wanted in the test process itself.
+    run_pytest(session, ROOT / "tests-dependents", "-p", "no:locust")
+
+
 @nox.session(python="3.11")
 def gevent_suite(session: nox.Session) -> None:
     """Run gevent's own test suite against greenkit through ../shared/acceptance."""
@@ -447,3 +564,26 @@ def gevent_suite(session: nox.Session) -> None:
         "python", str(runner), "--impl", "greenkit", "--python", _python_exe(session),
         "--exit-zero", *session.posargs,
     )  # fmt: skip
+
+
+# -- greenkit-asyncio (not in the default run) ---------------------------------------
+
+
+@nox.session(python=PYTHONS)
+def asyncio_suite(session: nox.Session) -> None:
+    """CPython's test.test_asyncio on greenkit's loop beside the default loop, per module."""
+    house = build_wheels(session)
+    install_from_wheelhouse(session, house, "greenkit-asyncio")
+    runner = PACKAGES_DIR / "asyncio" / "suite" / "run_suite.py"
+    tmp = Path(session.create_tmp()).resolve()
+    with session.chdir(tmp):
+        session.run("python", str(runner), "--json", str(tmp / "asyncio_suite.json"),
+                    *session.posargs)  # fmt: skip
+
+
+@nox.session(python="3.11")
+def asyncio_bench(session: nox.Session) -> None:
+    """TCP echo and HTTP as asyncio protocols: greenkit's loop, asyncio's default, uvloop."""
+    house = build_wheels(session)
+    install_from_wheelhouse(session, house, "greenkit-asyncio", "uvloop")
+    session.run("python", str(ROOT / "bench" / "asyncio_bench.py"), *session.posargs)

@@ -68,6 +68,25 @@ def test_top_level_falls_through_to_greenkit() -> None:
         gevent.no_such_name  # noqa: B018
 
 
+@pytest.mark.parametrize("name", ["event", "exceptions", "greenlet", "hub", "os", "timeout"])
+def test_submodules_gevents_init_imports_are_attributes(name: str) -> None:
+    import gevent
+
+    sys.modules.pop(f"gevent.{name}", None)
+    gevent.__dict__.pop(name, None)
+    module = getattr(gevent, name)
+    assert module is importlib.import_module(f"greenkit.{name}")
+    assert sys.modules[f"gevent.{name}"] is module
+    assert name in dir(gevent)
+
+
+def test_dir_lists_only_readable_names() -> None:
+    import gevent
+
+    unreadable = [name for name in dir(gevent) if not hasattr(gevent, name)]
+    assert unreadable == []
+
+
 def test_versions() -> None:
     import gevent
 

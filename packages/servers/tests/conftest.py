@@ -53,3 +53,62 @@ def handle_errors() -> Iterator[list[tuple[Any, Any, Any]]]:
         yield errors
     finally:
         del hub.handle_error
+
+
+class Response:
+    def __init__(self, status: str, headers: dict[str, str], body: bytes,
+                 chunks: list[bytes] | None) -> None:
+        self.status = status
+        self.code = int(status.split()[1])
+        self.headers = headers
+        self.body = body
+        self.chunks = chunks
+
+
+def read_response(rfile: Any, head: bool = False) -> Response | None:
+    """One response from ``rfile`` (None if the connection closed first)."""
+    status = rfile.readline()
+    if not status:
+        return None
+    headers = {}
+    while True:
+        line = rfile.readline()
+        assert line.endswith(b"\r\n"), line
+        if line == b"\r\n":
+            break
+        name, _, value = line.decode("latin-1").partition(": ")
+        assert name.lower() not in {key.lower() for key in headers}, name
+        headers[name] = value.rstrip("\r\n")
+    chunks = None
+    code = int(status.split()[1])
+    if head or code < 200 or code in (204, 304):
+        body = b""
+    elif headers.get("Transfer-Encoding") == "chunked":
+        chunks = []
+        while True:
+            size = int(rfile.readline(), 16)
+            if not size:
+                assert rfile.readline() == b"\r\n"
+                break
+            chunks.append(rfile.read(size))
+            assert rfile.read(2) == b"\r\n"
+        body = b"".join(chunks)
+    elif "Content-Length" in headers:
+        body = rfile.read(int(headers["Content-Length"]))
+    else:
+        body = rfile.read()
+    return Response(status.decode("latin-1").rstrip("\r\n"), headers, body, chunks)
+
+
+def exchange(server: Any, request: bytes, count: int = 1) -> list[Response | None]:
+    """Send ``request`` and read ``count`` responses."""
+    with connect(server) as client:
+        client.sendall(request)
+        with client.makefile("rb") as rfile:
+            return [read_response(rfile) for _ in range(count)]
+
+
+def one(server: Any, request: bytes) -> Response:
+    response = exchange(server, request)[0]
+    assert response is not None
+    return response

@@ -84,7 +84,7 @@ def test_chunk_extensions_and_trailers_are_accepted() -> None:
 
 
 @pytest.mark.parametrize("data", [
-    b'{"hi": "ho"}',                              # not a chunk size at all
+    b'{"hi": "ho"}\r\n',                          # not a chunk size at all
     b"2\r\noh\r\n0GET / HTTP/1.1\r\n\r\n",         # garbage after the last chunk size
     b"2;" + b"x" * (MAX_REQUEST_LINE + 1) + b"\r\noh\r\n0\r\n\r\n",
     b"2\r\nohXX4\r\n hai\r\n0\r\n\r\n",            # chunk data longer than its size

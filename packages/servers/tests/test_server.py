@@ -139,15 +139,19 @@ def certificate() -> Iterator[str]:
     shutil.rmtree(folder)
 
 
-def _ssl_round_trip(server: Any) -> bytes:
+def _ssl_round_trip(server: Any, before: bytes = b"") -> bytes:
+    """Send a line over SSL (after ``before`` in the clear); return the answer."""
     ssl = pytest.importorskip("greenkit.ssl")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
-    with connect(server) as raw, context.wrap_socket(raw) as client:
-        client.sendall(b"secret\n")
-        data: bytes = client.recv(100)
-        return data
+    with connect(server) as raw:
+        raw.sendall(before)
+        client = context.wrap_socket(raw)
+        with client:
+            client.sendall(b"secret\n")
+            data: bytes = client.recv(100)
+            return data
 
 
 def _show_cipher(sock: Any, address: Any) -> None:
@@ -180,6 +184,25 @@ def test_ssl_with_context(certificate: str) -> None:
         assert _ssl_round_trip(server).startswith(b"SECRET\n")
     finally:
         server.stop()
+
+
+def test_proxy_protocol_header_comes_before_the_ssl_handshake(certificate: str) -> None:
+    pytest.importorskip("greenkit.ssl")
+    addresses = []
+
+    def handle(sock: Any, address: Any) -> None:
+        addresses.append(address)
+        _show_cipher(sock, address)
+
+    server = StreamServer(("127.0.0.1", 0), handle, certfile=certificate, keyfile=certificate,
+                          proxy_protocol=True)
+    server.start()
+    try:
+        header = b"PROXY TCP4 192.0.2.1 10.0.0.1 56324 443\r\n"
+        assert _ssl_round_trip(server, header) == b"SECRET\ntls"
+    finally:
+        server.stop()
+    assert addresses == [("192.0.2.1", 56324)]
 
 
 def test_unknown_ssl_argument_is_a_type_error(certificate: str) -> None:

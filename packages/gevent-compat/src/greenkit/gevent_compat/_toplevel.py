@@ -10,17 +10,30 @@ must not write into greenkit.  Every other attribute read falls through to
 
 from __future__ import annotations
 
+import importlib
 import types
 from typing import Any
 
 import greenkit
 from greenkit._version import VersionInfo
 
-__all__ = ["GEVENT_VERSION", "GEVENT_VERSION_INFO", "new_gevent_module"]
+__all__ = [
+    "GEVENT_VERSION",
+    "GEVENT_VERSION_INFO",
+    "SUBMODULES_OF_THE_TOP_LEVEL",
+    "new_gevent_module",
+]
 
 #: The gevent release whose API and behaviour greenkit reproduces.
 GEVENT_VERSION = "26.9.0"
 GEVENT_VERSION_INFO = VersionInfo(26, 9, 0, "final", 0)
+
+#: Submodules that gevent's own ``__init__`` imports, so that code may use
+#: ``gevent.hub`` or ``gevent.event`` after a bare ``import gevent``; here they
+#: are imported on first access instead.
+SUBMODULES_OF_THE_TOP_LEVEL = frozenset(
+    {"event", "exceptions", "greenlet", "hub", "libev", "os", "timeout"}
+)
 
 _DOC = """gevent, answered by greenkit (greenkit-gevent-compat's alias is on).
 
@@ -35,13 +48,18 @@ def new_gevent_module() -> types.ModuleType:
     def __getattr__(name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(f"module 'gevent' has no attribute {name!r}")
+        if name in SUBMODULES_OF_THE_TOP_LEVEL:
+            # Through the alias, so that sys.modules and this module's
+            # attribute agree, as they would after gevent's own import.
+            return importlib.import_module(f"gevent.{name}")
         try:
             return getattr(greenkit, name)
         except AttributeError:
             raise AttributeError(f"module 'gevent' has no attribute {name!r}") from None
 
     def __dir__() -> list[str]:
-        return sorted(set(module.__dict__) | set(dir(greenkit)))
+        public = {name for name in dir(greenkit) if not name.startswith("__")}
+        return sorted(set(module.__dict__) | public | SUBMODULES_OF_THE_TOP_LEVEL)
 
     module.__dict__.update(
         __getattr__=__getattr__,

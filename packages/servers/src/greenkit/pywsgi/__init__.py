@@ -13,20 +13,24 @@ and writes its response:
 * 1xx, 204 and 304 responses carry no body (``ApplicationError`` if the
   application writes one), and HEAD responses send none.
 
-Malformed requests get 400, a request line longer than
-:data:`MAX_REQUEST_LINE` 414 and oversized header sections 431, all without
-calling the application.  An error in the application is reported to the
-hub's ``handle_error`` (with a :class:`SecureEnviron` of the request as the
-context) and answered with 500 if no header was sent yet; the connection
-is then closed.  Access lines go to ``log`` and errors to ``error_log``
-(files, :mod:`logging` loggers wrapped in :class:`LoggingLogAdapter`, or
-None).
+Requests are parsed by RFC 9112's rules (:mod:`greenkit.pywsgi._http11`,
+:mod:`greenkit.pywsgi._chunked`): malformed requests get 400, a request
+line longer than :data:`MAX_REQUEST_LINE` 414, oversized header sections
+431, transfer codings other than chunked 501 and HTTP versions other than
+1.x 505, all without calling the application, and the connection is closed
+after any of them (and after any error in a request body's framing).  An
+error in the application is reported to the hub's ``handle_error`` (with a
+:class:`SecureEnviron` of the request as the context) and answered with 500
+if no header was sent yet; the connection is then closed.  Access lines go
+to ``log`` and errors to ``error_log`` (files, :mod:`logging` loggers
+wrapped in :class:`LoggingLogAdapter`, or None).
 """
 
 from __future__ import annotations
 
 import _socket
 import errno
+import importlib.metadata
 import re
 import sys
 import time
@@ -38,6 +42,18 @@ from urllib.parse import unquote_to_bytes
 
 from greenkit.hub import get_hub
 from greenkit.pywsgi._environ import Environ, SecureEnviron, WSGISecureEnviron
+from greenkit.pywsgi._http11 import MAX_HEADER_BYTES as MAX_HEADER_BYTES
+from greenkit.pywsgi._http11 import MAX_HEADER_COUNT as MAX_HEADER_COUNT
+from greenkit.pywsgi._http11 import (
+    TOKEN,
+    body_framing,
+    check_host,
+    has_token,
+    parse_request_line,
+    read_fields,
+    remember,
+    split_target,
+)
 
 # Input, MAX_REQUEST_LINE and _NoopLog are module attributes as in gevent.
 from greenkit.pywsgi._input import MAX_REQUEST_LINE, Input, InvalidClientRequest
@@ -53,11 +69,7 @@ __all__ = [
     "WSGISecureEnviron",
 ]
 
-#: Most header lines (and their total size) a request may have before 431.
-MAX_HEADER_COUNT = 100
-MAX_HEADER_BYTES = 65536
-
-_CONNECTION_ERRORS = frozenset(
+_CONNECTION_ERRORS = tuple(
     code for code in (
         errno.EPIPE, errno.ECONNRESET, errno.ECONNABORTED, errno.ESHUTDOWN,
         errno.ENOTCONN, errno.EBADF, getattr(errno, "EPROTOTYPE", None),
@@ -74,10 +86,34 @@ def _canned(status: str, body: str) -> bytes:
 
 _BAD_REQUEST = _canned("400 Bad Request", "")
 _REQUEST_TOO_LONG = _canned("414 Request URI Too Long", "")
-_HEADERS_TOO_LARGE = _canned("431 Request Header Fields Too Large", "")
 _INTERNAL_ERROR = _canned("500 Internal Server Error", "Internal Server Error")
 
 _date_cache: list[Any] = [-1, ""]
+
+#: The gevent release (major, minor) whose pywsgi this one reproduces.
+_GEVENT_RELEASE = (26, 9)
+
+
+def _server_software() -> str:
+    """The ``SERVER_SOFTWARE`` of every environ: ``gevent/26.9 greenkit/0.1
+    Python/3.11`` (CGI product tokens, most significant first).
+
+    It starts with ``gevent/`` whether or not the gevent alias is on, because
+    dependents read that prefix as "the environ is laid out as gevent's
+    pywsgi lays it out" (simple-websocket, for one, then takes the
+    connection's socket from ``wsgi.input``), which is true of greenkit's
+    pywsgi in any process.  The greenkit token says which implementation it
+    is; it is left out if the distribution's metadata cannot be read.
+    """
+    tokens = ["gevent/{}.{}".format(*_GEVENT_RELEASE)]
+    try:
+        version = importlib.metadata.version("greenkit-servers")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    else:
+        tokens.append("greenkit/" + ".".join(version.split(".")[:2]))
+    tokens.append("Python/{}.{}".format(*sys.version_info[:2]))
+    return " ".join(tokens)
 
 
 def format_date_time(timestamp: float) -> str:
@@ -111,8 +147,32 @@ def _as_bytes(data: Any) -> bytes:
     return bytes(data)
 
 
-class _HeadersTooLarge(InvalidClientRequest):
-    pass
+_error_responses: dict[str, bytes] = {}
+
+
+def _rejection(ex: InvalidClientRequest) -> tuple[str, bytes]:
+    """The status code and canned response for a rejected request."""
+    status = ex.status
+    response = _error_responses.get(status)
+    if response is None:
+        response = _error_responses[status] = _canned(status, "")
+    return status[:3], response
+
+
+# A response's status line (RFC 9112 §4: 3DIGIT SP reason-phrase).
+_STATUS = re.compile(r"[1-5][0-9][0-9] [\t\x20-\x7e\x80-\xff]*")
+# Statuses and header names (tokens, RFC 9110 §5.1) already found valid.
+_valid_statuses: set[str] = set()
+_valid_names: set[str] = set()
+
+
+def _check(value: str, pattern: re.Pattern[str], valid: set[str], what: str) -> None:
+    """ValueError unless ``pattern`` matches all of ``value`` (then remembered)."""
+    if pattern.fullmatch(value) is None:
+        if "\r" in value or "\n" in value:
+            raise ValueError(f"carriage return or newline in {what}")
+        raise ValueError(f"Invalid {what} {value!r}")
+    remember(valid, value)
 
 
 class RequestHeaders:
@@ -164,14 +224,6 @@ class RequestHeaders:
         return f"<RequestHeaders {self._items!r}>"
 
 
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-
-
-def _token_ok(name: str) -> bool:
-    """Whether ``name`` is an HTTP token (a method or a header field name)."""
-    return _TOKEN.fullmatch(name) is not None
-
-
 class WSGIHandler:
     """Serve the requests of one connection (see the module docstring)."""
 
@@ -179,6 +231,19 @@ class WSGIHandler:
     protocol_version = "HTTP/1.1"
     #: Raised when the application breaks the protocol (body on a 304, ...).
     ApplicationError: type[BaseException] = AssertionError
+    #: Strictness switches for legacy clients (both off: RFC 9112 strict).
+    #: False serves an HTTP/1.1 request without Host (RFC 9112 §3.2 says 400);
+    #: a repeated or invalid Host is refused all the same.
+    require_host = True
+    #: True takes a bare LF as the end of the request line and of header
+    #: lines (RFC 9112 §2.2 allows it; a front proxy that does not is a
+    #: request-smuggling risk).  Chunked framing always needs CRLF.
+    accept_bare_lf = False
+    #: The class of :attr:`headers`, made from the request's (name, value) lines.
+    MessageClass: type[RequestHeaders] = RequestHeaders
+    #: ``errno`` values of socket errors that mean the client went away: the
+    #: connection is closed quietly instead of reporting them.
+    ignored_socket_errors: tuple[int, ...] = _CONNECTION_ERRORS
 
     status: str | None = None
     code: int | None = None
@@ -189,6 +254,14 @@ class WSGIHandler:
     provided_content_length: int | None = None
     provided_date = False
     close_connection = False
+    #: Whether the client asked to switch protocols (``Connection: upgrade``
+    #: or an ``Upgrade`` header): this is the connection's last request, and
+    #: if it has no body ``wsgi.input`` reads the connection as it comes.
+    _upgrade_requested = False
+    #: Whether the protocol was switched: a ``101`` response was sent to an
+    #: upgrade request.  From then on what the application writes goes out
+    #: as it is (never chunked) and the connection closes after the request.
+    connection_upgraded = False
     requestline: str | None = None
     command: str | None = None
     path: str | None = None
@@ -199,8 +272,14 @@ class WSGIHandler:
     application: Any = None
     result: Any = None
     wsgi_input: Input | None = None
+    # The current request target's path (with query) and, for the
+    # absolute-form, its authority (greenkit.pywsgi._http11.split_target).
+    _target_path: str | None = None
+    _target_authority: str | None = None
     time_start = 0.0
     time_finish = 0.0
+    #: The body's length when all of it goes out with the headers (else None).
+    _known_length: int | None = None
 
     def __init__(self, sock: Any, address: Any, server: Any, rfile: Any = None) -> None:
         self.socket = sock
@@ -246,7 +325,7 @@ class WSGIHandler:
 
     def _is_connection_error(self, ex: BaseException) -> bool:
         return isinstance(ex, (ConnectionError, TimeoutError)) or (
-            isinstance(ex, OSError) and ex.errno in _CONNECTION_ERRORS)
+            isinstance(ex, OSError) and ex.errno in self.ignored_socket_errors)
 
     def _send_error_response_if_possible(self, response: bytes) -> None:
         self.close_connection = True
@@ -266,7 +345,7 @@ class WSGIHandler:
             return
         if isinstance(ex, InvalidClientRequest):
             self.log_error("Invalid request: %s", str(ex) or type(ex).__name__)
-            self._send_error_response_if_possible(_BAD_REQUEST)
+            self._send_error_response_if_possible(_rejection(ex)[1])
             return
         self.handle_error(*sys.exc_info())
 
@@ -303,6 +382,13 @@ class WSGIHandler:
             line = self.read_requestline()
         except OSError:
             return None
+        if line == b"\r\n" or line == "\r\n" or (
+                self.accept_bare_lf and (line == b"\n" or line == "\n")):
+            # RFC 9112 §2.2: one empty line before a request line is ignored.
+            try:
+                line = self.read_requestline()
+            except OSError:
+                return None
         if not line:
             return None
         if isinstance(line, bytes):
@@ -312,17 +398,16 @@ class WSGIHandler:
         self.headers_sent = False
         self.status = None
         self.environ = None
+        self._target_path = self._target_authority = None
         if len(line) >= MAX_REQUEST_LINE and not line.endswith("\n"):
             return ("414", _REQUEST_TOO_LONG)
         try:
             if not self.read_request(line):
                 return ("400", _BAD_REQUEST)
-        except _HeadersTooLarge as ex:
-            self.log_error("Invalid request: %s", str(ex))
-            return ("431", _HEADERS_TOO_LARGE)
         except InvalidClientRequest as ex:
             self.log_error("Invalid request: %s", str(ex) or type(ex).__name__)
-            return ("400", _BAD_REQUEST)
+            self.close_connection = True
+            return _rejection(ex)
         self.environ = self.get_environ()
         self.application = self.server.application
         self.handle_one_response()
@@ -331,74 +416,50 @@ class WSGIHandler:
         return True
 
     def _read_headers(self) -> RequestHeaders:
-        items: list[tuple[str, str]] = []
-        readline = self.rfile.readline
-        total = 0
-        while True:
-            raw = readline(MAX_REQUEST_LINE + 1)
-            if not raw:
-                raise InvalidClientRequest("connection closed inside the headers")
-            total += len(raw)
-            if not raw.endswith(b"\n"):
-                if len(raw) > MAX_REQUEST_LINE:
-                    raise _HeadersTooLarge("header line too long")
-                raise InvalidClientRequest("connection closed inside the headers")
-            if raw == b"\r\n" or raw == b"\n":
-                return RequestHeaders(items)
-            if total > MAX_HEADER_BYTES or len(items) >= MAX_HEADER_COUNT:
-                raise _HeadersTooLarge("too many headers")
-            text = raw.decode("latin-1").rstrip("\r\n")
-            if text[0] in " \t":
-                if not items:
-                    raise InvalidClientRequest("continuation line before any header")
-                name, value = items[-1]
-                items[-1] = (name, f"{value} {text.strip()}")
-                continue
-            name, sep, value = text.partition(":")
-            if not sep or not _token_ok(name):
-                raise InvalidClientRequest(f"invalid header line {text[:100]!r}")
-            items.append((name, value.strip(" \t")))
+        items = read_fields(self.rfile.readline, self.accept_bare_lf)
+        if items is None:
+            raise InvalidClientRequest("connection closed inside the headers")
+        return self.MessageClass(items)
 
     def read_request(self, raw_requestline: str) -> bool:
-        """Parse the request line and headers; False (or InvalidClientRequest)
-        for a malformed request."""
-        parts = raw_requestline.split()
-        if len(parts) != 3:
-            raise InvalidClientRequest(f"invalid request line {raw_requestline.strip()[:100]!r}")
-        command, path, version = parts
-        if (len(version) != 8 or not version.startswith("HTTP/1.")
-                or not version[7].isdigit() or not _token_ok(command)):
-            raise InvalidClientRequest(f"invalid request line {raw_requestline.strip()[:100]!r}")
+        """Parse the request line and headers by RFC 9112 (see
+        :mod:`greenkit.pywsgi._http11`); False (or InvalidClientRequest, whose
+        ``status`` is the response's) for a malformed request."""
+        bare_lf = self.accept_bare_lf
+        command, path, version = parse_request_line(raw_requestline, bare_lf)
         self.command, self.path, self.request_version = command, path, version
+        if path[0] == "/" and "#" not in path and command != "CONNECT":
+            self._target_path, self._target_authority = path, None     # origin-form
+        else:
+            self._target_path, self._target_authority = split_target(command, path)
         headers = self.headers = self._read_headers()
-
-        connection = (headers.get("Connection") or "").lower()
-        if version == "HTTP/1.0":
-            self.close_connection = "keep-alive" not in connection
+        fields = headers._index
+        http10 = version == "HTTP/1.0"
+        check_host(fields.get("host"), http10, self.require_host)
+        connection = fields.get("connection")
+        if http10:
+            self.close_connection = not has_token(connection, "keep-alive")
         else:
-            self.close_connection = "close" in connection
-
-        self.content_length = None
-        encoding = headers.get("Transfer-Encoding")
-        chunked = False
-        if encoding is not None:
-            if encoding.strip().lower() != "chunked":
-                raise InvalidClientRequest(f"unsupported Transfer-Encoding {encoding!r}")
-            chunked = True
+            self.close_connection = command == "CONNECT" or (
+                connection is not None and has_token(connection, "close"))
+        self._upgrade_requested = has_token(connection, "upgrade") or "upgrade" in fields
+        if self._upgrade_requested:
+            # Whatever the answer, this connection serves no other request.
+            self.close_connection = True
+        encodings, lengths = fields.get("transfer-encoding"), fields.get("content-length")
+        if encodings is None and lengths is None:
+            self.content_length, chunked = None, False
         else:
-            length = headers.get("Content-Length")
-            if length is not None:
-                if not length.isdigit():
-                    raise InvalidClientRequest(f"invalid Content-Length {length!r}")
-                if len(set(v.strip() for v in headers.get_all("Content-Length"))) > 1:
-                    raise InvalidClientRequest("conflicting Content-Length headers")
-                self.content_length = int(length)
+            self.content_length, chunked = body_framing(encodings, lengths, http10)
         continue_socket = None
-        if (version == "HTTP/1.1" and (headers.get("Expect") or "").lower() == "100-continue"
+        if (not http10 and (headers.get("Expect") or "").lower() == "100-continue"
                 and (chunked or self.content_length)):
             continue_socket = self.socket
         self.wsgi_input = Input(self.rfile, self.content_length, socket=continue_socket,
                                 chunked_input=chunked)
+        if self._upgrade_requested and not chunked and self.content_length is None:
+            # No body: what follows the headers is the new protocol's.
+            self.wsgi_input._passthrough = True
         return True
 
     def get_environ(self) -> Any:
@@ -407,7 +468,9 @@ class WSGIHandler:
         env = server.get_environ()
         env["REQUEST_METHOD"] = self.command
         env["SCRIPT_NAME"] = ""
-        path = self.path or ""
+        path = self._target_path
+        if path is None:
+            path = self.path or ""
         raw_path, _, query = path.partition("?")
         if "%" in raw_path:
             env["PATH_INFO"] = unquote_to_bytes(raw_path).decode("latin-1")
@@ -421,7 +484,6 @@ class WSGIHandler:
             env["REMOTE_PORT"] = str(address[1])
         else:
             env["REMOTE_ADDR"] = str(address or "")
-        upgrade = False
         headers = self.headers
         if headers is not None:
             for name, value in headers._items:
@@ -437,14 +499,13 @@ class WSGIHandler:
                     env[key] = f"{env[key]}{separator}{value}"
                 else:
                     env[key] = value
-            upgrade = ("upgrade" in (headers.get("Connection") or "").lower()
-                       or headers.get("Upgrade") is not None)
+        if self._target_authority is not None:
+            # RFC 9112 §3.2.2: the absolute-form's authority is the host.
+            env["HTTP_HOST"] = self._target_authority
         env["wsgi.input"] = self.wsgi_input
-        env["wsgi.input_terminated"] = not upgrade
+        env["wsgi.input_terminated"] = not self._upgrade_requested
         env["wsgi.url_scheme"] = "https" if server.ssl_enabled else "http"
         env["wsgi.errors"] = server.error_log
-        if upgrade:
-            self.close_connection = True
         return env
 
     # -- answering -----------------------------------------------------------
@@ -460,6 +521,7 @@ class WSGIHandler:
         self.response_length = 0
         self.provided_content_length = None
         self.provided_date = False
+        self.connection_upgraded = False
         self.result = None
         try:
             try:
@@ -472,7 +534,7 @@ class WSGIHandler:
             self._finish_input()
         except InvalidClientRequest as ex:
             self.log_error("Invalid request: %s", str(ex) or type(ex).__name__)
-            self._send_error_response_if_possible(_BAD_REQUEST)
+            self._send_error_response_if_possible(_rejection(ex)[1])
         except Exception as ex:  # noqa: BLE001 - reported; the server goes on
             if self._is_connection_error(ex):
                 self.close_connection = True
@@ -483,7 +545,8 @@ class WSGIHandler:
             self.log_request()
 
     def _finish_input(self) -> None:
-        """Before the next request on this connection: skip an unread body."""
+        """Before the next request on this connection: skip an unread body
+        (a body whose framing failed is never read on: the connection closes)."""
         if self.close_connection:
             return
         wsgi_input = self.wsgi_input
@@ -492,6 +555,8 @@ class WSGIHandler:
         try:
             wsgi_input._discard()
         except (OSError, ValueError):
+            self.close_connection = True
+        if not wsgi_input.complete:
             self.close_connection = True
 
     def run_application(self) -> None:
@@ -538,18 +603,20 @@ class WSGIHandler:
                 exc_info = None
         if not isinstance(status, str):
             raise UnicodeError(f"The status string must be a native string: {status!r}")
-        if "\r" in status or "\n" in status:
-            raise ValueError("carriage return or newline in status")
+        if status not in _valid_statuses:
+            _check(status, _STATUS, _valid_statuses, "status")
         lines = []
         provided_length = None
         provided_date = False
         for name, value in headers:
             if not isinstance(name, str) or not isinstance(value, str):
                 raise UnicodeError(f"The header must be a native string: {name!r}: {value!r}")
-            if "\r" in name or "\n" in name:
-                raise ValueError("carriage return or newline in header name")
+            if name not in _valid_names:
+                _check(name, TOKEN, _valid_names, "header name")
             if "\r" in value or "\n" in value:
                 raise ValueError("carriage return or newline in header value")
+            if "\x00" in value:
+                raise ValueError("NUL in header value")
             lower = name.lower()
             if lower == "content-length":
                 provided_length = value
@@ -558,10 +625,7 @@ class WSGIHandler:
             elif lower == "connection" and value.lower() == "close":
                 self.close_connection = True
             lines.append(f"{name}: {value}\r\n")
-        try:
-            code = int(status.split(" ", 1)[0])
-        except ValueError:
-            raise ValueError(f"Invalid status {status!r}") from None
+        code = int(status[:3])
         if code == 304 and provided_length not in (None, "0"):
             raise self.ApplicationError(
                 f"Invalid Content-Length for 304 response: {provided_length!r} "
@@ -579,33 +643,54 @@ class WSGIHandler:
                                         provided_length.strip().isdigit() else None)
         return self.write
 
-    def _send_response_start(self, body_length: int | None, body: bytes) -> None:
-        """Send the status line and headers (adding Date, Content-Length or
-        Transfer-Encoding and Connection as needed), followed by ``body``."""
-        if self.status is None:
-            raise self.ApplicationError("The application did not call start_response()")
-        code = self.code or 0
-        extra = [b"HTTP/1.1 ", self._status_bytes, b"\r\n", self._header_bytes]
+    def finalize_headers(self) -> None:
+        """Add the headers the server supplies to :attr:`response_headers`,
+        just before the status line and headers are sent: ``Date`` (unless
+        :attr:`provided_date`), the body's framing when the application gave
+        no ``Content-Length`` (``Content-Length`` when the whole body is
+        known, ``Transfer-Encoding: chunked`` for other HTTP/1.1 bodies; an
+        HTTP/1.0 body ends with the connection) and ``Connection`` (``close``,
+        or ``keep-alive`` to an HTTP/1.0 client).  A subclass may extend it:
+        whatever it appends to ``response_headers`` is sent too."""
+        added = self.response_headers
+        assert added is not None
         if not self.provided_date:
-            extra.append(f"Date: {format_date_time(time.time())}\r\n".encode("latin-1"))
+            added.append(("Date", format_date_time(time.time())))
+        code = self.code or 0
         no_body = code < 200 or code in _NO_BODY_CODES
         if not no_body and self.provided_content_length is None:
-            if body_length is not None:
-                extra.append(b"Content-Length: %d\r\n" % body_length)
+            if self._known_length is not None:
+                added.append(("Content-Length", str(self._known_length)))
             elif self.command == "HEAD":
                 pass
             elif self.request_version == "HTTP/1.1":
                 self.response_use_chunked = True
-                extra.append(b"Transfer-Encoding: chunked\r\n")
+                added.append(("Transfer-Encoding", "chunked"))
             else:
                 self.close_connection = True
         if self.close_connection:
             if b"\nconnection:" not in b"\n" + self._header_bytes.lower():
-                extra.append(b"Connection: close\r\n")
+                added.append(("Connection", "close"))
         elif self.request_version == "HTTP/1.0":
-            extra.append(b"Connection: keep-alive\r\n")
-        extra.append(b"\r\n")
+            added.append(("Connection", "keep-alive"))
+
+    def _send_response_start(self, body_length: int | None, body: bytes) -> None:
+        """Send the status line and headers (the application's, then those
+        :meth:`finalize_headers` adds), followed by ``body``."""
+        if self.status is None or self.response_headers is None:
+            raise self.ApplicationError("The application did not call start_response()")
+        wsgi_input = self.wsgi_input
+        if wsgi_input is not None and wsgi_input._error is not None:
+            self.close_connection = True        # the request body's framing failed
+        given = len(self.response_headers)
+        self._known_length = body_length
+        self.finalize_headers()
+        added = "".join([f"{name}: {value}\r\n" for name, value in
+                         self.response_headers[given:]]).encode("latin-1")
+        extra = [b"HTTP/1.1 ", self._status_bytes, b"\r\n", self._header_bytes, added, b"\r\n"]
         self.headers_sent = True
+        if self.code == 101 and self._upgrade_requested:
+            self.connection_upgraded = True
         if body and self.command != "HEAD":
             if self.response_use_chunked:
                 extra.append(b"%x\r\n" % len(body))
@@ -689,7 +774,10 @@ class WSGIServer(StreamServer):
     ``environ`` is merged into every request's environ (``wsgi.multiprocess``
     true makes the server accept one connection per wake-up).
     ``handler_class`` replaces :class:`WSGIHandler`.  Remaining keyword
-    arguments are :class:`~greenkit.server.StreamServer`'s SSL settings.
+    arguments are :class:`~greenkit.server.StreamServer`'s: SSL settings,
+    and ``proxy_protocol``/``proxy_protocol_timeout`` (a PROXY protocol
+    header before each connection names the client: ``REMOTE_ADDR``,
+    ``REMOTE_PORT`` and the handler's ``client_address``).
     """
 
     handler_class: type[WSGIHandler] = WSGIHandler
@@ -700,7 +788,7 @@ class WSGIServer(StreamServer):
 
     base_env: dict[str, Any] = {
         "GATEWAY_INTERFACE": "CGI/1.1",
-        "SERVER_SOFTWARE": f"greenkit Python/{sys.version_info[0]}.{sys.version_info[1]}",
+        "SERVER_SOFTWARE": _server_software(),
         "SCRIPT_NAME": "",
         "wsgi.version": (1, 0),
         "wsgi.multithread": False,

@@ -3,33 +3,30 @@
 :class:`Input` never reads past the body (``Content-Length`` bytes, or the
 chunked encoding's last chunk and trailers), so that the next request of a
 keep-alive connection starts where it should.  A body that ends early is an
-``OSError`` (``IOError``); a malformed chunked framing is an
-:class:`InvalidClientInput`, which the handler answers with 400.
+``OSError`` (``IOError``); a malformed chunked framing (RFC 9112 §7.1, see
+:mod:`greenkit.pywsgi._chunked`) is an :class:`InvalidClientInput`, which
+the handler answers with 400.  After either, the body is broken for good:
+every later read raises the same error and ``complete`` stays false, so
+the handler closes the connection instead of reading on.
+
+On a request without a body that asks to switch protocols (a websocket
+handshake, say) the handler makes the input a pass-through: reads go
+straight to the connection, so that the application can speak the new
+protocol through ``wsgi.input``.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
+from greenkit.pywsgi._chunked import CHUNK_EOF, read_chunk_size, read_trailers
+from greenkit.pywsgi._errors import IncompleteBody, InvalidClientInput, InvalidClientRequest
+from greenkit.pywsgi._http11 import MAX_REQUEST_LINE
+
 __all__ = ["MAX_REQUEST_LINE", "Input", "InvalidClientInput", "InvalidClientRequest"]
 
-#: The longest request line, header line, chunk-size line or trailer line accepted.
-MAX_REQUEST_LINE = 8192
-
-_CHUNK_EOF = "unexpected end of file while parsing chunked data"
-_HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-
-
-class InvalidClientRequest(ValueError):
-    """The client sent something that is not HTTP: it gets a 400 response."""
-
-
-class InvalidClientInput(InvalidClientRequest):
-    """The request body's framing is malformed (bad chunk size, trailer, ...)."""
 
 
 class Input:
@@ -42,7 +39,7 @@ class Input:
     """
 
     __slots__ = ("rfile", "content_length", "socket", "position", "chunked_input",
-                 "chunk_length", "_chunk_ended")
+                 "chunk_length", "_chunk_ended", "_error", "_passthrough")
 
     def __init__(self, rfile: Any, content_length: int | None, socket: Any = None,
                  position: int = 0, chunked_input: bool = False) -> None:
@@ -54,12 +51,18 @@ class Input:
         #: Bytes left in the current chunk (-1: before the first chunk).
         self.chunk_length = -1
         self._chunk_ended = False
+        #: The error that broke the body's framing (raised again by every read).
+        self._error: Exception | None = None
+        #: Reads go straight to ``rfile`` (the connection switches protocols).
+        self._passthrough = False
 
     # -- state -----------------------------------------------------------------
 
     @property
     def complete(self) -> bool:
-        """Whether the whole body has been read."""
+        """Whether the whole body has been read (never after a framing error)."""
+        if self._error is not None:
+            return False
         if self.chunked_input:
             return self._chunk_ended
         return self.content_length is None or self.position >= self.content_length
@@ -86,7 +89,7 @@ class Input:
         return size
 
     def _short(self) -> OSError:
-        return OSError(f"unexpected end of file while reading request at position "
+        return IncompleteBody(f"unexpected end of file while reading request at position "
                        f"{self.position} (of {self.content_length} bytes)")
 
     def _read_plain(self, size: int | None) -> bytes:
@@ -116,56 +119,8 @@ class Input:
     def _read_exact(self, size: int) -> bytes:
         data: bytes = self.rfile.read(size)
         if len(data) < size:
-            raise OSError(_CHUNK_EOF)
+            raise IncompleteBody(CHUNK_EOF)
         return data
-
-    def _read_chunk_size(self) -> int:
-        rfile = self.rfile
-        digits = bytearray()
-        while True:
-            char = rfile.read(1)
-            if not char:
-                raise OSError(_CHUNK_EOF)
-            byte = char[0]
-            if byte in _HEX_DIGITS:
-                if len(digits) >= 16:
-                    raise InvalidClientInput("chunk size too large")
-                digits.append(byte)
-            elif char == b";":
-                extension = rfile.readline(MAX_REQUEST_LINE)
-                if not extension.endswith(b"\n"):
-                    if len(extension) >= MAX_REQUEST_LINE:
-                        raise InvalidClientInput("chunk extension too long")
-                    raise OSError(_CHUNK_EOF)
-                break
-            elif char == b"\r":
-                if self._read_exact(1) != b"\n":
-                    raise InvalidClientInput("invalid chunk size line")
-                break
-            elif char == b"\n":
-                break
-            elif char in (b" ", b"\t") and digits:
-                continue
-            else:
-                raise InvalidClientInput(f"invalid chunk size character {char!r}")
-        if not digits:
-            raise InvalidClientInput("missing chunk size")
-        return int(digits, 16)
-
-    def _read_trailers(self) -> None:
-        while True:
-            line = self.rfile.readline(MAX_REQUEST_LINE)
-            if not line:
-                raise OSError(_CHUNK_EOF)
-            if not line.endswith(b"\n"):
-                if len(line) >= MAX_REQUEST_LINE:
-                    raise InvalidClientInput("trailer line too long")
-                raise OSError(_CHUNK_EOF)
-            if line in (b"\r\n", b"\n"):
-                return
-            name, sep, _ = line.partition(b":")
-            if not sep or _TOKEN.fullmatch(name) is None:
-                raise InvalidClientInput(f"invalid trailer line {line[:100]!r}")
 
     def _next_chunk(self) -> bool:
         """Move to the next chunk with data; False after the last chunk."""
@@ -173,9 +128,9 @@ class Input:
             # The data of the previous chunk is followed by CRLF.
             if self._read_exact(2) != b"\r\n":
                 raise InvalidClientInput("missing CRLF after chunk data")
-        size = self._read_chunk_size()
+        size = read_chunk_size(self.rfile)
         if size == 0:
-            self._read_trailers()
+            read_trailers(self.rfile)
             self._chunk_ended = True
             self.chunk_length = 0
             return False
@@ -196,7 +151,7 @@ class Input:
             want = self.chunk_length if size is None else min(size, self.chunk_length)
             data = rfile.readline(want) if line else rfile.read(want)
             if not data or (not line and len(data) < want):
-                raise OSError(_CHUNK_EOF)
+                raise IncompleteBody(CHUNK_EOF)
             count = len(data)
             self.chunk_length -= count
             self.position += count
@@ -209,17 +164,34 @@ class Input:
 
     # -- the file API --------------------------------------------------------------
 
+    def _failed(self, error: Exception) -> Exception:
+        """Remember the first error that broke the body; return the one to raise."""
+        if self._error is None:
+            self._error = error
+            return error
+        return type(self._error)(*self._error.args)
+
+    def _read(self, size: int | None, line: bool) -> bytes:
+        if self._passthrough:
+            size = -1 if size is None else size
+            data: bytes = self.rfile.readline(size) if line else self.rfile.read(size)
+            return data
+        if self._error is not None:
+            raise self._failed(self._error)
+        try:
+            if self.chunked_input:
+                return self._read_chunked(size, line)
+            return self._readline_plain(size) if line else self._read_plain(size)
+        except (OSError, ValueError) as ex:
+            raise self._failed(ex) from None
+
     def read(self, length: int | None = None) -> bytes:
         """Read up to ``length`` bytes (all that is left if None or negative)."""
-        if self.chunked_input:
-            return self._read_chunked(length, False)
-        return self._read_plain(length)
+        return self._read(length, False)
 
     def readline(self, size: int | None = None) -> bytes:
         """Read one line (at most ``size`` bytes); b'' at the end of the body."""
-        if self.chunked_input:
-            return self._read_chunked(size, True)
-        return self._readline_plain(size)
+        return self._read(size, True)
 
     def readlines(self, hint: int | None = None) -> list[bytes]:
         """The remaining lines (stopping once ``hint`` bytes were read, if given)."""

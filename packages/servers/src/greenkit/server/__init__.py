@@ -10,6 +10,12 @@ calls ``handle(socket, address)`` for each one with a cooperative
 
 Both are :class:`~greenkit.baseserver.BaseServer` subclasses: see there for
 ``spawn``, pools, back-off and the life cycle.
+
+``StreamServer(..., proxy_protocol=True)`` expects HAProxy's PROXY protocol
+header (v1 or v2; ``'v1'`` or ``'v2'`` for one of them) at the start of every
+connection, and calls ``handle`` with the client address it names; a
+connection without a valid header within ``proxy_protocol_timeout`` seconds
+is closed (see :mod:`greenkit.server._proxy_protocol`).  Off by default.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from typing import Any
 from greenkit import socket as _gsocket
 from greenkit.baseserver import BaseServer
 from greenkit.lock import Semaphore
+from greenkit.server._proxy_protocol import ProxyProtocolError, read_proxy_header
 
 __all__ = ["DatagramServer", "StreamServer"]
 
@@ -106,6 +113,17 @@ def _server_context(ssl_args: dict[str, Any]) -> Any:
     return context
 
 
+def _proxy_versions(proxy_protocol: bool | str) -> tuple[int, ...]:
+    """The PROXY protocol versions of a ``proxy_protocol`` argument."""
+    if proxy_protocol is False or proxy_protocol is None:
+        return ()
+    if proxy_protocol is True:
+        return (1, 2)
+    if proxy_protocol in ("v1", "v2"):
+        return (int(proxy_protocol[1]),)
+    raise ValueError(f"proxy_protocol must be False, True, 'v1' or 'v2': {proxy_protocol!r}")
+
+
 class StreamServer(BaseServer):
     """A generic TCP server: ``handle(socket, address)`` for each connection.
 
@@ -117,6 +135,12 @@ class StreamServer(BaseServer):
     made from them, on every Python version); ``do_handshake_on_connect``
     and ``suppress_ragged_eofs`` are passed to ``wrap_socket``.  Anything
     else is a TypeError.
+
+    ``proxy_protocol`` (False by default): True, ``'v1'`` or ``'v2'`` makes
+    every connection start with a PROXY protocol header (either version,
+    or only that one), read before any SSL handshake; ``handle`` gets the
+    address it names.  A connection whose header is missing, malformed or
+    not complete within ``proxy_protocol_timeout`` seconds is closed.
     """
 
     #: Listen backlog for listeners made from an address.
@@ -127,11 +151,20 @@ class StreamServer(BaseServer):
     #: ``wrap_socket(sock, **ssl_args)`` of the SSL implementation in use
     #: (``greenkit.ssl.wrap_socket``, or the given ``ssl_context``'s).
     wrap_socket: Any = None
+    #: The PROXY protocol versions every connection must start with (none: off).
+    proxy_protocol_versions: tuple[int, ...] = ()
+    #: Seconds a client has to send its whole PROXY protocol header.
+    proxy_protocol_timeout = 10.0
 
     def __init__(self, listener: Any, handle: Callable[..., Any] | None = None,
-                 backlog: int | None = None, spawn: Any = "default", **ssl_args: Any) -> None:
+                 backlog: int | None = None, spawn: Any = "default",
+                 proxy_protocol: bool | str = False,
+                 proxy_protocol_timeout: float | None = None, **ssl_args: Any) -> None:
         BaseServer.__init__(self, listener, handle=handle, spawn=spawn)
         try:
+            self.proxy_protocol_versions = _proxy_versions(proxy_protocol)
+            if proxy_protocol_timeout is not None:
+                self.proxy_protocol_timeout = proxy_protocol_timeout
             if ssl_args:
                 context = ssl_args.pop("ssl_context", None)
                 if context is None:
@@ -142,7 +175,7 @@ class StreamServer(BaseServer):
                 ssl_args.setdefault("server_side", True)
                 self.wrap_socket = context.wrap_socket
                 self.ssl_args = ssl_args
-                self._handle = self.wrap_socket_and_handle
+            self._chain_handle()
             if backlog is not None:
                 if "socket" in self.__dict__:
                     raise TypeError("backlog must be None when a socket instance is passed")
@@ -158,7 +191,13 @@ class StreamServer(BaseServer):
 
     def set_handle(self, handle: Callable[..., Any] | None) -> None:
         BaseServer.set_handle(self, handle)
-        if self.ssl_args is not None:
+        self._chain_handle()
+
+    def _chain_handle(self) -> None:
+        """Put the PROXY header and the SSL handshake before ``handle``."""
+        if self.proxy_protocol_versions:
+            self._handle = self.read_proxy_header_and_handle
+        elif self.ssl_args is not None:
             self._handle = self.wrap_socket_and_handle
 
     @classmethod
@@ -190,6 +229,23 @@ class StreamServer(BaseServer):
 
     def do_close(self, sock: Any, *args: Any) -> None:
         sock.close()
+
+    def read_proxy_header_and_handle(self, client_socket: Any, address: Any) -> Any:
+        """Read the PROXY protocol header, then go on (SSL, ``handle``) with
+        the client address it names; close the connection if it is bad."""
+        timeout = client_socket.gettimeout()
+        try:
+            client_socket.settimeout(self.proxy_protocol_timeout)
+            real_address = read_proxy_header(client_socket, self.proxy_protocol_versions)
+            client_socket.settimeout(timeout)
+        except (ProxyProtocolError, OSError):
+            client_socket.close()
+            return None
+        if real_address is not None:
+            address = real_address
+        if self.ssl_args is not None:
+            return self.wrap_socket_and_handle(client_socket, address)
+        return self.handle(client_socket, address)
 
     def wrap_socket_and_handle(self, client_socket: Any, address: Any) -> Any:
         """Wrap ``client_socket`` with SSL, then call ``handle``."""
