@@ -134,6 +134,9 @@ def wake(waiter: Waiter, value: Any) -> None:
     """Schedule ``waiter.switch(value)`` in the waiter's hub, from any thread."""
     hub = waiter.hub
     loop = hub.loop
+    if loop is None:
+        # Its hub was destroyed: that greenlet can never run again.
+        return
     if hub is this_thread.hub:
         loop.run_callback(waiter.switch, value)
     else:

@@ -411,6 +411,7 @@ class SimpleQueue(ParkingLot[Waiter], QueueFace[_T]):
         # _schedule_unlock_in, inlined: this is on the hot path.
         self._unlock_pending = True
         loop = hub.loop
+        assert loop is not None, "a waiter of a destroyed hub"
         if hub is this_thread.hub:
             self._unlock_cb = (hub, loop.run_callback(self._unlock))
         else:
