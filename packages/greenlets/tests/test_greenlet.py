@@ -238,8 +238,7 @@ def test_greenlet_exit_is_not_reported(error_stream: io.StringIO) -> None:
     assert error_stream.getvalue() == ""
 
 
-def test_errors_go_to_hub_handle_error_with_the_greenlet_as_context() -> None:
-    hub = get_hub()
+def test_errors_go_to_hub_handle_error_with_the_greenlet_as_context(hub: Any) -> None:
     seen: list[tuple[Any, ...]] = []
     hub.handle_error = lambda context, t, v, tb: seen.append((context, t, v))
     try:
