@@ -368,6 +368,22 @@ def test_start_without_update_keeps_loop_time(loop: libev.loop) -> None:
     t.close()
 
 
+def test_start_counts_from_now_by_default(loop: libev.loop) -> None:
+    """A timer started after the loop's thread was busy counts from the start
+    call, not from the loop's last poll (starting_timer_may_update_loop_time)."""
+    assert loop.starting_timer_may_update_loop_time is True
+    loop.update_now()
+    time.sleep(0.3)  # busy: the loop's cached time goes stale
+    fired: list[float] = []
+    started = time.monotonic()
+    t = loop.timer(0.2)
+    t.start(lambda: fired.append(time.monotonic() - started))
+    loop.run(once=True)
+    assert len(fired) == 1
+    assert fired[0] >= 0.19
+    t.close()
+
+
 def test_timer_kept_alive_by_loop_without_references(
     loop: libev.loop, guarded_run: Callable[..., bool]
 ) -> None:
