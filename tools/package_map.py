@@ -22,6 +22,11 @@ A package's ``[tool.greenkit]`` table declares what the metadata cannot say::
     [tool.greenkit.extra-modules]
     "greenkit.resolver.ares" = "ares"    # a module that needs an extra
 
+Each package's ``README.md`` must name every one of its public modules
+(``greenkit.resolver.ares``, or a name in it such as
+``greenkit.resolver.ares.Resolver``); the script reports a missing one,
+which is written by hand.
+
 The public modules are read from ``src/``: every package directory whose
 name does not start with ``_`` (walking through namespace directories, such
 as ``greenkit/loop``, and into public subpackages, such as
@@ -34,6 +39,7 @@ there is any.  Only the standard library is used.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tomllib
 from dataclasses import dataclass
@@ -134,6 +140,13 @@ def load(root: Path = ROOT) -> tuple[list[Entry], list[str]]:
         )
         if entry.layer is None and entry.key not in NOT_RUNTIME:
             problems.append(f"{where}: no [tool.greenkit] layer")
+        readme = pyproject.parent / "README.md"
+        text = readme.read_text() if readme.exists() else ""
+        for module in modules:
+            if not re.search(rf"(?<![\w.]){re.escape(module)}(?!\w)", text):
+                problems.append(
+                    f"packages/{entry.folder}/README.md: public module {module} is not named"
+                )
         entries.append(entry)
 
     layers = {e.key: e.layer for e in entries}
