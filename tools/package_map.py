@@ -38,14 +38,13 @@ there is any.  Only the standard library is used.
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from sync_versions import META, NOT_RUNTIME, normalize, split_requirement
+from sync_versions import META, NOT_RUNTIME, cli, normalize, split_requirement
 
 ROOT = Path(__file__).resolve().parent.parent
 START = "<!-- package-map:start -->"
@@ -328,30 +327,9 @@ def plan(root: Path = ROOT) -> tuple[list[str], dict[Path, str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument(
-        "--check", action="store_true", help="change nothing; exit 1 if anything disagrees"
+    return cli(
+        argv, __doc__, plan, lambda root: "the package map agrees with the packages' metadata"
     )
-    parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-
-    problems, changed = plan(args.root)
-    if args.check:
-        for problem in problems:
-            print(problem)
-        if problems:
-            print(f"{len(problems)} disagreement(s); run: python tools/package_map.py")
-            return 1
-        print("the package map agrees with the packages' metadata")
-        return 0
-
-    for path, text in changed.items():
-        path.write_text(text)
-        print(f"rewrote {path.relative_to(args.root)}")
-    remaining, _ = plan(args.root)
-    for problem in remaining:
-        print(f"cannot fix automatically: {problem}")
-    return 1 if remaining else 0
 
 
 if __name__ == "__main__":
