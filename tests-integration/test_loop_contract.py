@@ -71,5 +71,5 @@ def test_run_contract_names_the_failing_check(loop_class: Any) -> None:
         def run_callback(self, func: Any, *args: Any) -> Any:
             return super().run_callback(lambda: None)
 
-    with pytest.raises(AssertionError, match="^check_run_callback_fifo: "):
+    with pytest.raises(AssertionError, match=r"^check_run_callback_fifo: "):
         run_contract(lambda: Broken(default=False))

@@ -486,7 +486,7 @@ def test_import_is_lazy(monkeypatch: pytest.MonkeyPatch) -> None:
     # Setting a name that cannot be imported is fine until it is read.
     config.threadpool = "no.such.module.Pool"
     assert config.settings["threadpool"].candidates == ["no.such.module.Pool"]
-    with pytest.raises(ImportError, match="no.such.module"):
+    with pytest.raises(ImportError, match=r"no\.such\.module"):
         config.threadpool  # noqa: B018
 
 
@@ -495,7 +495,7 @@ def test_importable_setting_helpers() -> None:
     with pytest.raises(ImportError, match="Cannot import from empty list"):
         setting._import_one_of([])
     path = list(sys.path)
-    with pytest.raises(ImportError, match="Cannot import 'foo/bar/gevent.no_such_module'"):
+    with pytest.raises(ImportError, match=r"Cannot import 'foo/bar/gevent\.no_such_module'"):
         setting._import_one("foo/bar/gevent.no_such_module")
     assert sys.path == path
     assert setting._import_one(test_importable_setting_helpers) is test_importable_setting_helpers

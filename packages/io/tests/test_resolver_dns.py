@@ -200,7 +200,7 @@ def test_silent_server_times_out_after_the_tries(kind: str, responder: DNSRespon
             resolver.getaddrinfo("slow.test", 80, std_socket.AF_INET)
         elapsed = time.monotonic() - start
         # gevent's ares resolver raises herror for a timeout: it is both.
-        with pytest.raises(std_socket.herror, match="ARES_ETIMEOUT|LifetimeTimeout"):
+        with pytest.raises(std_socket.herror, match=r"ARES_ETIMEOUT|LifetimeTimeout"):
             resolver.gethostbyname("slow.test")
     finally:
         resolver.close()

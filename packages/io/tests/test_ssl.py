@@ -623,7 +623,7 @@ def test_certificate_verification_failure() -> None:
 
 
 def test_hostname_mismatch() -> None:
-    with pytest.raises(stdlib_ssl.SSLCertVerificationError, match="mismatch|match"):
+    with pytest.raises(stdlib_ssl.SSLCertVerificationError, match=r"mismatch|match"):
         tls_pair(server_hostname="example.org")
 
 

@@ -468,7 +468,7 @@ def test_io_exception_keeps_loop_running(loop: libev.loop, sockpair: SockPair,
 
 def test_handle_error_can_be_overridden_on_the_loop(loop: libev.loop) -> None:
     seen: list[tuple[object, object]] = []
-    loop.handle_error = lambda context, t, v, tb: seen.append((context, t))  # type: ignore
+    loop.handle_error = lambda context, t, v, tb: seen.append((context, t))  # type: ignore[method-assign]
     t = loop.timer(0)
     t.start(lambda: 1 / 0)
     loop.run()

@@ -314,7 +314,7 @@ def test_acquire_in_del_does_not_crash() -> None:
 
 def test_bounded_semaphore_over_release() -> None:
     sem = BoundedSemaphore(2)
-    with pytest.raises(ValueError, match="^Semaphore released too many times$"):
+    with pytest.raises(ValueError, match=r"^Semaphore released too many times$"):
         sem.release()
     sem.acquire()
     assert sem.release() == 2
@@ -336,7 +336,7 @@ def test_lock_basics() -> None:
     assert lock.acquire(timeout=SHORT) is False
     assert lock.release() is None
     assert not lock.locked()
-    with pytest.raises(RuntimeError, match="^release unlocked lock$"):
+    with pytest.raises(RuntimeError, match=r"^release unlocked lock$"):
         lock.release()
     with lock:
         assert lock.locked()
@@ -376,7 +376,7 @@ def test_rlock_reentrant() -> None:
     assert lock.locked()
     lock.release()
     assert not lock.locked() and not lock._is_owned()
-    with pytest.raises(RuntimeError, match="^cannot release un-acquired lock$"):
+    with pytest.raises(RuntimeError, match=r"^cannot release un-acquired lock$"):
         lock.release()
     with lock:
         with lock:
