@@ -13,7 +13,6 @@ import contextlib
 import fcntl
 import json
 import os
-import re
 import shutil
 import sys
 import tomllib
@@ -120,8 +119,7 @@ class Package:
 
 def _requirement_name(requirement: str) -> str:
     """The normalized distribution name a requirement string names."""
-    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
-    return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else ""
+    return canonicalize_name(Requirement(requirement).name)
 
 
 def _read_packages() -> dict[str, Package]:
@@ -627,11 +625,10 @@ def _lower_bounds(requirements: Iterable[str]) -> dict[str, str]:
     """
     bounds: dict[str, Version] = {}
     for text in requirements:
-        requirement = Requirement(text)
-        name = canonicalize_name(requirement.name)
+        name = _requirement_name(text)
         if name == META or name.startswith(f"{META}-"):
             continue
-        for spec in requirement.specifier:
+        for spec in Requirement(text).specifier:
             if spec.operator in (">=", "~=", "=="):
                 version = Version(spec.version)
                 bounds[name] = max(bounds.get(name, version), version)
