@@ -13,17 +13,19 @@ import contextlib
 import fcntl
 import json
 import os
-import re
 import shutil
 import sys
 import tomllib
 import uuid
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import nox
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent
 PACKAGES_DIR = ROOT / "packages"
@@ -93,6 +95,8 @@ class Package:
     test_requires: tuple[str, ...]  # [dependency-groups] test
     on_meta: bool  # an add-on: depends on the meta-package (the whole kit)
     extras: tuple[str, ...]  # [project.optional-dependencies] names
+    requires: tuple[str, ...]  # [project] dependencies and every extra's
+    build_requires: tuple[str, ...]  # [build-system] requires
 
     @property
     def extras_suffix(self) -> str:
@@ -115,20 +119,25 @@ class Package:
 
 def _requirement_name(requirement: str) -> str:
     """The normalized distribution name a requirement string names."""
-    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
-    return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else ""
+    return canonicalize_name(Requirement(requirement).name)
 
 
 def _read_packages() -> dict[str, Package]:
     found = {}
     for pyproject in sorted(PACKAGES_DIR.glob("*/pyproject.toml")):
         data = tomllib.loads(pyproject.read_text())
+        optional = data["project"].get("optional-dependencies", {})
         found[pyproject.parent.name] = Package(
             folder=pyproject.parent.name,
             dist=data["project"]["name"],
             test_requires=tuple(data.get("dependency-groups", {}).get("test", ())),
             on_meta=META in map(_requirement_name, data["project"].get("dependencies", ())),
-            extras=tuple(data["project"].get("optional-dependencies", {})),
+            extras=tuple(optional),
+            requires=(
+                *data["project"].get("dependencies", ()),
+                *(req for reqs in optional.values() for req in reqs),
+            ),
+            build_requires=tuple(data.get("build-system", {}).get("requires", ())),
         )
     return found
 
@@ -175,9 +184,16 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def build_wheels(session: nox.Session) -> Path:
-    """Build every package's wheel for the session's Python, once per nox run."""
-    house = WHEELHOUSE / _python_minor(session)
+def build_wheels(
+    session: nox.Session, flavour: str = "", build_constraints: Path | None = None
+) -> Path:
+    """Build every package's wheel for the session's Python, once per nox run.
+
+    With build_constraints (a requirements file that pins build
+    requirements), the wheels go to a wheelhouse of their own,
+    ``.nox/wheelhouse/<py>-<flavour>/``.
+    """
+    house = WHEELHOUSE / "-".join(filter(None, (_python_minor(session), flavour)))
     house.mkdir(parents=True, exist_ok=True)
     with _locked(house / ".lock"):
         stamp = house / ".built-by-run"
@@ -193,12 +209,15 @@ def build_wheels(session: nox.Session) -> Path:
             if uv is not None:
                 session.run(
                     uv, "build", "--wheel", "--quiet", "--python", _python_exe(session),
+                    *(["--build-constraints", str(build_constraints)] if build_constraints else []),
                     "--out-dir", str(house), str(pkg.path), external=True,
                 )  # fmt: skip
             else:
+                # build's isolated environment is made by pip, which reads PIP_CONSTRAINT.
                 session.run(
-                    "python", "-m", "build", "--wheel", "--outdir", str(house), str(pkg.path)
-                )
+                    "python", "-m", "build", "--wheel", "--outdir", str(house), str(pkg.path),
+                    env={"PIP_CONSTRAINT": str(build_constraints)} if build_constraints else {},
+                )  # fmt: skip
         (house / "constraints.txt").write_text(
             "".join(f"{pkg.dist}=={VERSION}\n" for pkg in PACKAGES.values())
         )
@@ -587,3 +606,65 @@ def asyncio_bench(session: nox.Session) -> None:
     house = build_wheels(session)
     install_from_wheelhouse(session, house, "greenkit-asyncio", "uvloop")
     session.run("python", str(ROOT / "bench" / "asyncio_bench.py"), *session.posargs)
+
+
+# -- the declared lower bounds (not in the default run) --------------------------------
+
+#: Packages whose tests the ``lowest`` session leaves out, and why.
+LOWEST_SKIPPED = {
+    "gevent-compat": "its tests install gevent 26.9.0 beside the alias; it needs greenlet>=3.2.2",
+}
+
+
+def _lower_bounds(requirements: Iterable[str]) -> dict[str, str]:
+    """The lowest version of each third-party distribution that requirements allow.
+
+    That is the highest lower bound (``>=``, ``~=``, ``==``) any of them
+    gives it; greenkit's own distributions and a distribution without a lower
+    bound are left out.
+    """
+    bounds: dict[str, Version] = {}
+    for text in requirements:
+        name = _requirement_name(text)
+        if name == META or name.startswith(f"{META}-"):
+            continue
+        for spec in Requirement(text).specifier:
+            if spec.operator in (">=", "~=", "=="):
+                version = Version(spec.version)
+                bounds[name] = max(bounds.get(name, version), version)
+    return {name: str(version) for name, version in sorted(bounds.items())}
+
+
+def _pins_file(path: Path, versions: dict[str, str]) -> Path:
+    """A constraints file pinning each distribution of versions exactly."""
+    path.write_text("".join(f"{name}=={version}\n" for name, version in versions.items()))
+    return path
+
+
+@nox.session(python=PYTHONS[0], venv_backend="uv")
+def lowest(session: nox.Session) -> None:
+    """Every package's tests with its third-party dependencies at their declared lower bounds.
+
+    greenlet, cffi, zope.interface, pytest and the extras' pycares,
+    dnspython and gunicorn are pinned to the lowest version any package's
+    ``[project]`` dependencies allow, and the build requirements to theirs
+    (loop-libev's extension is compiled by the lowest cffi it declares and
+    run with it).  One venv on the oldest Python; pytest once per package,
+    as several packages' tests in one process would share greenkit's state.
+    """
+    tmp = Path(session.create_tmp()).resolve()
+    build_pins = _lower_bounds(req for pkg in PACKAGES.values() for req in pkg.build_requires)
+    pins = _lower_bounds(req for pkg in PACKAGES.values() for req in pkg.requires)
+    house = build_wheels(session, "lowest", _pins_file(tmp / "build-lowest.txt", build_pins))
+    tested = [PACKAGES[name] for name in TESTED if name not in LOWEST_SKIPPED]
+    install_from_wheelhouse(
+        session, house, "--constraint", str(_pins_file(tmp / "lowest.txt", pins)),
+        *(pkg.with_extras for pkg in tested), "greenkit-testing", "pytest",
+        *(req for pkg in tested for req in pkg.test_requires),
+    )  # fmt: skip
+    session.log("build pins: " + ", ".join(f"{n}=={v}" for n, v in build_pins.items()))
+    session.log("runtime pins: " + ", ".join(f"{n}=={v}" for n, v in pins.items()))
+    for name, why in LOWEST_SKIPPED.items():
+        session.log(f"not run: {name}'s tests ({why})")
+    for pkg in tested:
+        run_pytest(session, pkg.path / "tests")
