@@ -9,13 +9,13 @@ hub's loop clock before each test.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from greenkit_testing import run_python
 
 _HERE = Path(__file__).resolve().parent
 if str(_HERE) not in sys.path:
@@ -73,10 +73,8 @@ def run_script(code: str, *args: str, timeout: float = 60) -> Any:
     Fails the test (with the script's output) when the script exits non-zero,
     prints anything on stderr, or reports nothing.
     """
-    done = subprocess.run(
-        [sys.executable, "-c", _PRELUDE + textwrap.dedent(code), *args],
-        capture_output=True, text=True, timeout=timeout, check=False, cwd=_HERE,
-    )
+    done = run_python(code, argv=args, prelude=_PRELUDE, timeout=timeout, cwd=_HERE,
+                      check=False)
     output = f"exit status {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
     assert done.returncode == 0, output
     assert done.stderr == "", output

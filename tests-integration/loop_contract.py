@@ -26,12 +26,16 @@ from typing import Any
 
 from zope.interface import verify
 
-from greenkit._interfaces import CallbackProtocol, ILoop, LoopProtocol, WatcherProtocol
+from greenkit._interfaces import (
+    CallbackProtocol,
+    ILoop,
+    LoopProtocol,
+    TimerProtocol,
+    WatcherProtocol,
+)
+from greenkit_testing import GUARD_TIMEOUT, run_guarded
 
 __all__ = ["CHECKS", "GUARD_TIMEOUT", "LoopFactory", "check", "run_contract", "run_guarded"]
-
-#: Generous upper bound, in seconds, for anything a check waits for.
-GUARD_TIMEOUT = 10.0
 
 LoopFactory = Callable[[], Any]
 Check = Callable[[Any], None]
@@ -59,24 +63,6 @@ def run_contract(factory: LoopFactory) -> None:
             raise AssertionError(f"{func.__name__}: {exc}") from exc
         finally:
             loop.destroy()
-
-
-def run_guarded(loop: Any, timeout: float = GUARD_TIMEOUT) -> bool:
-    """``loop.run()``, broken after ``timeout`` seconds; True if it returned by itself."""
-    expired: list[bool] = []
-
-    def on_timeout() -> None:
-        expired.append(True)
-        loop.break_()
-
-    loop.update_now()
-    guard = loop.timer(timeout, ref=False)
-    guard.start(on_timeout)
-    try:
-        loop.run()
-    finally:
-        guard.close()
-    return not expired
 
 
 def _socketpair() -> tuple[socket.socket, socket.socket]:
@@ -211,6 +197,39 @@ def check_timers_fire_in_deadline_order(loop: Any) -> None:
     finally:
         for t in timers:
             t.close()
+
+
+@check
+def check_timer_restart_reuses_a_stopped_timer(loop: Any) -> None:
+    # The hub pools stopped timers (Hub.start_timer) and resets them with
+    # TimerProtocol.restart: new delay, ref, priority, callback and args.
+    fired: list[str] = []
+    t = loop.timer(30.0, 0.0, True, 0)
+    try:
+        assert isinstance(t, TimerProtocol)
+        assert t.loop is loop
+        t.start(fired.append, "never")
+        t.stop()
+        t.restart(0.01, False, 1, True, fired.append, ("again",))
+        assert t.active and t.ref is False and t.priority == 1
+        assert t.args == ("again",)
+        keep_alive = loop.timer(0.5)  # restart(ref=False) does not keep run() going
+        keep_alive.start(lambda: None)
+        try:
+            assert run_guarded(loop)
+        finally:
+            keep_alive.close()
+        assert fired == ["again"]
+        assert not t.active
+        t.restart(30.0, True, 0, False, fired.append, ("third",))
+        try:
+            t.restart(1.0, True, 0, False, fired.append, ())
+        except AttributeError:
+            pass
+        else:
+            raise AssertionError("restart() of an active timer must raise AttributeError")
+    finally:
+        t.close()
 
 
 @check

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
-import os
 import subprocess
-import sys
 import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import greenkit.gevent_compat as compat
+from greenkit_testing import run_python
 
 
 @pytest.fixture
@@ -49,9 +48,5 @@ def run_child(
     *argv: str, alias: str | None, timeout: float = 60.0
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python *argv`` with GREENKIT_AS_GEVENT set to ``alias`` (None: unset)."""
-    env = {k: v for k, v in os.environ.items() if k != compat.ENVIRONMENT_VARIABLE}
-    if alias is not None:
-        env[compat.ENVIRONMENT_VARIABLE] = alias
-    return subprocess.run(
-        [sys.executable, *argv], env=env, capture_output=True, text=True, timeout=timeout
-    )
+    return run_python(argv=argv, env={compat.ENVIRONMENT_VARIABLE: alias},
+                      timeout=timeout, check=False)

@@ -5,14 +5,12 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import json
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 import greenkit
+import greenkit_testing
 
 
 def run_python(code: str, *, path: list[Path] | None = None) -> str:
@@ -20,14 +18,7 @@ def run_python(code: str, *, path: list[Path] | None = None) -> str:
     prelude = ""
     if path:
         prelude = f"import sys; sys.path[:0] = {[str(p) for p in path]!r}\n"
-    done = subprocess.run(
-        [sys.executable, "-c", prelude + textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    return greenkit_testing.run_python(code, prelude=prelude).stdout
 
 
 def test_init_is_the_meta_packages() -> None:

@@ -174,8 +174,7 @@ def test_print_run_info_defaults_to_stderr(capsys: pytest.CaptureFixture[str]) -
 # -- GreenletTree -------------------------------------------------------------------------
 
 
-def test_current_tree_of_main_greenlet() -> None:
-    hub = get_hub()
+def test_current_tree_of_main_greenlet(hub: Any) -> None:
     tree = util.GreenletTree.current_tree()
     assert tree.greenlet is getcurrent()
     assert tree.is_current_tree and tree.root

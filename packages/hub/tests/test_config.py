@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
 import sys
 import types
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ import pytest
 
 from greenkit import config
 from greenkit.config import Config, ConfigWarning, ImportableSetting, validate_bool
+from greenkit_testing import run_python
 
 ALL_SETTINGS = [
     "resolver", "threadpool", "threadpool_idle_task_timeout", "loop", "format_context",
@@ -156,10 +156,8 @@ def test_print_help_lists_settings_and_variables() -> None:
 
 
 def test_python_dash_m_prints_help() -> None:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
-    result = subprocess.run([sys.executable, "-m", "greenkit.config"], capture_output=True,
-                            text=True, env=env, timeout=60, check=True)
+    env = {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    result = run_python(argv=["-m", "greenkit.config"], env=env, timeout=60)
     assert "max_blocking_time" in result.stdout
     assert "GEVENT_MAX_BLOCKING_TIME" in result.stdout
 

@@ -8,6 +8,7 @@ import signal as stdlib_signal
 import threading
 import time
 import warnings
+from typing import Any
 
 import pytest
 from greenlet import getcurrent
@@ -36,8 +37,7 @@ class Ready:
             get_hub().loop.run_callback(callback, self)
 
 
-def test_one_hub_per_thread_and_default_loop_only_in_main() -> None:
-    hub = get_hub()
+def test_one_hub_per_thread_and_default_loop_only_in_main(hub: Any) -> None:
     assert get_hub() is hub
     assert hub.main_hub
     assert hub.loop.default
@@ -159,21 +159,20 @@ def test_sleep_waits_at_least_the_time() -> None:
     assert time.monotonic() - start >= 0.045
 
 
-def test_timer_pool_reuses_stopped_timers_with_new_settings() -> None:
-    hub = get_hub()
+def test_timer_pool_reuses_stopped_timers_with_new_settings(hub: Any) -> None:
     hub._timer_pool.clear()
     fired: list[str] = []
-    first = hub._start_timer(30, False, 2, True, fired.append, ("first",))
+    first = hub.start_timer(30, False, 2, True, fired.append, ("first",))
     assert first.active and first.ref is False and first.priority == 2
-    hub._return_timer(first)
+    hub.return_timer(first)
     assert not first.active and first.callback is None
     assert hub._timer_pool == [first]
-    second = hub._start_timer(0.01, True, -1, True, fired.append, ("second",))
+    second = hub.start_timer(0.01, True, -1, True, fired.append, ("second",))
     assert second is first and hub._timer_pool == []
     assert second.active and second.ref is True and second.priority == -1
     sleep(0.05)  # (its own timer is new: the pool was empty)
     assert fired == ["second"]
-    hub._return_timer(second)
+    hub.return_timer(second)
     assert len(hub._timer_pool) == 2 and hub._timer_pool[-1] is first
     # sleep() takes the last pooled timer and gives it back.
     sleep(0.001)
@@ -181,19 +180,18 @@ def test_timer_pool_reuses_stopped_timers_with_new_settings() -> None:
     assert first.after == 0.001
 
 
-def test_timer_pool_is_bounded_and_keeps_only_its_loop_timers() -> None:
-    hub = get_hub()
+def test_timer_pool_is_bounded_and_keeps_only_its_loop_timers(hub: Any) -> None:
     hub._timer_pool.clear()
     count = hub.TIMER_POOL_SIZE + 2
-    timers = [hub._start_timer(30, True, 0, False, print, ()) for _ in range(count)]
+    timers = [hub.start_timer(30, True, 0, False, print, ()) for _ in range(count)]
     for timer in timers:
-        hub._return_timer(timer)
+        hub.return_timer(timer)
     assert len(hub._timer_pool) == hub.TIMER_POOL_SIZE
     assert timers[-1].closed and not timers[0].closed
     other_loop = type(hub.loop)(default=False)
     try:
         foreign = other_loop.timer(30)
-        hub._return_timer(foreign)
+        hub.return_timer(foreign)
         assert foreign.closed and foreign not in hub._timer_pool
     finally:
         other_loop.destroy()
@@ -201,8 +199,8 @@ def test_timer_pool_is_bounded_and_keeps_only_its_loop_timers() -> None:
 
 
 class _CountingLoop:
-    """Stands in for the hub's loop, counting update_now(); timers it makes
-    lack the one-step reset the pool needs."""
+    """Stands in for the hub's loop, counting update_now(); its timers are
+    wrappers (``_PlainTimer``) of the real loop's."""
 
     def __init__(self, loop) -> None:
         self.loop = loop
@@ -229,6 +227,9 @@ class _PlainTimer:
             self.loop.update_now()
         self.real.start(callback, *args)
 
+    def restart(self, *args) -> None:
+        self.real.restart(*args)
+
     def stop(self) -> None:
         self.real.stop()
 
@@ -236,8 +237,7 @@ class _PlainTimer:
         self.real.close()
 
 
-def test_sleep_and_the_timer_pool_follow_a_replaced_loop() -> None:
-    hub = get_hub()
+def test_sleep_and_the_timer_pool_follow_a_replaced_loop(hub: Any) -> None:
     sleep(0.001)  # the pool holds a timer of the real loop now
     real = hub.loop
     pooled = list(hub._timer_pool)
@@ -245,14 +245,19 @@ def test_sleep_and_the_timer_pool_follow_a_replaced_loop() -> None:
     try:
         sleep(0.001)
         assert proxy.update_now_calls == 1  # sleep counts from now, via the loop
-        timer = hub._start_timer(30, True, 0, True, print, ())
-        assert isinstance(timer, _PlainTimer)  # not a pooled timer of the other loop
-        assert proxy.update_now_calls == 2
-        hub._return_timer(timer)
-        assert timer.real.closed  # cannot be reset in one step: not kept
+        timer = hub._timer_pool[-1]
+        assert isinstance(timer, _PlainTimer)  # a timer of the replacing loop, kept
+        assert hub.start_timer(30, True, 0, True, print, ()) is timer  # reset, not new
+        hub.return_timer(timer)
     finally:
         hub.loop = real
-    assert hub._timer_pool == pooled
+    assert hub._timer_pool == [*pooled, timer]
+    # A timer of another loop on top of the pool is not handed out.
+    other = hub.start_timer(30, True, 0, True, print, ())
+    assert other is not timer and other.loop is real
+    hub.return_timer(other)
+    hub._timer_pool.clear()
+    timer.close()
 
 
 def test_a_hub_joined_and_destroyed_in_a_thread_leaves_no_greenlets() -> None:
@@ -337,8 +342,7 @@ def test_spawn_raw_validates_and_passes_kwargs() -> None:
     assert got == [(1, 2)]
 
 
-def test_hub_join_with_timeout_and_finish() -> None:
-    hub = get_hub()
+def test_hub_join_with_timeout_and_finish(hub: Any) -> None:
     timer = hub.loop.timer(10)
     timer.start(lambda: None)
     assert hub.join(timeout=0.05) is False
@@ -357,8 +361,7 @@ def test_wait_and_iwait_objects() -> None:
     assert d.links == []
 
 
-def test_handle_error_prints_report_and_keeps_running() -> None:
-    hub = get_hub()
+def test_handle_error_prints_report_and_keeps_running(hub: Any) -> None:
     stream = io.StringIO()
     hub.exception_stream = stream
     try:
@@ -375,8 +378,7 @@ def test_handle_error_prints_report_and_keeps_running() -> None:
     assert "failed with ZeroDivisionError" in text
 
 
-def test_system_error_goes_to_main_greenlet() -> None:
-    hub = get_hub()
+def test_system_error_goes_to_main_greenlet(hub: Any) -> None:
 
     def boom() -> None:
         raise SystemExit(7)
@@ -418,8 +420,7 @@ def test_signal_handler_runs_in_greenlet() -> None:
     assert got[0][1] is not get_hub()
 
 
-def test_cancel_wait_raises_in_waiter() -> None:
-    hub = get_hub()
+def test_cancel_wait_raises_in_waiter(hub: Any) -> None:
     watcher = hub.loop.timer(10)
     errors = []
 
@@ -456,8 +457,7 @@ def test_destroy_non_default_hub_in_thread_and_reuse() -> None:
     assert results == [True, True]
 
 
-def test_hub_repr_and_custom_subclass_class() -> None:
-    hub = get_hub()
+def test_hub_repr_and_custom_subclass_class(hub: Any) -> None:
     assert repr(hub).startswith("<Hub '' at 0x")
     assert isinstance(hub, Hub)
 

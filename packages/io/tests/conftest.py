@@ -7,15 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from greenkit.hub import get_hub, sleep
+from greenkit.hub import get_hub
 from greenkit.resolver.blocking import Resolver as BlockingResolver
+from greenkit_testing import warm_up_hub
 
-
-def pytest_sessionstart(session: pytest.Session) -> None:
-    """Create and run the main thread's hub before any test, so that its loop's
-    own file descriptors (epoll, eventfd) never count as a test's leak."""
-    get_hub()
-    sleep(0.001)
+# Create and run the main thread's hub before any test, so that its loop's
+# own file descriptors (epoll, eventfd) never count as a test's leak.
+pytest_sessionstart = warm_up_hub
 
 
 @pytest.fixture

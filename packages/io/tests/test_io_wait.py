@@ -26,7 +26,11 @@ def test_wait_read_returns_once_data_arrives() -> None:
 def test_wait_write_on_a_writable_socket_returns() -> None:
     a, b = socket.socketpair()
     with a, b:
-        wait_write(a.fileno(), timeout=5)
+        assert wait_write(a.fileno(), timeout=5) is None
+        # Writable indeed: a non-blocking send goes through at once.
+        a.setblocking(False)
+        assert a.send(b"x") == 1
+        assert b.recv(1) == b"x"
 
 
 def test_wait_read_times_out_with_socket_timeout() -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ from greenkit.resolver._lookup import (
     merge_answers,
     split_nameserver,
 )
+from greenkit_testing import run_python
 
 
 def test_hosts_file(tmp_path: Path) -> None:
@@ -127,7 +126,6 @@ def test_missing_extra_fails_with_one_line(kind: str, library: str, extra: str) 
         "except ImportError as exc:\n"
         "    print(exc)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=60).stdout
+    out = run_python(code, timeout=60).stdout
     assert len(out.splitlines()) == 1, out
     assert f"pip install {extra}" in out

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import errno
-import os
 import socket
 import subprocess
 import sys
-import textwrap
 import threading
 from collections.abc import Callable
 from types import TracebackType
@@ -16,6 +14,7 @@ from typing import Any
 import pytest
 
 from greenkit.loop import libev
+from greenkit_testing import run_python
 
 SockPair = tuple[socket.socket, socket.socket]
 
@@ -311,10 +310,8 @@ def test_destroyed_loop_keeps_handle_error_and_repr(capsys: pytest.CaptureFixtur
 
 
 def _run_script(body: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONMALLOC="malloc", MALLOC_PERTURB_="85",
-               PYTHONFAULTHANDLER="1")
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(body)],
-                          capture_output=True, text=True, timeout=60, env=env, check=False)
+    env = {"PYTHONMALLOC": "malloc", "MALLOC_PERTURB_": "85", "PYTHONFAULTHANDLER": "1"}
+    return run_python(body, env=env, timeout=60, check=False)
 
 
 @pytest.mark.parametrize("how", ["timer", "io", "run_callback", "idle"])

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from greenkit.loop import libev
+from greenkit_testing import run_python
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX only")
 
@@ -423,6 +424,9 @@ def test_sigint_while_blocked_in_default_loop_raises_keyboard_interrupt() -> Non
     # (and not be printed and swallowed), so Ctrl-C stops a program.
     script = textwrap.dedent("""
         import os, signal, threading, time
+        # Python's own handler, even if the parent ignores SIGINT (as a
+        # background job of a non-interactive shell does).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         from greenkit.loop import libev
         lp = libev.loop(default=True)
         t = lp.timer(5)
@@ -434,7 +438,5 @@ def test_sigint_while_blocked_in_default_loop_raises_keyboard_interrupt() -> Non
         except KeyboardInterrupt:
             print("KeyboardInterrupt from run")
     """)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            timeout=60, check=False)
-    assert result.returncode == 0, result.stderr[-2000:]
+    result = run_python(script, timeout=60)
     assert result.stdout.strip() == "KeyboardInterrupt from run", (result.stdout, result.stderr)

@@ -316,7 +316,7 @@ def test_restart_reuses_a_stopped_timer(
     t = loop.timer(30, repeat=30, ref=False, priority=2)
     t.start(calls.append, 0)
     t.stop()
-    t._restart(0.01, True, -1, True, calls.append, (1,))
+    t.restart(0.01, True, -1, True, calls.append, (1,))
     assert t.active and t.ref is True and t.priority == -1
     assert t.after == 0.01 and t.repeat == 0.0
     assert t.callback == calls.append and t.args == (1,)
@@ -324,7 +324,7 @@ def test_restart_reuses_a_stopped_timer(
     assert guarded_run(loop)
     assert calls == [1] and not t.active
     # Unreferenced: started, but it does not keep the loop running.
-    t._restart(30, False, 0, False, calls.append, (2,))
+    t.restart(30, False, 0, False, calls.append, (2,))
     assert t.active and t.ref is False
     assert guarded_run(loop, 5)
     t.stop()
@@ -336,16 +336,16 @@ def test_restart_refuses_what_set_and_priority_refuse(loop: libev.loop) -> None:
     t = loop.timer(30)
     t.start(lambda: None)
     with pytest.raises(AttributeError):
-        t._restart(1, True, 0, True, print, ())
+        t.restart(1, True, 0, True, print, ())
     t.stop()
     with pytest.raises(ValueError, match="priority"):
-        t._restart(1, True, libev.MAXPRI + 1, True, print, ())
+        t.restart(1, True, libev.MAXPRI + 1, True, print, ())
     with pytest.raises(ValueError, match="NaN"):
-        t._restart(float("nan"), True, 0, True, print, ())
+        t.restart(float("nan"), True, 0, True, print, ())
     assert not t.active and t.callback is None
     t.close()
     with pytest.raises(ValueError, match="closed"):
-        t._restart(1, True, 0, True, print, ())
+        t.restart(1, True, 0, True, print, ())
 
 
 def test_start_with_update_refreshes_loop_time(loop: libev.loop) -> None:
@@ -365,6 +365,22 @@ def test_start_without_update_keeps_loop_time(loop: libev.loop) -> None:
     t = loop.timer(1)
     t.start(lambda: None, update=False)
     assert loop.now() == before
+    t.close()
+
+
+def test_start_counts_from_now_by_default(loop: libev.loop) -> None:
+    """A timer started after the loop's thread was busy counts from the start
+    call, not from the loop's last poll (starting_timer_may_update_loop_time)."""
+    assert loop.starting_timer_may_update_loop_time is True
+    loop.update_now()
+    time.sleep(0.3)  # busy: the loop's cached time goes stale
+    fired: list[float] = []
+    started = time.monotonic()
+    t = loop.timer(0.2)
+    t.start(lambda: fired.append(time.monotonic() - started))
+    loop.run(once=True)
+    assert len(fired) == 1
+    assert fired[0] >= 0.19
     t.close()
 
 

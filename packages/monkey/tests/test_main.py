@@ -3,12 +3,12 @@ with the same output as running it directly."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from greenkit_testing import run_python
 
 #: Leave out the modules whose mirrors are not under test here.
 ONLY_TIME_AND_QUEUE = ["--no-os", "--no-thread", "--no-socket", "--no-select", "--no-ssl",
@@ -25,9 +25,7 @@ print(time.sleep.__module__)
 
 
 def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONWARNINGS="error")
-    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
+    return run_python(argv=args, cwd=cwd, env={"PYTHONWARNINGS": "error"}, check=False)
 
 
 def test_script(tmp_path: Path) -> None:

@@ -6,9 +6,7 @@ under test."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
+from greenkit_testing import run_python
 
 #: Installs stand-ins for every mirror patch_all uses; each records the
 #: target it was asked to patch in ORDER.
@@ -49,10 +47,7 @@ def green_ssl():
 
 def run_child(code: str) -> tuple[list[str], str]:
     """Run PRELUDE + ``code`` in a new interpreter; return (stdout lines, stderr)."""
-    source = PRELUDE + textwrap.dedent(code)
-    done = subprocess.run([sys.executable, "-c", source],
-                          capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
+    done = run_python(code, prelude=PRELUDE)
     return done.stdout.splitlines(), done.stderr
 
 

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
+
+from greenkit_testing import run_python
 
 
 def run_child(code: str) -> list[str]:
     """Run ``code`` in a new interpreter (warnings are errors); return its
     stdout lines.  It must succeed without writing to stderr."""
-    done = subprocess.run([sys.executable, "-W", "error", "-c", textwrap.dedent(code)],
-                          capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
-    return done.stdout.splitlines()
+    return run_python(code, flags=["-W", "error"], quiet=True).stdout.splitlines()
 
 
 def test_everything_is_patched() -> None:
@@ -131,10 +127,7 @@ def test_python_m_greenkit_monkey(tmp_path: Path) -> None:
         "import socket, threading, time\n"
         "print(socket.socket.__module__, time.sleep.__module__)\n"
         "print(threading.current_thread() is threading.main_thread())\n")
-    done = subprocess.run([sys.executable, "-m", "greenkit.monkey", "script.py"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                          check=False)
-    assert done.returncode == 0, done.stderr
+    done = run_python(argv=["-m", "greenkit.monkey", "script.py"], cwd=tmp_path)
     assert done.stdout.splitlines() == ["greenkit.socket greenkit.hub", "True"]
 
 

@@ -3,17 +3,12 @@ interpreter, which prints what the test checks."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
+from greenkit_testing import run_python
 
 
 def run_child(code: str) -> list[str]:
     """Run ``code`` in a new interpreter; return its stdout lines (it must succeed)."""
-    done = subprocess.run([sys.executable, "-W", "error", "-c", textwrap.dedent(code)],
-                          capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.splitlines()
+    return run_python(code, flags=["-W", "error"]).stdout.splitlines()
 
 
 def test_patch_time() -> None:

@@ -5,10 +5,9 @@ identity would, so only the repairs are under test."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
+
+from greenkit_testing import run_python
 
 PRELUDE = '''
 import sys, types, _thread
@@ -25,10 +24,7 @@ for name, target in (("thread", "_thread"), ("threading", "threading")):
 
 
 def run_child(code: str) -> list[str]:
-    done = subprocess.run([sys.executable, "-c", PRELUDE + textwrap.dedent(code)],
-                          capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.splitlines()
+    return run_python(code, prelude=PRELUDE).stdout.splitlines()
 
 
 def test_main_thread_moves_to_the_main_greenlet() -> None:

@@ -295,14 +295,18 @@ def test_semaphore_deadlock_is_loop_exit() -> None:
 
 
 def test_acquire_in_del_does_not_crash() -> None:
+    acquired: list[bool] = []
+
     class Holder:
         def __init__(self) -> None:
             self.sem = Semaphore()
 
         def __del__(self) -> None:
-            self.sem.acquire()
+            acquired.append(self.sem.acquire())
+            acquired.append(self.sem.locked())
 
     Holder()
+    assert acquired == [True, True]
 
 
 # -- BoundedSemaphore -----------------------------------------------------------------------

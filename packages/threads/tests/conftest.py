@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 from collections.abc import Callable
 
 import pytest
+
+from greenkit_testing import run_python
 
 #: Prepended to the scripts of ``run_patched``: the core of what
 #: ``greenkit.monkey.patch_thread`` does (greenkit-monkey is not a dependency
@@ -38,12 +37,6 @@ def run_patched() -> Callable[..., list[str]]:
     to stderr, as the interpreter does for ignored exceptions."""
 
     def run(script: str, quiet: bool = True) -> list[str]:
-        code = PATCH + textwrap.dedent(script)
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              timeout=60, check=False)
-        assert proc.returncode == 0, proc.stderr
-        if quiet:
-            assert proc.stderr == ""
-        return proc.stdout.split()
+        return run_python(script, prelude=PATCH, timeout=60, quiet=quiet).stdout.split()
 
     return run

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import _thread
 import gc
-import subprocess
 import sys
 import textwrap
 import time
@@ -18,6 +17,7 @@ import greenkit.thread as gthread
 from greenkit.greenlet import Greenlet
 from greenkit.hub import get_hub, sleep
 from greenkit.lock import Lock
+from greenkit_testing import run_python
 
 LONG = 5.0
 
@@ -240,9 +240,7 @@ def test_main_thread_of_a_forked_child_is_the_forking_greenlet() -> None:
             print(gthread._get_main_thread_ident() == parent_main, running.is_done())
         Greenlet.spawn(forker).join()
     """)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60, check=False)
-    assert done.returncode == 0, done.stderr
+    done = run_python(code, timeout=60)
     # In the child only the forking "thread" lives on, as natively.
     assert done.stdout.split() == ["True", "True", "True", "False"]
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import gc
 import io
-import subprocess
-import sys
 import threading
 import time
 import weakref
@@ -17,6 +15,7 @@ from greenlet import getcurrent
 import greenkit.timeout as timeout_module
 from greenkit.hub import Waiter, get_hub, sleep, spawn_raw
 from greenkit.timeout import Timeout, with_timeout
+from greenkit_testing import run_python
 
 # Generous bounds: SHORT must expire well inside LONG even on a loaded machine.
 SHORT = 0.02
@@ -50,8 +49,7 @@ def test_public_names() -> None:
 
 def test_hub_does_not_import_timeout() -> None:
     code = "import sys, greenkit.hub; print('greenkit.timeout' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=60, check=True)
+    out = run_python(code, timeout=60)
     assert out.stdout.strip() == "False"
 
 
@@ -197,8 +195,7 @@ def test_close_stops_a_pending_timeout() -> None:
     sleep(SHORT * 5)
 
 
-def test_timer_is_taken_by_start_and_given_back_by_cancel() -> None:
-    hub = get_hub()
+def test_timer_is_taken_by_start_and_given_back_by_cancel(hub: Any) -> None:
     t = Timeout(LONG)
     placeholder = t.timer
     assert not placeholder.pending and not placeholder.active
@@ -221,8 +218,7 @@ def test_timer_is_taken_by_start_and_given_back_by_cancel() -> None:
     assert not timer.active and timer.callback is None
 
 
-def test_a_timer_read_by_user_code_is_never_reused() -> None:
-    hub = get_hub()
+def test_a_timer_read_by_user_code_is_never_reused(hub: Any) -> None:
     t = Timeout(LONG)
     t.start()
     kept = t.timer
@@ -339,8 +335,10 @@ def test_seconds_count_from_start_not_from_stale_loop_time() -> None:
     t.start()
     try:
         sleep(0.15)  # would raise if measured from the stale loop time
+        assert t.pending
     finally:
         t.close()
+    assert not t.pending
 
 
 def test_zero_and_negative_seconds_expire_at_next_yield() -> None:
@@ -464,9 +462,13 @@ def test_with_block_custom_exceptions() -> None:
 
 
 def test_with_block_cancel_inside() -> None:
+    finished = False
     with Timeout(SHORT) as t:
         t.cancel()
-        sleep(SHORT * 5)
+        assert not t.pending
+        sleep(SHORT * 5)  # would raise if the cancel had not taken
+        finished = True
+    assert finished and not t.pending
 
 
 def test_with_block_does_not_restart_a_pending_timeout() -> None:
@@ -584,8 +586,7 @@ def test_raised_in_the_greenlet_that_started_it() -> None:
     assert seen == [True, g]
 
 
-def test_expiry_after_the_greenlet_finished_is_ignored() -> None:
-    hub = get_hub()
+def test_expiry_after_the_greenlet_finished_is_ignored(hub: Any) -> None:
     stream = io.StringIO()
     hub.exception_stream = stream
     try:

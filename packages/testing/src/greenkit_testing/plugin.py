@@ -23,6 +23,25 @@ Installed with ``greenkit-testing`` it loads by itself and adds:
     A new non-default ``greenkit.loop.libev.loop``, destroyed after the
     test; the test is skipped when greenkit-loop-libev is not installed.
 
+``guarded_run`` (fixture)
+    :func:`run_guarded`: run a loop until it has nothing left to do, broken
+    by an unreferenced guard timer after a generous timeout, so a missing
+    event fails the test instead of hanging it.
+
+``hub`` (fixture)
+    This thread's greenkit hub (created if needed); skipped when
+    greenkit-hub is not installed.
+
+``error_stream`` (fixture)
+    What the hub prints for errors, captured in a ``StringIO``.
+
+:func:`warm_up_hub`
+    A ``pytest_sessionstart`` hook for suites that check file descriptor
+    leaks: ``from greenkit_testing import warm_up_hub as
+    pytest_sessionstart`` in a ``conftest.py`` creates and runs the main
+    thread's hub first, so that its loop's own descriptors (epoll,
+    eventfd) never count as a test's leak.
+
 The leak checks are opt-in: request the fixture, mark a test, or mark a
 whole module with ``pytestmark = pytest.mark.fd_leak_check``.
 """
@@ -43,16 +62,24 @@ import pytest
 __all__ = [
     "DEADLINE_ENV",
     "DEFAULT_DEADLINE",
+    "GUARD_TIMEOUT",
+    "error_stream",
     "fd_leak_check",
     "fresh_loop",
     "greenlet_leak_check",
+    "guarded_run",
+    "hub",
     "open_fds",
+    "run_guarded",
+    "warm_up_hub",
 ]
 
 #: Environment variable giving the default per-test deadline, in seconds.
 DEADLINE_ENV = "GREENKIT_TEST_DEADLINE"
 #: The per-test deadline when the environment does not say.
 DEFAULT_DEADLINE = 60.0
+#: Generous upper bound, in seconds, for anything a loop test waits for.
+GUARD_TIMEOUT = 10.0
 
 _MARKERS = (
     "deadline(seconds): end the test process with every thread's traceback if this "
@@ -238,3 +265,46 @@ def error_stream() -> Iterator[io.StringIO]:
         yield stream
     finally:
         del hub.exception_stream
+
+
+def run_guarded(loop: Any, timeout: float = GUARD_TIMEOUT) -> bool:
+    """``loop.run()``, broken after ``timeout`` seconds by an unreferenced
+    guard timer; True if it returned by itself.  Uses only the loop
+    contract (``greenkit._interfaces.LoopProtocol``), so it works with any
+    loop class."""
+    expired: list[bool] = []
+
+    def on_timeout() -> None:
+        expired.append(True)
+        loop.break_()
+
+    loop.update_now()
+    guard = loop.timer(timeout, ref=False)
+    guard.start(on_timeout)
+    try:
+        loop.run()
+    finally:
+        guard.close()
+    return not expired
+
+
+@pytest.fixture
+def guarded_run() -> Any:
+    """``guarded_run(loop, timeout=GUARD_TIMEOUT)``: :func:`run_guarded`."""
+    return run_guarded
+
+
+@pytest.fixture
+def hub() -> Any:
+    """This thread's greenkit hub (created if needed)."""
+    if not _find_module("greenkit.hub"):
+        pytest.skip("greenkit-hub is not installed")
+    return importlib.import_module("greenkit.hub").get_hub()
+
+
+def warm_up_hub(session: pytest.Session | None = None) -> None:
+    """Create the main thread's hub and let its loop run once (a
+    ``pytest_sessionstart`` hook; see the module docstring)."""
+    hubmod = importlib.import_module("greenkit.hub")
+    hubmod.get_hub()
+    hubmod.sleep(0.001)

@@ -30,7 +30,15 @@ from greenkit._hub_local import get_hub
 from greenkit._ident import IdentRegistry
 from greenkit._waiter import Waiter
 from greenkit.exceptions import InvalidSwitchError
+from greenkit.greenlet._links import (
+    FailureSpawnedLink,
+    SpawnedLink,
+    SuccessSpawnedLink,
+    _exception_from,
+)
+from greenkit.greenlet._stack import _build_frames, _Frame
 from greenkit.hub import iwait, wait
+from greenkit.timeout import Timeout, start_for_call
 from greenlet import GreenletExit, getcurrent
 from greenlet import greenlet as RawGreenlet
 
@@ -46,8 +54,9 @@ __all__ = [
 
 _G = TypeVar("_G", bound="Greenlet")
 
-#: Looked up at every capture (not bound once) so tests can replace it.
-sys_getframe = sys._getframe
+# Re-exported: their public home is this module.
+SpawnedLink.__module__ = SuccessSpawnedLink.__module__ = FailureSpawnedLink.__module__ = __name__
+
 
 _raw_dead = RawGreenlet.dead.__get__
 _raw_init = RawGreenlet.__init__
@@ -69,36 +78,14 @@ _spawn_callbacks: list[Callable[[Greenlet], Any]] | None = None
 # ids of greenlets whose subclass __str__ is running (see _guarded_str).
 _in_custom_str: set[int] = set()
 
-_timeout_class: Any = None
-
-
-def _Timeout() -> Any:
-    """greenkit.timeout.Timeout, imported on first use (only waits with a
-    timeout need it)."""
-    global _timeout_class
-    if _timeout_class is None:
-        from greenkit.timeout import Timeout
-
-        _timeout_class = Timeout
-    return _timeout_class
-
-
-def _release_timeout(timer: Any, given: Any) -> None:
-    """Stop a timeout started for a wait: one we created is closed (its loop
-    timer released); one the caller passed in is only cancelled."""
-    if timer is given:
-        timer.cancel()
-    else:
-        timer.close()
-
 
 def _tracking_reader() -> Callable[[], Any]:
     """A fast way to read ``config.track_greenlet_tree`` at each spawn."""
     settings = getattr(config, "settings", None)
     setting = settings.get("track_greenlet_tree") if isinstance(settings, dict) else None
-    getter = getattr(setting, "get", None)
+    getter: Callable[[], Any] | None = getattr(setting, "get", None)
     if callable(getter):
-        return getter  # type: ignore[no-any-return]
+        return getter
     return lambda: getattr(config, "track_greenlet_tree", True)
 
 
@@ -109,43 +96,20 @@ _track_greenlet_tree = _tracking_reader()
 
 
 def _registry_of(parent: Any) -> IdentRegistry:
-    registry = getattr(parent, "ident_registry", None)
+    registry: IdentRegistry | None = getattr(parent, "ident_registry", None)
     if registry is None:
         raise AttributeError(
             f"{parent!r} has no attribute 'ident_registry': a greenlet's minimal_ident "
             "comes from its parent, which must be the hub"
         )
-    return registry  # type: ignore[no-any-return]
+    return registry
 
 
 # -- spawning stacks -------------------------------------------------------------
 
-
-class _Frame:
-    """A lightweight stand-in for one frame of a captured spawning stack.
-
-    It has what ``traceback.extract_stack`` / ``format_stack`` read
-    (``f_code``, ``f_lineno``, ``f_globals``, ``f_back``), without keeping
-    the real frame (and its locals) alive.
-    """
-
-    __slots__ = ("f_code", "f_lineno", "f_globals", "f_back")
-
-    def __init__(self, f_code: Any, f_lineno: int, f_globals: dict[str, Any],
-                 f_back: _Frame | None) -> None:
-        self.f_code = f_code
-        self.f_lineno = f_lineno
-        self.f_globals = f_globals
-        self.f_back = f_back
-
-    @property
-    def f_locals(self) -> dict[str, Any]:
-        """Always empty: locals are not captured."""
-        return {}
-
-    def __repr__(self) -> str:
-        return (f"<_Frame {self.f_code.co_name} at "
-                f"{self.f_code.co_filename}:{self.f_lineno}>")
+#: Looked up at every capture (not bound once) so tests (gevent's too) can
+#: replace it.
+sys_getframe = sys._getframe
 
 
 def _capture_stack(limit: int) -> tuple[Any, ...] | None:
@@ -171,13 +135,6 @@ def _capture_stack(limit: int) -> tuple[Any, ...] | None:
     return tuple(data)
 
 
-def _build_frames(data: tuple[Any, ...]) -> _Frame | None:
-    frame: _Frame | None = None
-    for i in range(len(data) - 3, -1, -3):
-        frame = _Frame(data[i], data[i + 1], data[i + 2], frame)
-    return frame
-
-
 def _guarded_str(custom: Callable[[Any], str]) -> Callable[[Any], str]:
     """Wrap a subclass's ``__str__`` so that ``repr(self)`` inside it gives the
     default text instead of recursing into it."""
@@ -193,81 +150,15 @@ def _guarded_str(custom: Callable[[Any], str]) -> Callable[[Any], str]:
         finally:
             _in_custom_str.discard(key)
 
-    __str__._greenkit_guarded = True  # type: ignore[attr-defined]
+    # Marks the wrapper, so that a subclass of a subclass is not wrapped twice.
+    vars(__str__)["_greenkit_guarded"] = True
     return __str__
-
-
-# -- links -------------------------------------------------------------------------
-
-
-class SpawnedLink:
-    """A link callback run in a greenlet of its own (what ``link()`` registers).
-
-    Compares equal to the callable it wraps, so ``unlink(callback)`` finds it.
-    """
-
-    __slots__ = ("callback",)
-
-    def __init__(self, callback: Callable[[Any], Any]) -> None:
-        if not callable(callback):
-            raise TypeError(f"Expected callable: {callback!r}")
-        self.callback = callback
-
-    def __call__(self, source: Any) -> None:
-        RawGreenlet(self.callback).switch(source)
-
-    def __hash__(self) -> int:
-        return hash(self.callback)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, SpawnedLink):
-            other = other.callback
-        return bool(self.callback == other)
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.callback!r}>"
-
-
-class SuccessSpawnedLink(SpawnedLink):
-    """A SpawnedLink that runs only when the source finished successfully."""
-
-    __slots__ = ()
-
-    def __call__(self, source: Any) -> None:
-        if source.successful():
-            RawGreenlet(self.callback).switch(source)
-
-
-class FailureSpawnedLink(SpawnedLink):
-    """A SpawnedLink that runs only when the source died with an error."""
-
-    __slots__ = ()
-
-    def __call__(self, source: Any) -> None:
-        if not source.successful():
-            RawGreenlet(self.callback).switch(source)
-
-
-def _exception_from(args: tuple[Any, ...]) -> BaseException:
-    """The exception instance ``greenlet.throw(*args)`` would raise (a
-    TypeError for something that is not an exception)."""
-    typ = args[0] if args else GreenletExit
-    value = args[1] if len(args) > 1 else None
-    if isinstance(typ, BaseException):
-        return typ
-    if isinstance(typ, type) and issubclass(typ, BaseException):
-        if isinstance(value, typ):
-            return value
-        if value is None:
-            return typ()
-        return typ(*value) if isinstance(value, tuple) else typ(value)
-    return TypeError(f"exceptions must be classes, or instances, not {type(typ).__name__}")
 
 
 # -- Greenlet ------------------------------------------------------------------------
 
 
-class Greenlet(RawGreenlet):  # type: ignore[misc]
+class Greenlet(RawGreenlet):  # type: ignore[misc]  # greenlet ships no type information
     """A light-weight cooperatively-scheduled execution unit.
 
     ``Greenlet(run, *args, **kwargs)`` will call ``run(*args, **kwargs)``
@@ -314,7 +205,8 @@ class Greenlet(RawGreenlet):  # type: ignore[misc]
     #: How many frames of the spawning stack are kept (when tracking).
     spawning_stack_limit = 10
 
-    # Rarely set: kept out of the slots so creation stays cheap.
+    # Rarely set: kept out of the slots (in the instance dict greenlet
+    # objects have) so creation stays cheap.
     _ident: int | None = None
     _name: str | None = None
 
@@ -492,7 +384,8 @@ class Greenlet(RawGreenlet):  # type: ignore[misc]
         hub (reused after a greenlet is garbage collected)."""
         ident = self._ident
         if ident is None:
-            ident = self._ident = _registry_of(self.parent).get_ident(self)  # type: ignore[misc]
+            ident = _registry_of(self.parent).get_ident(self)
+            self.__dict__["_ident"] = ident  # (the instance dict: not a slot)
         return ident
 
     @property
@@ -500,22 +393,23 @@ class Greenlet(RawGreenlet):  # type: ignore[misc]
         """A name for humans: ``"Greenlet-<minimal_ident>"`` unless assigned."""
         name = self._name
         if name is None:
-            name = self._name = f"Greenlet-{self.minimal_ident}"  # type: ignore[misc]
+            name = f"Greenlet-{self.minimal_ident}"
+            self.__dict__["_name"] = name  # (the instance dict: not a slot)
         return name
 
     @name.setter
     def name(self, value: str) -> None:
         # Kept in the instance dict (not a slot): rarely set.
-        self._name = value  # type: ignore[misc]
+        self.__dict__["_name"] = value
 
     @property
     def spawn_tree_locals(self) -> dict[str, Any] | None:
         """A dict shared by every greenlet spawned, directly or not, from the
         same root greenlet (None when spawn trees are not tracked)."""
-        tree_locals = self._tree_locals
+        tree_locals: dict[str, Any] | None = self._tree_locals
         if tree_locals is _LAZY:
             tree_locals = self._tree_locals = {}
-        return tree_locals  # type: ignore[no-any-return]
+        return tree_locals
 
     @spawn_tree_locals.setter
     def spawn_tree_locals(self, value: dict[str, Any] | None) -> None:
@@ -525,12 +419,12 @@ class Greenlet(RawGreenlet):  # type: ignore[misc]
     def spawning_stack(self) -> _Frame | None:
         """The stack that created this greenlet, as frame-like objects
         (``traceback.format_stack`` accepts it); None when not tracked."""
-        data = self._stack_data
+        data: _Frame | tuple[Any, ...] | None = self._stack_data
         if data is None:
             return None
         if isinstance(data, tuple):
             data = self._stack_data = _build_frames(data)
-        return data  # type: ignore[no-any-return]
+        return data
 
     def _formatinfo(self) -> str:
         fn = self._fn
@@ -567,7 +461,7 @@ class Greenlet(RawGreenlet):  # type: ignore[misc]
         super().__init_subclass__(**kwargs)
         custom = cls.__dict__.get("__str__")
         if callable(custom) and not getattr(custom, "_greenkit_guarded", False):
-            cls.__str__ = _guarded_str(custom)  # type: ignore[method-assign]
+            type.__setattr__(cls, "__str__", _guarded_str(custom))
 
     # -- links -----------------------------------------------------------------------
 
@@ -646,13 +540,12 @@ class Greenlet(RawGreenlet):  # type: ignore[misc]
             if timeout is None:
                 result = get_hub().switch()
             else:
-                Timeout = _Timeout()
-                timer = Timeout._start_new_or_dummy(timeout)
+                timer = start_for_call(timeout)
                 try:
                     try:
                         result = get_hub().switch()
                     finally:
-                        _release_timeout(timer, timeout)
+                        timer.close()
                 except Timeout as ex:
                     if ex is not timer or not swallow_own_timeout:
                         raise
@@ -681,7 +574,7 @@ class Greenlet(RawGreenlet):  # type: ignore[misc]
         if not (self._exc_info is not None or self._start_event is _ABORTED
                 or _raw_dead(self)):
             if not block:
-                raise _Timeout()()
+                raise Timeout()
             self._wait(timeout, False)
         return self._value_or_raise()
 
@@ -693,7 +586,9 @@ class Greenlet(RawGreenlet):  # type: ignore[misc]
 
     def _raise_exception(self) -> None:
         """Re-raise the exception the greenlet died with, with its traceback."""
-        _, value, tb = self._exc_info  # type: ignore[misc]
+        exc_info = self._exc_info
+        assert exc_info is not None, "only for a greenlet that died with an exception"
+        _, value, tb = exc_info
         raise value.with_traceback(tb)
 
     # -- killing -------------------------------------------------------------------
@@ -783,7 +678,8 @@ def joinall(greenlets: Iterable[Any], timeout: float | None = None,
     ``raise_error`` the first one (in finishing order) that died with an
     error makes this raise that error."""
     if not raise_error:
-        return wait(greenlets, timeout=timeout, count=count)  # type: ignore[no-any-return]
+        finished: list[Any] = wait(greenlets, timeout=timeout, count=count)
+        return finished
     done: list[Any] = []
     waiting = iwait(greenlets, timeout=timeout, count=count)
     try:
@@ -843,12 +739,11 @@ def killall(greenlets: Iterable[Any], exception: Any = GreenletExit, block: bool
         return
     waiter = Waiter(hub)
     hub.loop.run_callback(_killall_and_answer, greenlets, exception, waiter)
-    timer = _Timeout()._start_new_or_dummy(timeout) if timeout is not None else None
+    timer = start_for_call(timeout)
     try:
         alive = waiter.get()
         alive = [glet for glet in alive if hasattr(glet, "rawlink")]
         if alive:
             joinall(alive, raise_error=False)
     finally:
-        if timer is not None:
-            _release_timeout(timer, timeout)
+        timer.close()

@@ -239,7 +239,8 @@ _set_state_raw = _state_slot.__set__
 
 
 def _get_state(obj: local) -> _LocalState:
-    return _get_state_raw(obj, local)  # type: ignore[no-any-return]
+    state: _LocalState = _get_state_raw(obj, local)
+    return state
 
 
 def _set_state(obj: local, state: _LocalState) -> None:
@@ -275,11 +276,11 @@ def _mangle(cls: type, name: str) -> str:
 def _current_dict(obj: local) -> dict[str, Any]:
     """The calling greenlet's dict for ``obj``, made (and ``__init__`` run
     again with the constructor's arguments) on the greenlet's first use."""
-    state = _get_state_raw(obj, local)
+    state: _LocalState = _get_state_raw(obj, local)
     greenlet = getcurrent()
     entry = state.dicts.get(id(greenlet))
     if entry is not None:
-        return entry.dict  # type: ignore[no-any-return]
+        return entry.dict
     entry = state.new_entry(greenlet)
     init = type(obj).__init__
     if init is not local.__init__:
@@ -288,7 +289,7 @@ def _current_dict(obj: local) -> dict[str, Any]:
         except BaseException:
             state.dicts.pop(id(greenlet), None)
             raise
-    return entry.dict  # type: ignore[no-any-return]
+    return entry.dict
 
 
 def all_local_dicts_for_greenlet(greenlet: Any) -> list[tuple[tuple[type, int], dict[str, Any]]]:

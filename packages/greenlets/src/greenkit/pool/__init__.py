@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import queue as _stdlib_queue
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from greenlet import GreenletExit, getcurrent
 
@@ -28,7 +28,7 @@ from greenkit.hub import kill as _kill_soon
 from greenkit.hub import sleep
 from greenkit.lock import DummySemaphore, Semaphore
 from greenkit.queue import Queue
-from greenkit.timeout import Timeout
+from greenkit.timeout import Timeout, start_for_call
 
 __all__ = [
     "Group",
@@ -38,14 +38,6 @@ __all__ = [
     "IMap",
     "IMapUnordered",
 ]
-
-
-def _release_timer(timer: Any, given: Any) -> None:
-    # A Timeout the caller handed in is only cancelled; one we made is closed.
-    if timer is given:
-        timer.cancel()
-    else:
-        timer.close()
 
 
 class _ValueCallback:
@@ -207,6 +199,9 @@ class IMap(IMapUnordered):
 # -- the mapping mixin ------------------------------------------------------------------
 
 
+_M = TypeVar("_M", bound=IMapUnordered)
+
+
 class GroupMappingMixin:
     """``apply``/``map``/``imap`` and friends, built on ``self.spawn``.
 
@@ -302,8 +297,8 @@ class GroupMappingMixin:
         tracked by this group) and return that greenlet."""
         return Greenlet.spawn(self.map_cb, func, iterable, callback)
 
-    def _imap(self, cls: type[IMapUnordered], func: Callable[..., Any],
-              iterables: tuple[Iterable[Any], ...], maxsize: int | None) -> Any:
+    def _imap(self, cls: type[_M], func: Callable[..., Any],
+              iterables: tuple[Iterable[Any], ...], maxsize: int | None) -> _M:
         if not iterables:
             raise TypeError("imap() needs at least one iterable")
         if len(iterables) == 1:
@@ -318,12 +313,12 @@ class GroupMappingMixin:
         An error raised by one call is raised by ``next()`` at that place;
         the iteration can go on after it.  ``maxsize`` bounds how many
         finished results may wait for the reader."""
-        return self._imap(IMap, func, iterables, maxsize)  # type: ignore[no-any-return]
+        return self._imap(IMap, func, iterables, maxsize)
 
     def imap_unordered(self, func: Callable[..., Any], *iterables: Iterable[Any],
                        maxsize: int | None = None) -> IMapUnordered:
         """Like ``imap()``, but results come in the order they are ready."""
-        return self._imap(IMapUnordered, func, iterables, maxsize)  # type: ignore[no-any-return]
+        return self._imap(IMapUnordered, func, iterables, maxsize)
 
 
 # -- Group -------------------------------------------------------------------------
@@ -475,7 +470,7 @@ class Group(GroupMappingMixin):
         ``block``, once their killing is scheduled, or when ``timeout``
         expires), ``exception`` is raised right here, in the caller."""
         current = getcurrent()
-        timer = Timeout._start_new_or_dummy(timeout)
+        timer = start_for_call(timeout)
         try:
             while True:
                 members = [g for g in self.greenlets if g is not current]
@@ -493,7 +488,7 @@ class Group(GroupMappingMixin):
             if ex is not timer:
                 raise
         finally:
-            _release_timer(timer, timeout)
+            timer.close()
         if current in self.greenlets and current not in self.dying:
             self.dying.add(current)
             raise exception

@@ -20,11 +20,13 @@ from zope.interface import Attribute, Interface, classImplements
 from zope.interface.interface import InterfaceClass, fromMethod
 
 __all__ = [
+    "AsyncProtocol",
     "CallbackProtocol",
     "ICallback",
     "ILoop",
     "IWatcher",
     "LoopProtocol",
+    "TimerProtocol",
     "WatcherProtocol",
 ]
 
@@ -32,6 +34,11 @@ __all__ = [
 @runtime_checkable
 class CallbackProtocol(Protocol):
     """A function queued to run in the loop at the next opportune moment."""
+
+    #: The function, None once it has run or was cancelled.
+    callback: Callable[..., Any] | None
+    #: Its arguments, None once it has run or was cancelled.
+    args: tuple[Any, ...] | None
 
     @property
     def pending(self) -> bool:
@@ -69,6 +76,29 @@ class WatcherProtocol(Protocol):
 
     def close(self) -> None:
         """Stop and release native resources; the watcher is unusable afterwards."""
+
+
+@runtime_checkable
+class TimerProtocol(WatcherProtocol, Protocol):
+    """A timer watcher; the hub keeps stopped ones for reuse (``Hub.start_timer``)."""
+
+    #: The loop that created the timer.
+    loop: LoopProtocol
+
+    def restart(self, after: float, ref: bool, priority: int, update: bool,
+                callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        """Reuse a stopped timer: fire once, ``after`` seconds from now (the
+        loop's clock refreshed first if ``update``), with ``ref`` and
+        ``priority``, calling ``callback(*args)``.  Raises AttributeError if
+        the timer is active or pending."""
+
+
+@runtime_checkable
+class AsyncProtocol(WatcherProtocol, Protocol):
+    """A watcher another thread triggers (``loop.async_()``)."""
+
+    def send(self) -> None:
+        """Make the watcher's callback run in its loop's thread (from any thread)."""
 
 
 @runtime_checkable
@@ -118,7 +148,7 @@ class LoopProtocol(Protocol):
         """A watcher for readiness of ``fd`` (1 read, 2 write)."""
 
     def timer(self, after: float, repeat: float = 0.0, ref: bool = True,
-              priority: int | None = None) -> WatcherProtocol:
+              priority: int | None = None) -> TimerProtocol:
         """A watcher firing after ``after`` seconds, then every ``repeat``."""
 
     def signal(self, signum: int, ref: bool = True, priority: int | None = None) -> WatcherProtocol:
@@ -136,7 +166,7 @@ class LoopProtocol(Protocol):
     def fork(self, ref: bool = True, priority: int | None = None) -> WatcherProtocol:
         """A watcher firing in a forked child after ``reinit()``."""
 
-    def async_(self, ref: bool = True, priority: int | None = None) -> WatcherProtocol:
+    def async_(self, ref: bool = True, priority: int | None = None) -> AsyncProtocol:
         """A watcher triggered by ``send()`` from any thread."""
 
     def child(self, pid: int, trace: int = 0, ref: bool = True) -> WatcherProtocol:

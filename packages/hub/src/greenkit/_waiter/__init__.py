@@ -8,12 +8,15 @@ hub side comes first the result is stored and ``get()`` returns at once.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greenlet import getcurrent
 
 from greenkit._hub_local import get_hub
 from greenkit.exceptions import ConcurrentObjectUseError
+
+if TYPE_CHECKING:
+    from greenkit.hub import Hub
 
 __all__ = ["Waiter", "MultipleWaiter"]
 
@@ -42,8 +45,8 @@ class Waiter:
 
     __slots__ = ("hub", "greenlet", "value", "_exception")
 
-    def __init__(self, hub: Any = None) -> None:
-        self.hub = get_hub() if hub is None else hub
+    def __init__(self, hub: Hub | None = None) -> None:
+        self.hub: Hub = get_hub() if hub is None else hub
         self.greenlet: Any = None
         self.value: Any = None
         self._exception: Any = _NONE
@@ -138,7 +141,7 @@ class MultipleWaiter(Waiter):
 
     __slots__ = ("_values",)
 
-    def __init__(self, hub: Any = None) -> None:
+    def __init__(self, hub: Hub | None = None) -> None:
         super().__init__(hub)
         self._values: list[Any] = []
 

@@ -65,21 +65,29 @@ __all__ = [
 # ---------------------------------------------------------------------------
 # subscribers / notify: zope.event's when available
 
+#: The callables that receive every event, in order (zope.event's list when
+#: zope.event is installed).
 subscribers: list[Callable[[Any], object]]
+#: Call every subscriber with an event, in order (``zope.event.notify`` when
+#: zope.event is installed).
+notify: Callable[[object], None]
+
+
+def _notify(event: object) -> None:
+    """Call every subscriber with ``event``, in order."""
+    for subscriber in subscribers:
+        subscriber(event)
+
 
 try:
-    from zope.event import notify, subscribers  # type: ignore[import-not-found,import-untyped,no-redef,unused-ignore]
+    import zope.event
 except ImportError:
-    #: The callables that receive every event, in order.
     subscribers = []
-
-    def notify(event: object) -> None:
-        """Call every subscriber with ``event``, in order."""
-        for subscriber in subscribers:
-            subscriber(event)
-
+    notify = _notify
     HAVE_ZOPE_EVENT = False
 else:
+    subscribers = zope.event.subscribers
+    notify = zope.event.notify
     HAVE_ZOPE_EVENT = True
 
 
@@ -129,44 +137,57 @@ def notify_and_call_entry_points(event: object) -> None:
 # ---------------------------------------------------------------------------
 # interfaces: zope.interface's when available, marker classes otherwise
 
+# zope.interface has no type information: the interface classes below
+# subclass Any and declare methods without ``self``, as zope.interface
+# wants; mypy's override for this module allows both.
+Interface: Any
+Attribute: Any
+implementer: Any
+
+
+class _MarkerInterface:
+    """Stand-in for ``zope.interface.Interface`` (zope.interface is not installed)."""
+
+
+class _MarkerAttribute:
+    """Stand-in for ``zope.interface.Attribute``: documents an attribute."""
+
+    def __init__(self, doc: str) -> None:
+        self.__doc__ = doc
+
+    def __repr__(self) -> str:
+        return f"<Attribute {self.__doc__!r}>"
+
+
+def _marker_implementer(*interfaces: Any) -> Callable[[Any], Any]:
+    """Stand-in for ``zope.interface.implementer``: records the interfaces."""
+
+    def declare(cls: Any) -> Any:
+        cls.__greenkit_interfaces__ = interfaces
+        return cls
+
+    return declare
+
+
 try:
-    from zope.interface import Attribute as Attribute  # type: ignore[import-not-found,import-untyped,unused-ignore]
-    from zope.interface import Interface as Interface  # type: ignore[import-not-found,import-untyped,unused-ignore]
-    from zope.interface import implementer as implementer  # type: ignore[import-not-found,import-untyped,unused-ignore]
+    import zope.interface
 except ImportError:
+    Interface, Attribute, implementer = _MarkerInterface, _MarkerAttribute, _marker_implementer
     HAVE_ZOPE_INTERFACE = False
-
-    class Interface:  # type: ignore[no-redef,unused-ignore]
-        """Stand-in for ``zope.interface.Interface`` (zope.interface is not installed)."""
-
-    class Attribute:  # type: ignore[no-redef,unused-ignore]
-        """Stand-in for ``zope.interface.Attribute``: documents an attribute."""
-
-        def __init__(self, doc: str) -> None:
-            self.__doc__ = doc
-
-        def __repr__(self) -> str:
-            return f"<Attribute {self.__doc__!r}>"
-
-    def implementer(*interfaces: Any) -> Callable[[Any], Any]:  # type: ignore[no-redef,unused-ignore]
-        """Stand-in for ``zope.interface.implementer``: records the interfaces."""
-
-        def declare(cls: Any) -> Any:
-            cls.__greenkit_interfaces__ = interfaces
-            return cls
-
-        return declare
 else:
+    Interface = zope.interface.Interface
+    Attribute = zope.interface.Attribute
+    implementer = zope.interface.implementer
     HAVE_ZOPE_INTERFACE = True
 
 
 # -- monitor thread ---------------------------------------------------------
 
 
-class IPeriodicMonitorThread(Interface):  # type: ignore[misc,unused-ignore]
+class IPeriodicMonitorThread(Interface):
     """The monitoring thread a hub starts when ``config.monitor_thread`` is true."""
 
-    def add_monitoring_function(function: Any, period: Any) -> Any:  # type: ignore[misc,unused-ignore]
+    def add_monitoring_function(function: Any, period: Any) -> Any:
         """Call ``function(hub)`` about every ``period`` seconds in the monitoring thread.
 
         The function runs in the native monitoring thread, not in the hub's
@@ -176,7 +197,7 @@ class IPeriodicMonitorThread(Interface):  # type: ignore[misc,unused-ignore]
         """
 
 
-class IPeriodicMonitorThreadStartedEvent(Interface):  # type: ignore[misc,unused-ignore]
+class IPeriodicMonitorThreadStartedEvent(Interface):
     """Emitted when a hub starts its monitoring thread: a chance to add functions."""
 
     monitor = Attribute("The IPeriodicMonitorThread that was started.")
@@ -196,7 +217,7 @@ class PeriodicMonitorThreadStartedEvent:
         return f"<{type(self).__name__} monitor={self.monitor!r}>"
 
 
-class IEventLoopBlocked(Interface):  # type: ignore[misc,unused-ignore]
+class IEventLoopBlocked(Interface):
     """The event loop was blocked longer than ``config.max_blocking_time``.
 
     Emitted in the monitoring thread.
@@ -224,7 +245,7 @@ class EventLoopBlocked:
                 f" blocking_time={self.blocking_time!r} hub={self.hub!r}>")
 
 
-class IMemoryUsageThresholdExceeded(Interface):  # type: ignore[misc,unused-ignore]
+class IMemoryUsageThresholdExceeded(Interface):
     """Memory usage went above ``config.max_memory_usage``.
 
     Emitted again only while usage keeps growing above the limit, or after
@@ -255,7 +276,7 @@ class MemoryUsageThresholdExceeded(_AbstractMemoryEvent):
     """Memory usage ``mem_usage`` is above ``max_allowed``."""
 
 
-class IMemoryUsageUnderThreshold(Interface):  # type: ignore[misc,unused-ignore]
+class IMemoryUsageUnderThreshold(Interface):
     """Memory usage fell back under ``config.max_memory_usage`` after exceeding it.
 
     Emitted once per return under the limit.  Emitted in the monitoring thread.
@@ -283,7 +304,7 @@ class MemoryUsageUnderThreshold(_AbstractMemoryEvent):
 # -- monkey patching --------------------------------------------------------
 
 
-class IGeventPatchEvent(Interface):  # type: ignore[misc,unused-ignore]
+class IGeventPatchEvent(Interface):
     """The root of every monkey-patching event."""
 
     source = Attribute("The object greenkit patches from (usually a greenkit module).")
@@ -374,7 +395,7 @@ class IGeventWillPatchAllEvent(IGeventWillPatchEvent):
     patch_all_arguments = Attribute("A copy of every argument of patch_all, by name.")
     patch_all_kwargs = Attribute("A copy of the extra keyword arguments of patch_all.")
 
-    def will_patch_module(module_name: Any) -> Any:  # type: ignore[misc,unused-ignore]
+    def will_patch_module(module_name: Any) -> Any:
         """True if patch_all was asked to patch ``module_name``."""
 
 

@@ -17,14 +17,13 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from functools import partial
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from greenlet import GreenletExit, getcurrent
 from greenlet import greenlet as RawGreenlet
 
 from greenkit import config
 from greenkit._hub_local import (
-    _threadlocal,
     get_hub,
     get_hub_class,
     get_hub_if_exists,
@@ -33,6 +32,7 @@ from greenkit._hub_local import (
     set_default_hub_class,
     set_hub,
     set_loop,
+    this_thread,
 )
 from greenkit._ident import IdentRegistry
 from greenkit._originals import get_original
@@ -44,6 +44,12 @@ from greenkit.exceptions import (
     InvalidSwitchError,
     LoopExit,
 )
+
+if TYPE_CHECKING:
+    from greenkit._interfaces import LoopProtocol, TimerProtocol, WatcherProtocol
+
+#: What ``cancel_wait`` raises in the waiting greenlet: an exception or its class.
+_Raisable = BaseException | type[BaseException]
 
 __all__ = [
     "Hub",
@@ -98,6 +104,9 @@ class Hub(RawGreenlet):  # type: ignore[misc]
     threadpool_size = 10
     #: A name shown in the repr, e.g. to tell threads' hubs apart.
     name = ""
+    #: The event loop this hub runs (None once the hub is destroyed).  The hub
+    #: uses only the members of ``LoopProtocol``, so mypy checks that seam.
+    loop: LoopProtocol | None
     #: Monitoring thread started by ``start_periodic_monitoring_thread``.
     periodic_monitoring_thread: Any = None
     #: Small integer idents of hubs (per process).
@@ -127,10 +136,8 @@ class Hub(RawGreenlet):  # type: ignore[misc]
         #: Hands out ``minimal_ident`` to the greenlets this hub runs.
         self.ident_registry = IdentRegistry()
         #: Stopped timers kept for reuse by ``sleep()`` and ``Timeout`` (see
-        #: ``_start_timer``): creating a libev timer costs more than resetting one.
-        self._timer_pool: list[Any] = []
-        #: The class of the timers ``_timer_pool`` accepts (learnt by ``_start_timer``).
-        self._poolable_timer_type: Any = None
+        #: ``start_timer``): creating a libev timer costs more than resetting one.
+        self._timer_pool: list[TimerProtocol] = []
 
     @property
     def minimal_ident(self) -> int:
@@ -214,39 +221,37 @@ class Hub(RawGreenlet):  # type: ignore[misc]
     #: How many stopped timers ``_timer_pool`` keeps at most.
     TIMER_POOL_SIZE = 128
 
-    def _start_timer(self, seconds: float, ref: bool, priority: int, update: bool,
-                     callback: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    def start_timer(self, seconds: float, ref: bool, priority: int, update: bool,
+                    callback: Callable[..., Any], args: tuple[Any, ...]) -> TimerProtocol:
         """Start a one-shot timer of this hub's loop: ``callback(*args)`` runs
         ``seconds`` from now (``update``: from now by the system clock, not
         from the loop's cached time).
 
-        A stopped timer kept by ``_return_timer`` is reused when there is
-        one: resetting and starting it is one C call, where a new libev timer
-        costs several allocations.  Give the timer back with ``_return_timer``
-        once nothing else refers to it.
+        The pooled-timer API other distributions use (``sleep()``,
+        ``Timeout``): a stopped timer kept by :meth:`return_timer` is reused
+        when there is one (``TimerProtocol.restart``: one C call, where a
+        new libev timer costs several allocations).  Give the timer back
+        with :meth:`return_timer` once nothing else refers to it.
         """
         loop = self.loop
         pool = self._timer_pool
         if pool and pool[-1].loop is loop:
             timer = pool.pop()
-            timer._restart(seconds, ref, priority, update, callback, args)
+            timer.restart(seconds, ref, priority, update, callback, args)
             return timer
+        assert loop is not None, "a destroyed hub starts no timer"
         timer = loop.timer(seconds, 0.0, ref, priority)
         if update:
             loop.update_now()
         timer.start(callback, *args)
-        # Only timers that can be reset in one step (``_restart``, as the
-        # libev loop's can) are worth keeping.
-        self._poolable_timer_type = type(timer) if hasattr(timer, "_restart") else None
         return timer
 
-    def _return_timer(self, timer: Any) -> None:
-        """Stop ``timer`` (from ``_start_timer``) and keep it for reuse if it
+    def return_timer(self, timer: TimerProtocol) -> None:
+        """Stop ``timer`` (from :meth:`start_timer`) and keep it for reuse if it
         belongs to the hub's current loop and the pool has room; else close it."""
         timer.stop()
         pool = self._timer_pool
-        if (type(timer) is self._poolable_timer_type and timer.loop is self.loop
-                and len(pool) < self.TIMER_POOL_SIZE):
+        if timer.loop is self.loop and len(pool) < self.TIMER_POOL_SIZE:
             pool.append(timer)
         else:
             timer.close()
@@ -326,7 +331,7 @@ class Hub(RawGreenlet):  # type: ignore[misc]
             "Impossible to call blocking function in the event loop callback"
         )
 
-    def wait(self, watcher: Any) -> None:
+    def wait(self, watcher: WatcherProtocol) -> None:
         """Block the current greenlet until ``watcher`` (not yet started) fires."""
         waiter = Waiter(self)
         watcher.start(waiter.switch, waiter)
@@ -335,7 +340,7 @@ class Hub(RawGreenlet):  # type: ignore[misc]
         finally:
             watcher.stop()
 
-    def _wait_for(self, waiter: Waiter, watcher: Any) -> None:
+    def _wait_for(self, waiter: Waiter, watcher: WatcherProtocol | None) -> None:
         """Block until ``watcher``, started with ``waiter.switch, waiter``, fires."""
         result = waiter.get()
         if result is not waiter:
@@ -344,18 +349,21 @@ class Hub(RawGreenlet):  # type: ignore[misc]
                 f"(expected {waiter!r}; waiting on {self!r} with {watcher!r})"
             )
 
-    def cancel_wait(self, watcher: Any, error: Any, close_watcher: bool = False) -> None:
+    def cancel_wait(self, watcher: WatcherProtocol | None, error: _Raisable,
+                    close_watcher: bool = False) -> None:
         """Make a greenlet blocked in ``wait(watcher)`` raise ``error`` (soon, from the
         hub); ``close_watcher`` closes the watcher afterwards."""
         if watcher is None:
             return
-        if watcher.callback is not None:
-            self.loop.run_callback(self._cancel_wait, watcher, error, close_watcher)
+        loop = self.loop
+        if watcher.callback is not None and loop is not None:
+            loop.run_callback(self._cancel_wait, watcher, error, close_watcher)
             return
         if close_watcher:
             watcher.close()
 
-    def _cancel_wait(self, watcher: Any, error: Any, close_watcher: bool) -> None:
+    def _cancel_wait(self, watcher: WatcherProtocol, error: _Raisable,
+                     close_watcher: bool) -> None:
         active = watcher.active
         callback = watcher.callback
         if close_watcher:
@@ -405,7 +413,7 @@ class Hub(RawGreenlet):  # type: ignore[misc]
             return True
         waiter = Waiter(self)
         timer = None
-        if timeout is not None:
+        if timeout is not None and self.loop is not None:
             timer = self.loop.timer(timeout, ref=False)
             timer.start(waiter.switch, None)
         try:
@@ -454,12 +462,13 @@ class Hub(RawGreenlet):  # type: ignore[misc]
             set_hub(None)
 
     def __repr__(self) -> str:
-        if self.loop is None:
+        loop: Any = self.loop  # backend and pendingcnt are the libev loop's own
+        if loop is None:
             info = "destroyed"
         else:
             try:
-                info = (f"{self.loop.backend}{' default' if self.loop.default else ''}"
-                        f" pending={self.loop.pendingcnt}")
+                info = (f"{loop.backend}{' default' if loop.default else ''}"
+                        f" pending={loop.pendingcnt}")
             except Exception:  # noqa: BLE001 - repr must not fail
                 info = repr(self.loop)
         name = f" {self.name!r}" if self.name else " ''"
@@ -490,10 +499,11 @@ def _blocked_at(glet: Any) -> str:
 
 def sleep(seconds: float = 0, ref: bool = True) -> None:
     """Block the current greenlet for at least ``seconds``; 0 just yields to others."""
-    hub = _threadlocal.hub
+    hub = this_thread.hub
     if hub is None:  # (not ``or``: a hub that has not started yet is falsy)
         hub = get_hub()
     loop = hub.loop
+    assert loop is not None, "sleep() in a destroyed hub"
     if seconds <= 0:
         # Queue a switch back to us behind everything already runnable.  If
         # anything else resumes us first, cancel it so it cannot fire later.
@@ -506,11 +516,11 @@ def sleep(seconds: float = 0, ref: bool = True) -> None:
         return
     # "At least `seconds`": count from now, not from the loop's cached time.
     waiter = Waiter(hub)
-    timer = hub._start_timer(seconds, ref, 0, True, waiter.switch, (waiter,))
+    timer = hub.start_timer(seconds, ref, 0, True, waiter.switch, (waiter,))
     try:
         hub._wait_for(waiter, timer)
     finally:
-        hub._return_timer(timer)
+        hub.return_timer(timer)
 
 
 def idle(priority: int = 0) -> None:
@@ -710,7 +720,7 @@ def iwait(objects: Iterable[Any] | None, timeout: float | None = None,
 
 
 def wait(objects: Iterable[Any] | None = None, timeout: float | None = None,
-         count: int | None = None) -> Any:
+         count: int | None = None) -> Any:  # list of the ready objects, or a bool
     """Wait for objects to be ready (return them, in readiness order), or with no
     objects until the loop has nothing left to do (return True) or ``timeout``."""
     if objects is None:

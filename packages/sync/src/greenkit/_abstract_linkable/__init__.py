@@ -14,185 +14,60 @@ queues behind the greenlets already waiting.
 
 Hubs and threads.  An object belongs to the hub (``.hub``) of the thread
 that first blocks on it or links a callback to it, unless one is given.
-Every kind of waiter works:
-
-* a greenlet of that hub links its own ``switch``, and the round switches
-  into it (the fast path: no lock, one allocation for the link);
-* a greenlet of another thread's hub links a :class:`_HubWaiter`, which
-  starts an ``async_`` watcher in its own loop (keeping that loop alive)
-  and is woken through it;
-* a thread without a hub links a :class:`_NativeWaiter` and blocks on a
-  native lock; the thread never gets a hub.  A hubless thread creates its
-  hub and waits as a greenlet only when it is the main thread and the
-  object shows no sign of use by several threads (so a deadlock in a
-  single-threaded program still ends in ``LoopExit``).
-
-Waiters of those two other kinds ("cross" waiters) can be woken from any
-thread, so whoever makes the object ready wakes those at the head of the
-queue at once, without waiting for the owning hub to run (which it may
-never do if its thread is blocked on something else); whatever must run in
-the owning hub is left to a round scheduled there, with
-``loop.run_callback_threadsafe`` when the caller is in another thread.
-
-Atomicity.  Only appends to the link list and value-based removals
-(``list.remove``) are done from any thread; a round first swaps the whole
-list out (``todo = self._links; self._links = []``) and walks its private
-copy by index.  A cross waiter is claimed with a non-blocking acquire of a
-native lock, so exactly one of "the notifier wakes it" and "it gives up
-(timeout, kill)" happens; a consuming waiter (Semaphore.acquire) gets its
-permit from the notifier before the claim, and a notifier that loses the
-claim puts the permit back.  The few read-test-write sequences on shared
-state (the semaphore counter, the list swap, merging a round's leftovers
-back) contain no call and no backward jump, so on CPython with the GIL no
-other thread can run in the middle of one.  Nothing here is meant for a
-free-threaded (no-GIL) build.
+A greenlet of that hub links its own ``switch`` and the round switches into
+it (the fast path: no lock, one allocation for the link).  Other waiters
+park with the cross-thread waiters of ``greenkit._parking`` (a greenlet of
+another thread's hub: ``HubWaiter``; a thread without a hub:
+``NativeWaiter``); a hubless thread creates its hub and waits as a
+greenlet only when it is the main thread and the object shows no sign of
+use by several threads (so a deadlock in a single-threaded program still
+ends in ``LoopExit``).  Cross waiters can be woken from any thread, so
+whoever makes the object ready wakes those at the head of the queue at
+once; whatever must run in the owning hub is left to a round scheduled
+there.  Why all this is thread-safe is explained once, in
+``greenkit._parking``.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greenlet import getcurrent
 
-from greenkit._hub_local import _threadlocal, get_hub
+from greenkit._hub_local import get_hub, this_thread
 from greenkit._originals import get_original
-from greenkit._waiter import Waiter
+from greenkit._parking import (
+    RETRY,
+    CrossWaiter,
+    HubWaiter,
+    NativeWaiter,
+    ThreadHop,
+    TimeoutArg,
+    keep_loop_alive,
+)
 from greenkit.exceptions import HubDestroyed, InvalidSwitchError
-from greenkit.timeout import Timeout
+from greenkit.timeout import Timeout, start_for_call
+
+if TYPE_CHECKING:
+    from greenkit.hub import Hub
 
 __all__ = ["AbstractLinkable"]
 
 # Native primitives, never their monkey-patched replacements.
-_allocate_lock, _get_ident, _TIMEOUT_MAX = get_original(
-    "_thread", ["allocate_lock", "get_ident", "TIMEOUT_MAX"]
-)
+_get_ident = get_original("_thread", ["get_ident"])[0]
 _MAIN_THREAD_IDENT = threading.main_thread().ident
 
-#: Returned by a consuming cross waiter when no permit was left for it.
-_RETRY: Any = object()
 #: ``_notifier`` while another thread is queueing a round in the owning hub.
 _SCHEDULED_ELSEWHERE: Any = object()
 
 
-def _noop() -> None:
-    """Callback of the keep-alive watchers."""
-
-
-def _release_timer(timer: Any, given: Any) -> None:
-    """Stop a timeout started for a wait: one passed in by the caller is only
-    cancelled, one created here is closed (its loop timer released)."""
-    if timer is given:
-        timer.cancel()
-    else:
-        timer.close()
-
-
-class _CrossWaiter:
-    """A link that may be called from any thread (see the module docstring).
-
-    Calling it claims it (once); ``cancel()`` is the waiter's side of the
-    same claim.  When ``consume`` is true the notifier first takes a permit
-    from the linkable for the waiter (``_take_permit``) and, if the waiter
-    withdrew meanwhile, gives it back.
-    """
-
-    __slots__ = ("_claim", "consume")
-
-    def __init__(self, consume: bool) -> None:
-        self._claim = _allocate_lock()
-        self.consume = consume
-
-    @property
-    def dead(self) -> bool:
-        """True once claimed by a notifier or withdrawn by the waiter."""
-        return bool(self._claim.locked())
-
-    def cancel(self) -> bool:
-        """Withdraw: True if no notifier has claimed (and so woken) this waiter."""
-        return bool(self._claim.acquire(False))
-
-    def __call__(self, linkable: AbstractLinkable) -> Any:
-        consume = self.consume
-        if consume and not linkable._take_permit():
-            return _RETRY
-        if self._claim.acquire(False):
-            self._wake(linkable)
-        elif consume:
-            linkable._return_permit()
-        return None
-
-    def _wake(self, linkable: AbstractLinkable) -> None:
-        raise NotImplementedError
-
-
-class _NativeWaiter(_CrossWaiter):
-    """A thread without a hub, blocked on a native lock."""
-
-    __slots__ = ("_lock",)
-
-    def __init__(self, consume: bool) -> None:
-        super().__init__(consume)
-        self._lock = _allocate_lock()
-        self._lock.acquire()
-
-    def _wake(self, linkable: AbstractLinkable) -> None:
-        self._lock.release()
-
-    def block(self, seconds: float | None) -> bool:
-        """Wait to be woken, at most ``seconds`` (None: forever)."""
-        if seconds is None:
-            return bool(self._lock.acquire())
-        if seconds <= 0:
-            return bool(self._lock.acquire(False))
-        return bool(self._lock.acquire(True, min(seconds, _TIMEOUT_MAX)))
-
-
-class _HubWaiter(_CrossWaiter):
-    """A greenlet of another thread's hub, woken through an ``async_`` watcher of
-    its own loop (which the started watcher also keeps alive)."""
-
-    __slots__ = ("waiter", "_watcher")
-
-    def __init__(self, hub: Any, consume: bool) -> None:
-        super().__init__(consume)
-        self.waiter = Waiter(hub)
-        self._watcher = hub.loop.async_()
-        self._watcher.start(self.waiter.switch, self)
-
-    def _wake(self, linkable: AbstractLinkable) -> None:
-        try:
-            self._watcher.send()
-        except ValueError:
-            # Closed, or its loop destroyed: nobody is waiting any more.
-            pass
-
-    def close(self) -> None:
-        self._watcher.close()
-
-
-class _ThreadHop(_CrossWaiter):
-    """A callback linked from a greenlet of another thread's hub: it is run in
-    that hub (where it was registered), not in the object's."""
-
-    __slots__ = ("callback", "hub")
-
-    def __init__(self, callback: Callable[[Any], Any], hub: Any) -> None:
-        super().__init__(False)
-        self.callback = callback
-        self.hub = hub
-
-    def _wake(self, linkable: AbstractLinkable) -> None:
-        loop = self.hub.loop
-        if loop is not None:
-            try:
-                loop.run_callback_threadsafe(self.callback, linkable)
-            except ValueError:
-                pass
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.callback!r} in {self.hub!r}>"
+def _invalid_switch(result: Any, expected: Any) -> InvalidSwitchError:
+    """The error for a waiting greenlet resumed with something unexpected."""
+    return InvalidSwitchError(
+        f"Invalid switch into {getcurrent()!r}: got {result!r} (expected {expected!r})"
+    )
 
 
 def _find(links: list[Any], callback: Any) -> int:
@@ -202,7 +77,7 @@ def _find(links: list[Any], callback: Any) -> int:
             return i
     for i, link in enumerate(links):
         try:
-            if link == callback or (type(link) is _ThreadHop and link.callback == callback):
+            if link == callback or (type(link) is ThreadHop and link.callback == callback):
                 return i
         except Exception:  # noqa: BLE001 - an odd __eq__ is not a match
             continue
@@ -257,12 +132,12 @@ class AbstractLinkable:
         it already is).  The link is removed before it is called."""
         if not callable(callback):
             raise TypeError(f"Expected callable: {callback!r}")
-        cur = _threadlocal.hub
+        cur = this_thread.hub
         owner = self._live_owner()
         if owner is None:
             self.hub = cur if cur is not None else get_hub()
         elif cur is not None and owner is not cur:
-            callback = _ThreadHop(callback, cur)
+            callback = ThreadHop(callback, cur)
             self._cross = True
         self._links.append(callback)
         if self.ready():
@@ -279,7 +154,7 @@ class AbstractLinkable:
             del links[i]
             return
         todo = self._round
-        if todo is not None and self.hub is _threadlocal.hub:
+        if todo is not None and self.hub is this_thread.hub:
             i = _find(todo, callback)
             if i >= 0:
                 todo[i] = None
@@ -298,7 +173,7 @@ class AbstractLinkable:
                     del links[i]
                     return True
         todo = self._round
-        if todo is not None and self.hub is _threadlocal.hub:
+        if todo is not None and self.hub is this_thread.hub:
             # Only the owning thread touches the running round's list.
             for i, x in enumerate(todo):
                 if x is link:
@@ -312,7 +187,7 @@ class AbstractLinkable:
         for group in (self._links[:], self._round):
             if group:
                 for link in group:
-                    if link is not None and not (isinstance(link, _CrossWaiter) and link.dead):
+                    if link is not None and not (isinstance(link, CrossWaiter) and link.dead):
                         count += 1
         return count
 
@@ -328,7 +203,7 @@ class AbstractLinkable:
             # Links of greenlets of a destroyed hub can never run.
             links = self._links
             for link in links[:]:
-                if not isinstance(link, _CrossWaiter):
+                if not isinstance(link, CrossWaiter):
                     try:
                         links.remove(link)
                     except ValueError:
@@ -341,11 +216,13 @@ class AbstractLinkable:
         waiter just queued behind a pending round), and has links."""
         if self._notifier is None and not self._cross:
             hub = self.hub
-            if hub is not None and hub is _threadlocal.hub:
-                # The common case, inline: a round in this thread's hub.
-                self._notifier = hub.loop.run_callback(self._notify_links)
-                return
-        if self._cross and (self._round is None or self.hub is not _threadlocal.hub):
+            if hub is this_thread.hub and hub is not None:
+                loop = hub.loop
+                if loop is not None:
+                    # The common case, inline: a round in this thread's hub.
+                    self._notifier = loop.run_callback(self._notify_links)
+                    return
+        if self._cross and (self._round is None or self.hub is not this_thread.hub):
             if not self._wake_cross_head():
                 return
         if self._notifier is None and self._links:
@@ -361,9 +238,9 @@ class AbstractLinkable:
         for link in self._links[:]:
             if not notify_all and not self.ready():
                 return False
-            if not isinstance(link, _CrossWaiter):
+            if not isinstance(link, CrossWaiter):
                 return True
-            if link(self) is _RETRY:
+            if link(self) is RETRY:
                 return False
             try:
                 self._links.remove(link)
@@ -375,7 +252,7 @@ class AbstractLinkable:
     def _start_notify(self) -> None:
         """Arrange for a round in the owning hub."""
         hub = self.hub
-        if hub is not None and hub is _threadlocal.hub:
+        if hub is this_thread.hub and hub is not None and hub.loop is not None:
             self._notifier = hub.loop.run_callback(self._notify_links)
             return
         hub = self._live_owner()
@@ -421,7 +298,7 @@ class AbstractLinkable:
                         todo[i] = None
                         i += 1
                         try:
-                            if link(self) is _RETRY:
+                            if link(self) is RETRY:
                                 i -= 1
                                 todo[i] = link
                                 break
@@ -449,19 +326,19 @@ class AbstractLinkable:
 
     # -- waiting -------------------------------------------------------------------
 
-    def _wait(self, timeout: Any = None) -> bool:
+    def _wait(self, timeout: TimeoutArg = None) -> bool:
         """Block until notified or until ``timeout`` (seconds or a Timeout) expires;
         True if notified.  What subclasses' ``wait()`` methods build on."""
         return self._wait_core(timeout, False, True)
 
-    def _wait_core(self, timeout: Any, consume: bool, catch: bool) -> bool:
+    def _wait_core(self, timeout: TimeoutArg, consume: bool, catch: bool) -> bool:
         """Block until notified.
 
         Returns True when notified (with ``consume``: having taken a permit),
         False when ``timeout`` expired and ``catch`` is true; otherwise the
         timeout, like any other exception, propagates.
         """
-        cur = _threadlocal.hub
+        cur = this_thread.hub
         if self.hub is cur and cur is not None:
             if timeout is None and not consume and not self._multithreaded():
                 # The common case (Event.wait() in the owning hub), inline.
@@ -476,10 +353,7 @@ class AbstractLinkable:
                     raise
                 if result is not self:
                     self._remove_link(switch)
-                    raise InvalidSwitchError(
-                        f"Invalid switch into {getcurrent()!r}: got {result!r} "
-                        f"(expected {self!r})"
-                    )
+                    raise _invalid_switch(result, self)
                 return True
             return self._wait_here(cur, timeout, consume, catch, self._multithreaded())
         owner = self._live_owner()
@@ -493,16 +367,13 @@ class AbstractLinkable:
             return self._wait_foreign(cur, timeout, consume, catch)
         return self._wait_here(cur, timeout, consume, catch, self._multithreaded())
 
-    def _wait_here(self, hub: Any, timeout: Any, consume: bool, catch: bool,
+    def _wait_here(self, hub: Hub, timeout: TimeoutArg, consume: bool, catch: bool,
                    keepalive: bool) -> bool:
         """Wait as a greenlet of the owning hub."""
         switch = getcurrent().switch
-        timer = None if timeout is None else Timeout._start_new_or_dummy(timeout)
-        watcher = None
-        if keepalive:
-            # Another thread may be the one to wake us: keep the loop running.
-            watcher = hub.loop.async_()
-            watcher.start(_noop)
+        timer = start_for_call(timeout)
+        # Another thread may be the one to wake us: keep the loop running.
+        watcher = keep_loop_alive(hub) if keepalive else None
         try:
             while True:
                 self._links.append(switch)
@@ -517,33 +388,28 @@ class AbstractLinkable:
                     raise
                 if result is not self:
                     self._remove_link(switch)
-                    raise InvalidSwitchError(
-                        f"Invalid switch into {getcurrent()!r}: got {result!r} "
-                        f"(expected {self!r})"
-                    )
+                    raise _invalid_switch(result, self)
                 if not consume or self._take_permit():
                     return True
                 # Another thread took the permit first: wait for the next one.
         finally:
-            if timer is not None:
-                _release_timer(timer, timeout)
+            timer.close()
             if watcher is not None:
                 watcher.close()
 
-    def _wait_foreign(self, hub: Any, timeout: Any, consume: bool, catch: bool) -> bool:
+    def _wait_foreign(self, hub: Hub, timeout: TimeoutArg, consume: bool, catch: bool) -> bool:
         """Wait as a greenlet of another thread's hub."""
-        waiter = _HubWaiter(hub, consume)
+        waiter = HubWaiter(hub, consume)
         self._cross = True
         self._links.append(waiter)
         if self.ready():
             self._check_and_notify()
-        timer = None if timeout is None else Timeout._start_new_or_dummy(timeout)
+        timer = start_for_call(timeout)
         try:
             try:
                 result = waiter.waiter.get()
             finally:
-                if timer is not None:
-                    _release_timer(timer, timeout)
+                timer.close()
         except BaseException as ex:
             if waiter.cancel():
                 waiter.close()
@@ -565,14 +431,12 @@ class AbstractLinkable:
             raise
         waiter.close()
         if result is not waiter:
-            raise InvalidSwitchError(
-                f"Invalid switch into {getcurrent()!r}: got {result!r} (expected {waiter!r})"
-            )
+            raise _invalid_switch(result, waiter)
         return True
 
-    def _wait_native(self, timeout: Any, consume: bool, catch: bool) -> bool:
+    def _wait_native(self, timeout: TimeoutArg, consume: bool, catch: bool) -> bool:
         """Wait as a thread that has no hub, on a native lock."""
-        waiter = _NativeWaiter(consume)
+        waiter = NativeWaiter(consume)
         self._cross = True
         self._links.append(waiter)
         if self.ready():
@@ -599,7 +463,7 @@ class AbstractLinkable:
         waiter.block(None)
         return True
 
-    def _forget(self, waiter: _CrossWaiter) -> None:
+    def _forget(self, waiter: CrossWaiter) -> None:
         try:
             self._links.remove(waiter)
         except ValueError:

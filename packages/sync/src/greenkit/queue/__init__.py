@@ -50,18 +50,24 @@ from __future__ import annotations
 import heapq
 import sys
 import warnings
-from _thread import get_ident
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from queue import Empty, Full
-from types import GenericAlias
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from greenlet import getcurrent
 
-from greenkit._hub_local import _threadlocal, get_hub
+from greenkit._hub_local import get_hub, this_thread
+from greenkit._parking import (
+    RAISE,
+    ParkingLot,
+    check_timeout,
+    hub_if_running_in_it,
+    nonblocking,
+    wake,
+)
 from greenkit._waiter import Waiter
-from greenkit.timeout import Timeout
+from greenkit.queue._common import QueueFace
 
 if sys.version_info >= (3, 13):
     from queue import ShutDown
@@ -90,152 +96,10 @@ __all__ = __implements__ + __imports__ + __extensions__
 
 _T = TypeVar("_T")
 
-# Marks "no item" in waiters' item slot.
-_NONE: Any = object()
-
-
-class _ItemWaiter(Waiter):
-    """A Waiter that also carries an item (a Channel's putters and getters)."""
-
-    __slots__ = ("item",)
-
-    def __init__(self, hub: Any, item: Any = _NONE) -> None:
-        Waiter.__init__(self, hub)
-        self.item = item
-
-
-def _noop() -> None:
-    """Callback of the watcher that keeps a loop alive during cross-thread waits."""
-
-
-def _current_hub_if_running_in_it() -> Any:
-    """This thread's hub if the calling code runs in it (a loop callback), else None."""
-    hub = _threadlocal.hub
-    if hub is not None and getcurrent() is hub:
-        return hub
-    return None
-
-
-def _check_timeout(timeout: Any) -> None:
-    """Refuse a negative numeric timeout for a blocking call, as the standard
-    library's queues do (a :class:`Timeout` object is always accepted)."""
-    if not isinstance(timeout, Timeout) and timeout < 0:
-        raise ValueError("'timeout' must be a non-negative number")
-
-
-def _nonblocking_timeout(timeout: Any) -> bool:
-    """True for a numeric timeout that allows no waiting (zero or negative)."""
-    return not isinstance(timeout, Timeout) and timeout <= 0
-
-
-def _start_timer(timeout: Any, exception: Any) -> Any:
-    """Start a timeout for one blocking call (None: no timer)."""
-    if timeout is None:
-        return None
-    return Timeout.start_new(timeout, exception)
-
-
-def _stop_timer(timer: Any, timeout: Any) -> None:
-    """Stop what ``_start_timer`` started: a caller's Timeout is only cancelled."""
-    if timer is None:
-        return
-    if timer is timeout:
-        timer.cancel()
-    else:
-        timer.close()
-
-
-def _wake(waiter: Waiter, value: Any) -> None:
-    """Schedule ``waiter.switch(value)`` in the waiter's hub, from any thread."""
-    hub = waiter.hub
-    if hub is _threadlocal.hub:
-        hub.loop.run_callback(waiter.switch, value)
-    else:
-        hub.loop.run_callback_threadsafe(waiter.switch, value)
-
-
-class _CrossThread:
-    """What a queue needs to be shared with greenlets of other native threads.
-
-    ``_owner`` is the ident of the thread that created the queue; once a
-    wait happens in another thread, or a waiter of another thread's hub has
-    to be woken, ``_shared`` becomes true.  A wait on a shared queue keeps
-    its hub's loop alive (a referenced async watcher), since the wake-up may
-    come from a thread the loop knows nothing about.
-    """
-
-    __slots__ = ("_owner", "_shared", "_hub", "_unlock_pending", "_unlock_cb")
-
-    _owner: int
-    _shared: bool
-    _hub: Any
-
-    @property
-    def hub(self) -> Any:
-        """The hub of the thread that created the queue (created on first use
-        when asked from that thread)."""
-        hub = self._hub
-        if hub is None and get_ident() == self._owner:
-            hub = self._hub = get_hub()
-        return hub
-
-    def _foreign(self, hub: Any) -> bool:
-        """Called when a wait happens in *hub*, not the hub recorded for the
-        queue: true if that is another thread than the creator's (the queue
-        is then marked shared for good)."""
-        if self._owner == get_ident():
-            self._hub = hub
-            return False
-        self._shared = True
-        return True
-
-    # Scheduling of ``_unlock`` (defined by the queue classes).  At most one
-    # call is pending at a time: ``_unlock_pending`` is true from scheduling
-    # until the call starts, and ``_unlock_cb`` is ``(hub, callback)`` of the
-    # last one scheduled.  A running ``_unlock`` does not hold the flag, so a
-    # greenlet it switches to that never switches back (its thread ends) does
-    # not stall the queue.
-
-    _unlock_pending: bool
-    _unlock_cb: Any
-
-    def _unlock(self) -> None:
-        raise NotImplementedError
-
-    def _schedule_unlock_in(self, hub: Any) -> None:
-        """Run ``_unlock`` soon in *hub*, unless a call is already pending."""
-        if self._unlock_pending:
-            return
-        self._unlock_pending = True
-        if hub is _threadlocal.hub:
-            self._unlock_cb = (hub, hub.loop.run_callback(self._unlock))
-        else:
-            self._shared = True
-            self._unlock_cb = (hub, hub.loop.run_callback_threadsafe(self._unlock))
-
-    def _reclaim_unlock(self, hub: Any) -> None:
-        """Called by ``_unlock`` running in *hub* after a switch: if the greenlet
-        it woke scheduled another ``_unlock`` in this hub, cancel that one, as
-        the running one carries on."""
-        pending = self._unlock_cb
-        if pending is not None and pending[0] is hub:
-            pending[1].stop()
-            self._unlock_pending = False
-
-    @staticmethod
-    def _keepalive(hub: Any) -> Any:
-        """Keep *hub*'s loop running during a wait on a queue shared between
-        threads (the wake-up may come from a thread the loop knows nothing
-        about); returns the watcher to close afterwards."""
-        watcher = hub.loop.async_()
-        watcher.start(_noop)
-        return watcher
-
-
 # -- SimpleQueue -------------------------------------------------------------------
 
 
-class SimpleQueue(_CrossThread, Generic[_T]):
+class SimpleQueue(ParkingLot[Waiter], QueueFace[_T]):
     """A FIFO queue for greenlets, unbounded unless *maxsize* is given.
 
     - *maxsize*: ``None`` (the default) or a value ``<= 0`` gives an
@@ -261,13 +125,11 @@ class SimpleQueue(_CrossThread, Generic[_T]):
         "__weakref__",
     )
 
-    __class_getitem__ = classmethod(GenericAlias)  # type: ignore[var-annotated]
-
     queue: Any
     #: Waiters of the greenlets blocked in ``get()``/``peek()``, in arrival order.
-    getters: deque[Any]
+    getters: deque[Waiter]
     #: Waiters of the greenlets blocked in ``put()``, in arrival order.
-    putters: deque[Any]
+    putters: deque[Waiter]
     #: True once ``shutdown()`` was called.
     is_shutdown: bool
 
@@ -286,11 +148,7 @@ class SimpleQueue(_CrossThread, Generic[_T]):
         self.getters = deque()
         self.putters = deque()
         self.is_shutdown = False
-        self._unlock_pending = False
-        self._unlock_cb = None
-        self._owner = get_ident()
-        self._shared = False
-        self._hub = _threadlocal.hub
+        ParkingLot.__init__(self)
         self._init(maxsize)
         for item in items:
             self._put(item)
@@ -354,12 +212,6 @@ class SimpleQueue(_CrossThread, Generic[_T]):
         """A new queue of the same type, bound and contents (not the waiters)."""
         return type(self)(self._maxsize, self.queue)
 
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} at {id(self):#x}{self._format()}>"
-
-    def __str__(self) -> str:
-        return f"<{type(self).__name__}{self._format()}>"
-
     def _format(self) -> str:
         parts = []
         if self._maxsize is not None:
@@ -392,7 +244,7 @@ class SimpleQueue(_CrossThread, Generic[_T]):
             raise ShutDown
         maxsize = self._maxsize
         if block and timeout is not None and maxsize is not None:
-            _check_timeout(timeout)
+            check_timeout(timeout)
         if maxsize is None or self._qsize() < maxsize:
             self._put(item)
             if self.getters:
@@ -410,14 +262,14 @@ class SimpleQueue(_CrossThread, Generic[_T]):
 
     def _put_waiting(self, item: _T, block: bool, timeout: Any) -> None:
         """``put()`` on a full queue: wait for room in line with other putters."""
-        hub = _current_hub_if_running_in_it()
+        hub = hub_if_running_in_it()
         if hub is not None:
             if self.getters:
                 self._unlock()
             if not self._has_room():
                 raise Full
         else:
-            if not block or (timeout is not None and _nonblocking_timeout(timeout)):
+            if not block or (timeout is not None and nonblocking(timeout)):
                 raise Full
             self._wait_for_room(timeout)
             if self.is_shutdown:
@@ -444,7 +296,7 @@ class SimpleQueue(_CrossThread, Generic[_T]):
         true, a negative *timeout* raises :exc:`ValueError`.
         """
         if block and timeout is not None:
-            _check_timeout(timeout)
+            check_timeout(timeout)
         if self._qsize():
             item = self._get()
             if self.putters:
@@ -462,7 +314,7 @@ class SimpleQueue(_CrossThread, Generic[_T]):
         Blocks, times out and raises exactly like ``get()``.
         """
         if block and timeout is not None:
-            _check_timeout(timeout)
+            check_timeout(timeout)
         if self._qsize():
             return self._peek()
         return self._get_waiting(block, timeout, True)
@@ -475,17 +327,11 @@ class SimpleQueue(_CrossThread, Generic[_T]):
         """``get()``/``peek()`` on an empty queue: wait for an item in line."""
         if self.is_shutdown:
             raise ShutDown
-        hub = _threadlocal.hub
+        hub = this_thread.hub
         if hub is not None and getcurrent() is hub:
             return self._get_in_hub(peek)
-        if not block:
+        if not block or (timeout is not None and nonblocking(timeout)):
             raise Empty
-        if timeout is None:
-            timer = None
-        elif _nonblocking_timeout(timeout):
-            raise Empty
-        else:
-            timer = Timeout.start_new(timeout, Empty)
         if hub is None:
             hub = get_hub()
         waiter = Waiter(hub)
@@ -494,25 +340,7 @@ class SimpleQueue(_CrossThread, Generic[_T]):
         if self._qsize():
             # Another thread put an item between our check and joining the line.
             self._schedule_unlock()
-        keepalive = self._keepalive(hub) if (
-            self._shared or (hub is not self._hub and self._foreign(hub))
-        ) else None
-        try:
-            while True:
-                waiter.get()
-                if self._qsize():
-                    break
-                if self.is_shutdown:
-                    raise ShutDown
-                self._wait_again(getters, waiter)
-        except BaseException:
-            self._leave_line(getters, waiter)
-            raise
-        finally:
-            if timer is not None:
-                _stop_timer(timer, timeout)
-            if keepalive is not None:
-                keepalive.close()
+        self._park(hub, getters, waiter, timeout, Empty)
         # Our turn: _unlock took us out of the line.
         try:
             item = self._peek() if peek else self._get()
@@ -541,49 +369,35 @@ class SimpleQueue(_CrossThread, Generic[_T]):
 
     # -- waiting and waking -------------------------------------------------------
 
-    def _wait_again(self, line: deque[Any], waiter: Waiter) -> None:
-        """Woken without anything to do (another thread got there first, or a
-        stray switch): wait again, first in line."""
-        waiter.clear()
-        if waiter not in line:
-            line.appendleft(waiter)
-
-    def _leave_line(self, line: deque[Any], waiter: Waiter) -> None:
-        """A waiter gives up (timeout, kill, error): take it out of *line*; if it
-        had already been picked, pass the turn on to the next waiter."""
-        try:
-            line.remove(waiter)
-        except ValueError:
-            self._schedule_unlock()
-
     def _wait_for_room(self, timeout: Any) -> None:
         """Park the current greenlet among the putters until ``_unlock`` picks it
         and there is room (or the queue is shut down); on return it has left
         the line and must put at once."""
-        hub = _threadlocal.hub or get_hub()
+        hub = this_thread.hub or get_hub()
         waiter = Waiter(hub)
         putters = self.putters
         putters.append(waiter)
         if self._has_room():
             # Another thread made room between our check and joining the line.
             self._schedule_unlock()
-        keepalive = self._keepalive(hub) if (
-            self._shared or (hub is not self._hub and self._foreign(hub))
-        ) else None
-        timer = _start_timer(timeout, Full)
-        try:
-            while True:
-                waiter.get()
-                if self.is_shutdown or self._has_room():
-                    return
-                self._wait_again(putters, waiter)
-        except BaseException:
-            self._leave_line(putters, waiter)
-            raise
-        finally:
-            _stop_timer(timer, timeout)
-            if keepalive is not None:
-                keepalive.close()
+        self._park(hub, putters, waiter, timeout, Full)
+
+    def _again(self, line: deque[Any]) -> bool:
+        # A waiter was woken: does it still have to wait (another thread got
+        # there first, or a stray switch)?
+        if line is self.getters:
+            if self._qsize():
+                return False
+            if self.is_shutdown:
+                raise ShutDown
+            return True
+        if line is self.putters:
+            return not (self.is_shutdown or self._has_room())
+        return self._waits_on(line)
+
+    def _waits_on(self, line: deque[Waiter]) -> bool:
+        """``_again`` for a line of a subclass (Queue.join's)."""
+        return False
 
     def _schedule_unlock(self) -> None:
         """Make sure ``_unlock`` runs soon, in the hub of the first waiter."""
@@ -596,21 +410,17 @@ class SimpleQueue(_CrossThread, Generic[_T]):
             return
         # _schedule_unlock_in, inlined: this is on the hot path.
         self._unlock_pending = True
-        if hub is _threadlocal.hub:
-            self._unlock_cb = (hub, hub.loop.run_callback(self._unlock))
+        loop = hub.loop
+        assert loop is not None, "a waiter of a destroyed hub"
+        if hub is this_thread.hub:
+            self._unlock_cb = (hub, loop.run_callback(self._unlock))
         else:
             self._shared = True
-            self._unlock_cb = (hub, hub.loop.run_callback_threadsafe(self._unlock))
+            self._unlock_cb = (hub, loop.run_callback_threadsafe(self._unlock))
 
     def _unlock(self) -> None:
-        """Wake, from the hub and in arrival order, the waiters that can proceed.
-
-        Each local waiter is switched to directly: it does its operation and
-        runs until it blocks again, when control comes back here.  A waiter
-        of another hub gets this method run in that hub instead.  After as
-        many wake-ups as there were waiters on entry, the rest is left to a
-        new call so that the loop keeps turning.
-        """
+        # ParkingLot._unlock with _next_line and _unpark inlined: this pass is
+        # on the hot path of every queue hand-off (about 10% of a ping-pong).
         self._unlock_pending = False
         hub = getcurrent()
         getters = self.getters
@@ -658,18 +468,6 @@ class SimpleQueue(_CrossThread, Generic[_T]):
     def _discarded(self) -> None:
         """``shutdown(immediate=True)`` dropped one item."""
 
-    # -- iteration ----------------------------------------------------------------
-
-    def __iter__(self) -> Iterator[_T]:
-        return self
-
-    def __next__(self) -> _T:
-        item = self.get()
-        if item is StopIteration:
-            raise StopIteration
-        return item
-
-    next = __next__
 
 
 # -- Queue (joinable) ----------------------------------------------------------------
@@ -704,7 +502,7 @@ class Queue(SimpleQueue[_T]):
             raise ShutDown
         maxsize = self._maxsize
         if block and timeout is not None and maxsize is not None:
-            _check_timeout(timeout)
+            check_timeout(timeout)
         if maxsize is None or self._qsize() < maxsize:
             self._put(item)
             self.unfinished_tasks += 1
@@ -738,7 +536,7 @@ class Queue(SimpleQueue[_T]):
                 waiter = waiters.popleft()
             except IndexError:
                 break
-            _wake(waiter, None)
+            wake(waiter, None)
 
     def join(self, timeout: float | None = None) -> bool:
         """Block until every item put has been reported done with ``task_done()``.
@@ -748,33 +546,22 @@ class Queue(SimpleQueue[_T]):
         """
         if not self.unfinished_tasks:
             return True
-        hub = _threadlocal.hub or get_hub()
+        hub = this_thread.hub or get_hub()
         waiter = Waiter(hub)
-        waiters = self._join_waiters
-        waiters.append(waiter)
-        keepalive = self._keepalive(hub) if (
-            self._shared or (hub is not self._hub and self._foreign(hub))
-        ) else None
-        timer = Timeout._start_new_or_dummy(timeout)
-        try:
-            while self.unfinished_tasks:
-                waiter.get()
-                waiter.clear()
-                if self.unfinished_tasks and waiter not in waiters:
-                    waiters.append(waiter)
-            return True
-        except Timeout as ex:
-            if ex is not timer:
-                raise
-            return False
-        finally:
-            try:
-                waiters.remove(waiter)
-            except ValueError:
-                pass
-            timer.close()
-            if keepalive is not None:
-                keepalive.close()
+        self._join_waiters.append(waiter)
+        # _park returns what task_done() woke us with (None), or False when
+        # the timeout expired (see _interrupted).
+        return self._park(hub, self._join_waiters, waiter, timeout, None) is not False
+
+    def _waits_on(self, line: deque[Waiter]) -> bool:
+        # Queue.join's line: woken with tasks still unfinished, wait again.
+        return bool(self.unfinished_tasks)
+
+    def _interrupted(self, line: deque[Any], waiter: Waiter, ex: BaseException,
+                     own_deadline: bool, picked: bool) -> Any:
+        if line is self._join_waiters:
+            return False if own_deadline else RAISE
+        return SimpleQueue._interrupted(self, line, waiter, ex, own_deadline, picked)
 
     def shutdown(self, immediate: bool = False) -> None:
         super().shutdown(immediate)
@@ -872,249 +659,7 @@ class LifoQueue(Queue[_T]):
         return item
 
 
-# -- Channel -------------------------------------------------------------------------
+# Channel lives in its own module; imported here, its public home.
+from greenkit.queue._channel import Channel  # noqa: E402
 
-
-class Channel(_CrossThread, Generic[_T]):
-    """A rendezvous between greenlets: no buffer, every ``put()`` waits until
-    a ``get()`` takes its item, and every ``get()`` until a ``put()`` gives one.
-
-    ``qsize()`` is always 0 and both ``empty()`` and ``full()`` are always
-    true.  *maxsize* exists for signature compatibility with the queues; it
-    must be 1.  ``balance`` is the number of blocked putters minus the number
-    of blocked getters.
-    """
-
-    __slots__ = (
-        "getters",
-        "putters",
-        "__weakref__",
-    )
-
-    __class_getitem__ = classmethod(GenericAlias)  # type: ignore[var-annotated]
-
-    #: Waiters of the greenlets blocked in ``get()``, in arrival order.
-    getters: deque[Any]
-    #: Waiters (with their items) of the greenlets blocked in ``put()``.
-    putters: deque[Any]
-
-    def __init__(self, maxsize: int = 1) -> None:
-        if maxsize != 1:
-            raise ValueError("Channels have a maxsize of 1")
-        self.getters = deque()
-        self.putters = deque()
-        self._unlock_pending = False
-        self._unlock_cb = None
-        self._owner = get_ident()
-        self._shared = False
-        self._hub = _threadlocal.hub
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} at {id(self):#x}{self._format()}>"
-
-    def __str__(self) -> str:
-        return f"<{type(self).__name__}{self._format()}>"
-
-    def _format(self) -> str:
-        parts = []
-        if self.getters:
-            parts.append(f" getters[{len(self.getters)}]")
-        if self.putters:
-            parts.append(f" putters[{len(self.putters)}]")
-        return "".join(parts)
-
-    @property
-    def balance(self) -> int:
-        """Blocked putters minus blocked getters."""
-        return len(self.putters) - len(self.getters)
-
-    def qsize(self) -> int:
-        """Always 0: a channel holds no item."""
-        return 0
-
-    def empty(self) -> bool:
-        """Always True."""
-        return True
-
-    def full(self) -> bool:
-        """Always True."""
-        return True
-
-    def put(self, item: _T, block: bool = True, timeout: float | None = None) -> None:
-        """Give *item* to a getter, waiting for one if needed.
-
-        With *block* true, return once a getter has taken the item (raise
-        :exc:`Full` if none did within *timeout* seconds, when given); with
-        *block* false (or from the hub), succeed only if a getter is already
-        waiting, else raise :exc:`Full`.  With *block* true, a negative
-        *timeout* raises :exc:`ValueError`.
-        """
-        if block and timeout is not None:
-            _check_timeout(timeout)
-        getters = self.getters
-        hub = _current_hub_if_running_in_it()
-        if hub is not None or not block or (
-            timeout is not None and _nonblocking_timeout(timeout)
-        ):
-            while getters:
-                try:
-                    getter = getters.popleft()
-                except IndexError:
-                    break
-                getter.item = item
-                if hub is not None and getter.hub is hub:
-                    getter.switch(item)
-                else:
-                    _wake(getter, item)
-                return
-            raise Full
-        hub = _threadlocal.hub or get_hub()
-        waiter = _ItemWaiter(hub, item)
-        putters = self.putters
-        putters.append(waiter)
-        if getters:
-            self._schedule_unlock()
-        keepalive = self._keepalive(hub) if (
-            self._shared or (hub is not self._hub and self._foreign(hub))
-        ) else None
-        timer = _start_timer(timeout, Full)
-        try:
-            waiter.get()
-            if getters and putters:
-                # Normally the running _unlock pairs them (and cancels this).
-                self._schedule_unlock()
-        except BaseException as ex:
-            try:
-                putters.remove(waiter)
-            except ValueError:
-                # A getter took the item already: only the wake-up was late.
-                if ex is timer or isinstance(ex, Full):
-                    return
-            raise
-        finally:
-            _stop_timer(timer, timeout)
-            if keepalive is not None:
-                keepalive.close()
-
-    def put_nowait(self, item: _T) -> None:
-        """Give *item* to a waiting getter, or raise :exc:`Full`."""
-        self.put(item, False)
-
-    def get(self, block: bool = True, timeout: float | None = None) -> _T:
-        """Take an item from a putter, waiting for one if needed.
-
-        With *block* true, wait (raise :exc:`Empty` if no putter came within
-        *timeout* seconds, when given); with *block* false (or from the hub),
-        succeed only if a putter is already waiting, else raise :exc:`Empty`.
-        With *block* true, a negative *timeout* raises :exc:`ValueError`.
-        """
-        if block and timeout is not None:
-            _check_timeout(timeout)
-        putters = self.putters
-        while putters:
-            try:
-                putter = putters.popleft()
-            except IndexError:
-                break
-            item: _T = putter.item
-            putter.item = _NONE
-            _wake(putter, None)
-            return item
-        hub = _current_hub_if_running_in_it()
-        if hub is not None or not block or (
-            timeout is not None and _nonblocking_timeout(timeout)
-        ):
-            raise Empty
-        hub = _threadlocal.hub or get_hub()
-        waiter = _ItemWaiter(hub)
-        getters = self.getters
-        getters.append(waiter)
-        if self.putters:
-            # Another thread started a put between our check and joining the line.
-            self._schedule_unlock()
-        keepalive = self._keepalive(hub) if (
-            self._shared or (hub is not self._hub and self._foreign(hub))
-        ) else None
-        timer = _start_timer(timeout, Empty)
-        try:
-            result: _T = waiter.get()
-            if getters and self.putters:
-                self._schedule_unlock()
-            return result
-        except BaseException as ex:
-            try:
-                getters.remove(waiter)
-            except ValueError:
-                # A putter handed us an item before the exception arrived.
-                if waiter.item is not _NONE and (ex is timer or isinstance(ex, Empty)):
-                    delivered: _T = waiter.item
-                    return delivered
-            raise
-        finally:
-            _stop_timer(timer, timeout)
-            if keepalive is not None:
-                keepalive.close()
-
-    def get_nowait(self) -> _T:
-        """Take the item of a waiting putter, or raise :exc:`Empty`."""
-        return self.get(False)
-
-    def _schedule_unlock(self) -> None:
-        """Make sure ``_unlock`` runs soon, in the hub of the first getter."""
-        if self._unlock_pending:
-            return
-        try:
-            hub = self.getters[0].hub
-        except IndexError:
-            return
-        self._schedule_unlock_in(hub)
-
-    def _unlock(self) -> None:
-        """Pair blocked getters with blocked putters, in arrival order: the
-        getter runs first with the item, then the putter resumes."""
-        self._unlock_pending = False
-        hub = getcurrent()
-        getters = self.getters
-        putters = self.putters
-        budget = len(getters) + len(putters)
-        while getters and putters:
-            if budget <= 0:
-                self._schedule_unlock_in(hub)
-                return
-            budget -= 1
-            try:
-                getter = getters.popleft()
-            except IndexError:
-                continue
-            if getter.hub is not hub:
-                getters.appendleft(getter)
-                self._schedule_unlock_in(getter.hub)
-                return
-            try:
-                putter = putters.popleft()
-            except IndexError:
-                getters.appendleft(getter)
-                continue
-            item = putter.item
-            putter.item = _NONE
-            getter.item = item
-            local_putter = putter.hub is hub
-            if not local_putter:
-                # Wake it first: the getter may never give control back.
-                _wake(putter, None)
-            getter.switch(item)
-            if local_putter:
-                putter.switch(None)
-            if self._unlock_pending:
-                self._reclaim_unlock(hub)
-
-    def __iter__(self) -> Iterator[_T]:
-        return self
-
-    def __next__(self) -> _T:
-        item = self.get()
-        if item is StopIteration:
-            raise StopIteration
-        return item
-
-    next = __next__
+Channel.__module__ = __name__

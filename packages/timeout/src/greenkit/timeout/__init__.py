@@ -15,7 +15,13 @@ exception into that greenlet, wherever it is blocked::
 or, equivalently, ``with Timeout(2.5): ...``.
 
 Layering: this module sits above ``greenkit.hub`` and imports it; the hub
-never imports this module.
+never imports this module.  It takes its timers from the hub's pool
+(``Hub.start_timer`` / ``Hub.return_timer``).
+
+For the distributions above (sync, greenlets, io...), :func:`start_for_call`
+is the entry point for the ``timeout`` argument of a blocking call: it
+starts the call's deadline and returns an object to ``close()`` when the
+call ends (not in ``__all__``, which mirrors gevent's).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from typing import Any, TypeVar
 
 from greenlet import getcurrent
 
-from greenkit._hub_local import _threadlocal, get_hub
+from greenkit._hub_local import get_hub, this_thread
 
 __all__ = ["Timeout", "with_timeout"]
 
@@ -163,15 +169,15 @@ class Timeout(BaseException):
         seconds = self.seconds
         if seconds is None:
             return
-        hub = _threadlocal.hub
+        hub = this_thread.hub
         if hub is None:  # (not ``or``: a hub that has not started yet is falsy)
             hub = get_hub()
         self._hub = hub
         self._timer_shown = False
         # Counted from now, not from the loop's cached time.  (A function and
         # one tuple: one allocation less per start than a bound method.)
-        self._timer = hub._start_timer(seconds, self._ref, self._priority, True,
-                                       _expire, (self, getcurrent()))
+        self._timer = hub.start_timer(seconds, self._ref, self._priority, True,
+                                      _expire, (self, getcurrent()))
 
     @classmethod
     def start_new(cls: type[_TimeoutT], timeout: Any = None, exception: Any = None,
@@ -200,6 +206,7 @@ class Timeout(BaseException):
             return _NO_TIMER
         return cls.start_new(timeout, exception, ref)
 
+
     def close(self) -> None:
         """Cancel the timeout if it is pending, and release its loop timer.
 
@@ -214,7 +221,7 @@ class Timeout(BaseException):
                 # Someone holds this timer (see ``timer``): stop it, never reuse it.
                 timer.stop()
             else:
-                self._hub._return_timer(timer)
+                self._hub.return_timer(timer)
 
     #: If the timeout is pending, cancel it; otherwise do nothing.  It may be
     #: started again afterwards.  (One method with :meth:`close`, which is
@@ -296,6 +303,26 @@ def _expire(timeout: Timeout, owner: Any) -> None:
     timeout._on_expiration(owner, timeout._exception_to_raise())
 
 
+def start_for_call(timeout: Timeout | float | None, exception: Any = None) -> Timeout | _NoTimer:
+    """Start the deadline of one blocking call given a ``timeout`` argument.
+
+    - None: no deadline; a shared object that never fires is returned (no
+      allocation).
+    - a :class:`Timeout`: the caller's own; it is started unless pending, and
+      returned.
+    - a number of seconds: a new Timeout raising *exception* (None: itself).
+
+    Close what is returned when the call ends (``finally: timer.close()``);
+    for a caller's Timeout that cancels it, for one made here it also gives
+    its loop timer back to the hub.  Tell this deadline's expiry from an
+    enclosing one by identity (``except BaseException as ex: if ex is
+    timer``, or ``isinstance(ex, exception)``).
+    """
+    if timeout is None:
+        return _NO_TIMER
+    return Timeout.start_new(timeout, exception)
+
+
 _NOT_GIVEN: Any = object()
 
 
@@ -307,7 +334,7 @@ def with_timeout(seconds: float | None, function: Callable[..., _T], *args: Any,
     *timeout_value* is returned if given, otherwise the :class:`Timeout` is
     raised.  *timeout_value* is not passed to *function*.
     """
-    timeout = Timeout._start_new_or_dummy(seconds)
+    timeout = start_for_call(seconds)
     try:
         return function(*args, **kwargs)
     except Timeout as ex:

@@ -245,8 +245,12 @@ class loop:
 
     #: Rough smallest timer granularity, in seconds (libev gives no figure).
     approx_timer_resolution = 0.00001
-    #: Whether ``timer.start()`` refreshes the loop's clock by default.
-    starting_timer_may_update_loop_time = False
+    #: Whether ``timer.start()`` refreshes the loop's clock by default.  True,
+    #: as a timer started after the loop was busy (or blocked) must count from
+    #: now, not from the last poll (``spawn_later(0.5)`` after a one-second
+    #: block still waits half a second, as on gevent); the cost is one clock
+    #: read in the same C call.
+    starting_timer_may_update_loop_time = True
 
     def __new__(cls, flags: int | str | Iterable[str] | None = None,
                 default: bool | None = None) -> loop:
