@@ -421,9 +421,9 @@ def namespace(session: nox.Session) -> None:
 
 @nox.session(python=False)
 def pins(session: nox.Session) -> None:
-    """Check every version and inter-package pin against VERSION."""
-    session.run(sys.executable, str(ROOT / "tools" / "sync_versions.py"), "--check",
-                external=True)  # fmt: skip
+    """Check every version and pin against VERSION, and the package map against the metadata."""
+    for tool in ("sync_versions.py", "package_map.py"):
+        session.run(sys.executable, str(ROOT / "tools" / tool), "--check", external=True)
 
 
 @nox.session(python=PYTHONS[0])

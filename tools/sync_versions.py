@@ -27,6 +27,7 @@ import argparse
 import re
 import sys
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,9 +171,7 @@ def _addons(packages: list[Package]) -> set[str]:
     if not meta:
         return set()
     return {
-        normalize(split_requirement(req)[0])
-        for reqs in meta[0].optional.values()
-        for req in reqs
+        normalize(split_requirement(req)[0]) for reqs in meta[0].optional.values() for req in reqs
     }
 
 
@@ -189,8 +188,17 @@ def _add_meta_pins(text: str, pins: list[str], where: str) -> str:
     return text[: match.start("body")] + body + text[match.end("body") :]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+Plan = Callable[[Path], tuple[list[str], dict[Path, str]]]
+
+
+def cli(argv: list[str] | None, doc: str | None, plan: Plan, agreed: Callable[[Path], str]) -> int:
+    """The command line of a tool that rewrites files from a ``plan(root)``.
+
+    ``plan`` returns (disagreements, {file: corrected text}).  With
+    ``--check`` print the disagreements (exit 1 if any) or ``agreed(root)``;
+    without it write the corrected files and report what is left.
+    """
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
     parser.add_argument(
         "--check", action="store_true", help="change nothing; exit 1 if anything disagrees"
     )
@@ -202,9 +210,9 @@ def main(argv: list[str] | None = None) -> int:
         for problem in problems:
             print(problem)
         if problems:
-            print(f"{len(problems)} disagreement(s); run: python tools/sync_versions.py")
+            print(f"{len(problems)} disagreement(s); run: python {Path(sys.argv[0]).name}")
             return 1
-        print(f"all pins agree with VERSION {read_version(args.root)}")
+        print(agreed(args.root))
         return 0
 
     for path, text in fixed.items():
@@ -214,6 +222,12 @@ def main(argv: list[str] | None = None) -> int:
     for problem in remaining:
         print(f"cannot fix automatically: {problem}")
     return 1 if remaining else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli(
+        argv, __doc__, plan, lambda root: f"all pins agree with VERSION {read_version(root)}"
+    )
 
 
 if __name__ == "__main__":

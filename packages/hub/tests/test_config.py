@@ -505,3 +505,23 @@ def test_importable_setting_helpers() -> None:
     from pprint import saferepr
 
     assert setting.get() is saferepr
+
+
+@pytest.mark.parametrize(
+    ("name", "dist"),
+    [
+        ("greenkit.loop.libev.corecffi.loop", "greenkit-loop-libev"),
+        ("greenkit.resolver.ares.Resolver", "greenkit-io[ares]"),
+        ("greenkit.resolver.dnspython", "greenkit-io[dnspython]"),
+        ("greenkit.resolver.thread.Resolver", "greenkit-io"),
+        ("greenkit.threadpool.ThreadPool", "greenkit-threads"),
+        ("greenkit.thread", "greenkit-threads"),
+        ("greenkit.config", "greenkit-hub"),
+        ("greenkit.gunicorn.Worker", "greenkit-gunicorn"),
+        ("greenkit.threadpoolx", None),
+        ("os.path", None),
+    ],
+)
+def test_distribution_for(name: str, dist: str | None) -> None:
+    # The map is generated from the packages' metadata (tools/package_map.py).
+    assert config.distribution_for(name) == dist
