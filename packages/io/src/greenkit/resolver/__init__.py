@@ -28,8 +28,8 @@ from __future__ import annotations
 # thread that import could wait for the import lock held by a greenlet of the
 # main thread that is itself waiting for the lookup.  Import it up front.
 import encodings.idna  # noqa: F401
-from socket import AF_INET, AF_INET6, NI_NUMERICHOST, NI_NUMERICSERV, inet_pton
 from collections.abc import Callable
+from socket import AF_INET, AF_INET6, NI_NUMERICHOST, NI_NUMERICSERV, inet_pton
 from typing import Any, TypeVar
 
 from greenkit._originals import get_original

@@ -29,6 +29,7 @@ Everything else is done here, the same way for both:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from ipaddress import ip_address
 from socket import (
@@ -46,7 +47,6 @@ from socket import (
     gaierror,
     herror,
 )
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 from greenkit.resolver import (
