@@ -49,9 +49,9 @@ _NAMES = ["getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr", "
 # the registry holds them.  Declared with the standard library's result types
 # (``get_original`` cannot know them).
 _getaddrinfo: Callable[..., list[_AddrInfo]]
-_gethostbyname: Callable[[Any], str]
-_gethostbyname_ex: Callable[[Any], tuple[str, list[str], list[str]]]
-_gethostbyaddr: Callable[[Any], tuple[str, list[str], list[str]]]
+_gethostbyname: Callable[[str], str]
+_gethostbyname_ex: Callable[[str], tuple[str, list[str], list[str]]]
+_gethostbyaddr: Callable[[str], tuple[str, list[str], list[str]]]
 _getnameinfo: Callable[[Any, int], tuple[str, str]]
 (_getaddrinfo, _gethostbyname, _gethostbyname_ex, _gethostbyaddr,
  _getnameinfo) = get_original("socket", _NAMES)
