@@ -17,8 +17,8 @@ from greenkit.gunicorn._worker import Worker
 from greenkit.pool import Pool
 from greenkit.pywsgi import WSGIHandler, WSGIServer
 from greenkit.timeout import Timeout
-from gunicorn.http.wsgi import base_environ  # type: ignore[import-untyped]
-from gunicorn.sock import ssl_context  # type: ignore[import-untyped]
+from gunicorn.http.wsgi import base_environ
+from gunicorn.sock import ssl_context
 
 __all__ = ["PyWSGIWorker"]
 

@@ -45,8 +45,8 @@ from greenkit.pool import Pool
 from greenkit.server import StreamServer
 from greenkit.socket import socket as cooperative_socket
 from greenkit.timeout import Timeout
-from gunicorn.sock import ssl_context  # type: ignore[import-untyped]
-from gunicorn.workers.base_async import AsyncWorker  # type: ignore[import-untyped]
+from gunicorn.sock import ssl_context
+from gunicorn.workers.base_async import AsyncWorker
 
 __all__ = ["Worker"]
 

@@ -16,7 +16,7 @@ import io
 import os
 from collections.abc import Callable, Iterator
 from errno import EBADF
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greenkit.hub import get_hub
 from greenkit.lock import DummySemaphore, Semaphore
@@ -42,8 +42,15 @@ _IO_METHODS = (
     "writable", "write", "writelines", "detach",
 )
 
+if TYPE_CHECKING:
+    # What the mixin is put before: a raw object (its ``write`` is the next
+    # in the MRO).  At run time the mixin derives from object only.
+    _RawBase = io.RawIOBase
+else:
+    _RawBase = object
 
-class WriteallMixin:
+
+class WriteallMixin(_RawBase):
     """Adds :meth:`writeall`: keep writing until every byte went out.
 
     A raw (unbuffered) object may write only part of what it is given;
@@ -56,7 +63,7 @@ class WriteallMixin:
         view = memoryview(value).cast("B")
         total = len(view)
         written = 0
-        write = super().write  # type: ignore[misc]
+        write = super().write
         while written < total:
             count = write(view[written:])
             if count is None:  # a non-blocking raw object that would block

@@ -23,9 +23,12 @@ from __future__ import annotations
 
 import socket as __socket__  # noqa: F401  (part of this module's interface)
 from socket import AF_INET, AF_INET6, gethostname, inet_pton
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greenkit.hub import get_hub
+
+if TYPE_CHECKING:
+    from greenkit.resolver import AbstractResolver, _AddrInfo
 
 __all__: list[str] = []  # private module: greenkit.socket exports these names
 
@@ -34,33 +37,40 @@ _SPECIAL_HOSTS = frozenset(["", "<broadcast>", b"", b"<broadcast>"])
 
 
 def getaddrinfo(host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0,
-                flags: int = 0) -> list[tuple[Any, Any, int, str, Any]]:
+                flags: int = 0) -> list[_AddrInfo]:
     """Resolve ``host``/``port`` into a list of
     ``(family, type, proto, canonname, sockaddr)`` tuples, as
     :func:`socket.getaddrinfo` does, through the hub's resolver."""
-    return get_hub().resolver.getaddrinfo(host, port, family, type, proto, flags)  # type: ignore[no-any-return]
+    # Annotated (zero cost): whatever class ``config.resolver`` names has
+    # AbstractResolver's signatures.
+    resolver: AbstractResolver = get_hub().resolver
+    return resolver.getaddrinfo(host, port, family, type, proto, flags)
 
 
 def gethostbyname(hostname: str) -> str:
     """The IPv4 address of ``hostname`` (see :func:`socket.gethostbyname`)."""
-    return get_hub().resolver.gethostbyname(hostname)  # type: ignore[no-any-return]
+    resolver: AbstractResolver = get_hub().resolver
+    return resolver.gethostbyname(hostname)
 
 
 def gethostbyname_ex(hostname: str) -> tuple[str, list[str], list[str]]:
     """``(hostname, aliaslist, ipaddrlist)`` for ``hostname``
     (see :func:`socket.gethostbyname_ex`)."""
-    return get_hub().resolver.gethostbyname_ex(hostname)  # type: ignore[no-any-return]
+    resolver: AbstractResolver = get_hub().resolver
+    return resolver.gethostbyname_ex(hostname)
 
 
 def gethostbyaddr(ip_address: str) -> tuple[str, list[str], list[str]]:
     """``(hostname, aliaslist, ipaddrlist)`` for an address or a name
     (see :func:`socket.gethostbyaddr`)."""
-    return get_hub().resolver.gethostbyaddr(ip_address)  # type: ignore[no-any-return]
+    resolver: AbstractResolver = get_hub().resolver
+    return resolver.gethostbyaddr(ip_address)
 
 
 def getnameinfo(sockaddr: Any, flags: int) -> tuple[str, str]:
     """``(host, port)`` names for a socket address (see :func:`socket.getnameinfo`)."""
-    return get_hub().resolver.getnameinfo(sockaddr, flags)  # type: ignore[no-any-return]
+    resolver: AbstractResolver = get_hub().resolver
+    return resolver.getnameinfo(sockaddr, flags)
 
 
 def getfqdn(name: str = "") -> str:

@@ -22,7 +22,7 @@ import os as _os
 import time
 from collections.abc import Callable
 from errno import EAGAIN, EINTR
-from typing import Any
+from typing import Any, TypeVar
 
 from greenkit._io_wait import close_fd
 from greenkit._stdlib_mirror import reexport
@@ -35,6 +35,9 @@ _waitpid = _os.waitpid
 _fork = _os.fork
 
 _IGNORED_ERRORS = (EAGAIN, EINTR)
+
+_A = TypeVar("_A")
+_T = TypeVar("_T")
 
 __implements__ = ["fork", "forkpty", "waitpid", "posix_spawn", "posix_spawnp"]
 __extensions__ = [
@@ -62,7 +65,7 @@ def make_nonblocking(fd: int) -> bool:
     return False
 
 
-def _nb_io(func: Callable[[int, Any], Any], fd: int, arg: Any, events: int) -> Any:
+def _nb_io(func: Callable[[int, _A], _T], fd: int, arg: _A, events: int) -> _T:
     hub = None
     event = None
     try:
@@ -84,23 +87,25 @@ def _nb_io(func: Callable[[int, Any], Any], fd: int, arg: Any, events: int) -> A
 def nb_read(fd: int, n: int) -> bytes:
     """Read up to ``n`` bytes from the non-blocking ``fd``; only the calling
     greenlet waits while nothing is available."""
-    return _nb_io(_read, fd, n, 1)  # type: ignore[no-any-return]
+    return _nb_io(_read, fd, n, 1)
 
 
 def nb_write(fd: int, buf: Any) -> int:
     """Write some of ``buf`` to the non-blocking ``fd``; only the calling
     greenlet waits while there is no room.  Returns the count written."""
-    return _nb_io(_write, fd, buf, 2)  # type: ignore[no-any-return]
+    return _nb_io(_write, fd, buf, 2)
 
 
 def tp_read(fd: int, n: int) -> bytes:
     """``os.read`` run in the hub's thread pool."""
-    return get_hub().threadpool.apply(_read, (fd, n))  # type: ignore[no-any-return]
+    data: bytes = get_hub().threadpool.apply(_read, (fd, n))
+    return data
 
 
 def tp_write(fd: int, buf: Any) -> int:
     """``os.write`` run in the hub's thread pool."""
-    return get_hub().threadpool.apply(_write, (fd, buf))  # type: ignore[no-any-return]
+    written: int = get_hub().threadpool.apply(_write, (fd, buf))
+    return written
 
 
 # -- fork ---------------------------------------------------------------------

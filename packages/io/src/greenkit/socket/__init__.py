@@ -102,11 +102,17 @@ __all__ = __implements__ + __extensions__ + __imports__
 
 # The originals, whatever monkey patching does to the standard module later.
 if TYPE_CHECKING:
-    _std_socket = __socket__.socket
+    class _std_socket(__socket__.socket):
+        """The standard class, with the private methods typeshed leaves out."""
+
+        def _accept(self) -> tuple[int, Any]: ...
+        def _sendfile_use_send(self, file: Any, offset: int = 0,
+                               count: int | None = None) -> int: ...
 else:
     _std_socket = get_original("socket", "socket")
 _std_create_server = get_original("socket", "create_server")
-_GLOBAL_DEFAULT_TIMEOUT: Any = __socket__._GLOBAL_DEFAULT_TIMEOUT  # type: ignore[attr-defined]
+# Private, so not in typeshed's ``socket``: read from the module's namespace.
+_GLOBAL_DEFAULT_TIMEOUT: Any = vars(__socket__)["_GLOBAL_DEFAULT_TIMEOUT"]
 _error = __socket__.error
 _timeout = __socket__.timeout
 _AF_INET = __socket__.AF_INET
@@ -292,7 +298,7 @@ class socket(_std_socket):
         """Wait for a connection: ``(cooperative socket, address)``."""
         while True:
             try:
-                fd, address = self._accept()  # type: ignore[attr-defined]
+                fd, address = self._accept()
                 break
             except BlockingIOError:
                 if self._timeout == 0.0:
@@ -464,7 +470,7 @@ class socket(_std_socket):
             fileno = file.fileno()
             size = _os.fstat(fileno).st_size
         except (AttributeError, _io.UnsupportedOperation, OSError):
-            return self._sendfile_use_send(file, offset, count)  # type: ignore[attr-defined,no-any-return]
+            return self._sendfile_use_send(file, offset, count)
         if not size:
             return 0
         total = 0
@@ -479,7 +485,7 @@ class socket(_std_socket):
                     continue
                 except OSError:
                     if total == 0:
-                        return self._sendfile_use_send(  # type: ignore[attr-defined,no-any-return]
+                        return self._sendfile_use_send(
                             file, offset, count)
                     raise
                 if sent == 0:

@@ -31,7 +31,7 @@ import sys as _sys
 import time as _time
 import warnings as _warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, overload
 
 from greenkit._io_wait import wait_on_watcher as _wait_on_watcher
 from greenkit._stdlib_mirror import reexport
@@ -50,6 +50,18 @@ _PROTOCOL_TLS_CLIENT = _stdlib_ssl.PROTOCOL_TLS_CLIENT
 _PROTOCOL_TLS_SERVER = _stdlib_ssl.PROTOCOL_TLS_SERVER
 _BaseContext: Any = _ssl._SSLContext
 _c_recv = _socket.socket.recv
+
+
+class _SSLObjectInfo(Protocol):
+    """What :class:`SSLSocket`'s connection-info methods ask of ``_sslobj`` (the
+    C ``_ssl._SSLSocket``, for which typeshed has no class)."""
+
+    def selected_alpn_protocol(self) -> str | None: ...
+    def cipher(self) -> tuple[str, str, int] | None: ...
+    def shared_ciphers(self) -> list[tuple[str, str, int]] | None: ...
+    def compression(self) -> str | None: ...
+    def version(self) -> str | None: ...
+    def get_channel_binding(self, cb_type: str = ...) -> bytes | None: ...
 
 #: The names monkey patching copies into :mod:`ssl`.
 __implements__ = [
@@ -378,6 +390,11 @@ class SSLSocket(_greensocket):
         self._check_connected()
         self._ssl_io("handshake", self._sslobj.do_handshake, block=block)
 
+    @overload
+    def read(self, len: int = 1024, buffer: None = None) -> bytes: ...
+    @overload
+    def read(self, len: int, buffer: Any) -> int: ...
+
     def read(self, len: int = 1024, buffer: Any = None) -> Any:
         """Read up to ``len`` bytes (into ``buffer`` if given: then return the count).
 
@@ -430,33 +447,38 @@ class SSLSocket(_greensocket):
 
     def selected_alpn_protocol(self) -> str | None:
         """The protocol ALPN selected in the handshake, or ``None``."""
-        if self._sslobj is None or not _ssl.HAS_ALPN:
+        sslobj: _SSLObjectInfo | None = self._sslobj
+        if sslobj is None or not _ssl.HAS_ALPN:
             return None
-        return self._sslobj.selected_alpn_protocol()  # type: ignore[no-any-return]
+        return sslobj.selected_alpn_protocol()
 
     def cipher(self) -> tuple[str, str, int] | None:
         """``(name, protocol, secret bits)`` of the negotiated cipher, or ``None``."""
-        if self._sslobj is None:
+        sslobj: _SSLObjectInfo | None = self._sslobj
+        if sslobj is None:
             return None
-        return self._sslobj.cipher()  # type: ignore[no-any-return]
+        return sslobj.cipher()
 
     def shared_ciphers(self) -> list[tuple[str, str, int]] | None:
         """The ciphers both sides offered (server side), or ``None``."""
-        if self._sslobj is None:
+        sslobj: _SSLObjectInfo | None = self._sslobj
+        if sslobj is None:
             return None
-        return self._sslobj.shared_ciphers()  # type: ignore[no-any-return]
+        return sslobj.shared_ciphers()
 
     def compression(self) -> str | None:
         """The compression algorithm in use, or ``None``."""
-        if self._sslobj is None:
+        sslobj: _SSLObjectInfo | None = self._sslobj
+        if sslobj is None:
             return None
-        return self._sslobj.compression()  # type: ignore[no-any-return]
+        return sslobj.compression()
 
     def version(self) -> str | None:
         """The negotiated protocol version (``'TLSv1.3'``...), or ``None``."""
-        if self._sslobj is None:
+        sslobj: _SSLObjectInfo | None = self._sslobj
+        if sslobj is None:
             return None
-        return self._sslobj.version()  # type: ignore[no-any-return]
+        return sslobj.version()
 
     def pending(self) -> int:
         """Decrypted bytes already buffered: readable without waiting."""
@@ -466,8 +488,9 @@ class SSLSocket(_greensocket):
 
     def get_channel_binding(self, cb_type: str = "tls-unique") -> bytes | None:
         """Channel binding data (RFC 5929) of the connection, or ``None``."""
-        if self._sslobj is not None:
-            return self._sslobj.get_channel_binding(cb_type)  # type: ignore[no-any-return]
+        sslobj: _SSLObjectInfo | None = self._sslobj
+        if sslobj is not None:
+            return sslobj.get_channel_binding(cb_type)
         if cb_type not in _stdlib_ssl.CHANNEL_BINDING_TYPES:
             raise ValueError(f"{cb_type} channel binding type not implemented")
         return None
@@ -559,7 +582,7 @@ class SSLSocket(_greensocket):
             if flags != 0:
                 raise ValueError(
                     f"non-zero flags not allowed in calls to recv() on {self.__class__}")
-            return self.read(buflen)  # type: ignore[no-any-return]
+            return self.read(buflen)
         return super().recv(buflen, flags)
 
     def recv_into(self, buffer: Any, nbytes: int | None = None, flags: int = 0) -> int:

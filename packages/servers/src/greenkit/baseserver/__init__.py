@@ -161,7 +161,8 @@ class BaseServer:
             self._spawn = spawn.spawn
             full = getattr(spawn, "full", None)
             if full is not None:
-                self.full = full  # type: ignore[method-assign]
+                # Shadows the method on the instance (popped again above).
+                self.__dict__["full"] = full
         elif spawn is None or callable(spawn):
             self.pool = None
             self._spawn = spawn

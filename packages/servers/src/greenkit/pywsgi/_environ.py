@@ -8,7 +8,7 @@ from typing import Any
 __all__ = ["Environ", "SecureEnviron", "WSGISecureEnviron"]
 
 
-class Environ(dict):  # type: ignore[type-arg]
+class Environ(dict[str, Any]):
     """A ``dict`` for WSGI environs whose ``copy()`` keeps the class and that
     pickles (and copies through ``copy``/``pickle``) as a plain dict."""
 

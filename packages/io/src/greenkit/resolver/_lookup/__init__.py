@@ -29,6 +29,7 @@ Everything else is done here, the same way for both:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from ipaddress import ip_address
 from socket import (
@@ -46,7 +47,7 @@ from socket import (
     gaierror,
     herror,
 )
-from typing import Any
+from typing import Any, TypeVar
 
 from greenkit.resolver import (
     AbstractResolver,
@@ -70,6 +71,8 @@ __all__ = [
     "LookupTimeout",
     "split_nameserver",
 ]
+
+_T = TypeVar("_T")
 
 #: Failure kinds: the name does not exist ...
 NXDOMAIN = "nxdomain"
@@ -211,7 +214,7 @@ class LookupResolver(AbstractResolver):
         :class:`Failure`."""
         raise NotImplementedError
 
-    def _run(self, function: Any, *args: Any) -> Any:
+    def _run(self, function: Callable[..., _T], *args: Any) -> _T:
         raise NotImplementedError(f"{type(self).__name__} queries DNS itself")
 
     # -- shared --------------------------------------------------------------
@@ -240,7 +243,7 @@ class LookupResolver(AbstractResolver):
         """As :func:`socket.getaddrinfo`."""
         if (not isinstance(host, (str, bytes)) or host in _SPECIAL_HOSTS or _is_numeric(host)
                 or not isinstance(flags, int) or flags & AI_NUMERICHOST):
-            return _getaddrinfo(host, port, family, type, proto, flags)  # type: ignore[no-any-return]
+            return _getaddrinfo(host, port, family, type, proto, flags)
         # The standard library's checks of everything but the host.
         _getaddrinfo("::1" if family == AF_INET6 else "127.0.0.1", port, family, type, proto,
                      flags)
@@ -263,7 +266,7 @@ class LookupResolver(AbstractResolver):
         """As :func:`socket.gethostbyname`."""
         if (not isinstance(hostname, (str, bytes)) or hostname in _SPECIAL_HOSTS
                 or _is_numeric(hostname)):
-            return _gethostbyname(hostname)  # type: ignore[no-any-return]
+            return _gethostbyname(hostname)
         try:
             return self._forward(hostname, AF_INET).addresses[0][1]
         except Failure as failure:
@@ -273,7 +276,7 @@ class LookupResolver(AbstractResolver):
         """As :func:`socket.gethostbyname_ex`."""
         if (not isinstance(hostname, (str, bytes)) or hostname in _SPECIAL_HOSTS
                 or _is_numeric(hostname)):
-            return _gethostbyname_ex(hostname)  # type: ignore[no-any-return]
+            return _gethostbyname_ex(hostname)
         try:
             answer = self._forward(hostname, AF_INET)
         except Failure as failure:
@@ -283,7 +286,7 @@ class LookupResolver(AbstractResolver):
     def gethostbyaddr(self, ip_address: Any) -> tuple[str, list[str], list[str]]:
         """As :func:`socket.gethostbyaddr`."""
         if not isinstance(ip_address, (str, bytes)):
-            return _gethostbyaddr(ip_address)  # type: ignore[no-any-return]
+            return _gethostbyaddr(ip_address)
         host = ip_address.decode("ascii", "replace") if isinstance(ip_address, bytes) \
             else ip_address
         if host in ("", "<broadcast>"):
@@ -308,7 +311,7 @@ class LookupResolver(AbstractResolver):
                 or not isinstance(sockaddr[0], str) or not _is_numeric(sockaddr[0])):
             # Numeric answers, and the standard library's errors (it looks
             # up no names: a host name is an error there).
-            return _getnameinfo(sockaddr, flags)  # type: ignore[no-any-return]
+            return _getnameinfo(sockaddr, flags)
         numeric_host, service = _getnameinfo(sockaddr, (flags & ~NI_NAMEREQD) | NI_NUMERICHOST)
         try:
             name = self._reverse(sockaddr[0])[0]

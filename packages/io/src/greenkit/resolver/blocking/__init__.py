@@ -7,11 +7,14 @@ useful for debugging, or where threads are not wanted.  Select it with
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from greenkit.resolver import AbstractResolver
 
 __all__ = ["Resolver"]
+
+_T = TypeVar("_T")
 
 
 class Resolver(AbstractResolver):
@@ -20,7 +23,7 @@ class Resolver(AbstractResolver):
     def __init__(self, hub: Any = None) -> None:
         self.hub = hub
 
-    def _run(self, function: Any, *args: Any) -> Any:
+    def _run(self, function: Callable[..., _T], *args: Any) -> _T:
         return function(*args)
 
     def __repr__(self) -> str:

@@ -8,12 +8,15 @@ Results and errors are exactly the standard library's.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from greenkit.hub import get_hub
 from greenkit.resolver import AbstractResolver
 
 __all__ = ["Resolver"]
+
+_T = TypeVar("_T")
 
 
 class Resolver(AbstractResolver):
@@ -29,8 +32,9 @@ class Resolver(AbstractResolver):
         self.hub = hub
         self.pool = hub.threadpool
 
-    def _run(self, function: Any, *args: Any) -> Any:
-        return self.pool.apply(function, args)
+    def _run(self, function: Callable[..., _T], *args: Any) -> _T:
+        result: _T = self.pool.apply(function, args)
+        return result
 
     def __repr__(self) -> str:
         return (f"<{type(self).__module__}.{type(self).__name__} at {id(self):#x} "
