@@ -38,7 +38,13 @@ META = "greenkit"
 #: Paths that only the meta-package's wheel may contain.
 META_ONLY = ("greenkit/__init__.py", "greenkit/loop/__init__.py")
 LINT_PATHS = (
-    "packages", "tests-integration", "tests-dependents", "tools", "bench", "docs", "noxfile.py",
+    "packages",
+    "tests-integration",
+    "tests-dependents",
+    "tools",
+    "bench",
+    "docs",
+    "noxfile.py",
 )
 
 
@@ -311,8 +317,9 @@ def fuzz_pywsgi(session: nox.Session) -> None:
     )
     session.env["GREENKIT_FUZZ_CASES"] = os.environ.get("GREENKIT_FUZZ_CASES", "50000")
     session.env["GREENKIT_TEST_DEADLINE"] = "0"
-    run_pytest(session, pkg.path / "tests" / "test_pywsgi_fuzz.py", "-s",
-               "-o", "faulthandler_timeout=0")
+    run_pytest(
+        session, pkg.path / "tests" / "test_pywsgi_fuzz.py", "-s", "-o", "faulthandler_timeout=0"
+    )
 
 
 @nox.session(python=PYTHONS)
@@ -374,7 +381,14 @@ def _venv_install(session: nox.Session, python: str, *args: str) -> None:
     uv = _uv()
     if uv is not None:
         session.run(
-            uv, "pip", "install", "--quiet", "--python", python, *_uv_fresh_args(), *args,
+            uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            python,
+            *_uv_fresh_args(),
+            *args,
             external=True,
         )
     else:
@@ -447,10 +461,12 @@ def pins(session: nox.Session) -> None:
 
 @nox.session(python=PYTHONS[0])
 def lint(session: nox.Session) -> None:
-    """Run ruff over the packages, integration tests, tools and this file."""
+    """Run ruff (lint rules, then the formatter's check) over the packages,
+    integration tests, tools, bench, docs and this file."""
     session.install("ruff")
     paths = [p for p in LINT_PATHS if (ROOT / p).exists()]
     session.run("ruff", "check", *paths, *session.posargs)
+    session.run("ruff", "format", "--check", *paths)
 
 
 @nox.session(python=PYTHONS[0])
@@ -503,8 +519,9 @@ def bench(session: nox.Session) -> None:
     if not script.exists():
         session.skip("bench/loop_bench.py does not exist yet")
     house = build_wheels(session)
-    install_from_wheelhouse(session, house, META, "gevent==26.9.0", "greenkit-testing",
-                            "greenkit-io[ares,dnspython]")
+    install_from_wheelhouse(
+        session, house, META, "gevent==26.9.0", "greenkit-testing", "greenkit-io[ares,dnspython]"
+    )
     session.run("python", "bench/loop_bench.py", *session.posargs)
     session.run("python", "bench/resolver_bench.py")
 
@@ -515,20 +532,35 @@ def bench_gunicorn(session: nox.Session) -> None:
     house = build_wheels(session)
     # gevent (with packaging, gunicorn's "gevent" extra) is only imported by
     # gunicorn's own gevent workers, the baseline.
-    install_from_wheelhouse(session, house, "greenkit-gunicorn", "gunicorn[gevent]",
-                            "gevent==26.9.0")
+    install_from_wheelhouse(
+        session, house, "greenkit-gunicorn", "gunicorn[gevent]", "gevent==26.9.0"
+    )
     session.run("python", "bench/gunicorn_bench.py", *session.posargs)
 
 
 #: Real releases of gevent's dependents that the ``dependents`` session runs
 #: on greenkit through the gevent alias (tests-dependents/).
 DEPENDENTS = (
-    "gunicorn", "celery[redis]", "locust", "Flask", "Flask-SocketIO", "simple-websocket",
-    "gevent-websocket", "geventhttpclient", "grequests", "pyzmq", "grpcio",
+    "gunicorn",
+    "celery[redis]",
+    "locust",
+    "Flask",
+    "Flask-SocketIO",
+    "simple-websocket",
+    "gevent-websocket",
+    "geventhttpclient",
+    "grequests",
+    "pyzmq",
+    "grpcio",
 )
 #: What the scenarios drive them with (clients, the test runner).
-DEPENDENTS_TOOLS = ("pytest", "greenkit-testing", "python-socketio[client]", "websocket-client",
-                    "packaging")
+DEPENDENTS_TOOLS = (
+    "pytest",
+    "greenkit-testing",
+    "python-socketio[client]",
+    "websocket-client",
+    "packaging",
+)
 #: A uv override that gives every requirement on gevent a marker that is
 #: never true, so dependents install without it: the alias stands in.
 NO_GEVENT_OVERRIDE = 'gevent ; sys_platform == "never"\n'

@@ -47,8 +47,10 @@ LOOPS = ("greenkit", "asyncio", "uvloop")
 WORKLOADS = ("echo_c1", "echo_c100", "http")
 MESSAGE = b"x" * 64
 ROUND_TRIPS = 20_000
-RESPONSE = (b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n"
-            b"Connection: keep-alive\r\n\r\nHello, World!")
+RESPONSE = (
+    b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n"
+    b"Connection: keep-alive\r\n\r\nHello, World!"
+)
 
 
 # -- the workloads (protocols) ------------------------------------------------------
@@ -99,7 +101,7 @@ class HttpServer(asyncio.Protocol):
         self.buffer += data
         answers = self.buffer.count(b"\r\n\r\n")
         if answers:
-            self.buffer = self.buffer[self.buffer.rfind(b"\r\n\r\n") + 4:]
+            self.buffer = self.buffer[self.buffer.rfind(b"\r\n\r\n") + 4 :]
             self.transport.write(RESPONSE * answers)
 
 
@@ -107,8 +109,10 @@ async def echo(clients: int, reps: int) -> list[float]:
     loop = asyncio.get_running_loop()
     server = await loop.create_server(EchoServer, HOST, 0)
     port = server.sockets[0].getsockname()[1]
-    conns = [await loop.create_connection(lambda: EchoClient(0, loop.create_future()), HOST, port)
-             for _ in range(clients)]
+    conns = [
+        await loop.create_connection(lambda: EchoClient(0, loop.create_future()), HOST, port)
+        for _ in range(clients)
+    ]
     samples = []
     for rep in range(reps + 1):  # the first is the warm-up
         per_client = ROUND_TRIPS // clients
@@ -139,8 +143,13 @@ async def http(reps: int) -> list[float]:
     for rep in range(reps + 1):
         duration = "1s" if rep == 0 else "3s"
         proc = await asyncio.create_subprocess_exec(
-            "wrk", "-t1", "-c50", f"-d{duration}", f"http://{HOST}:{port}/",
-            stdout=asyncio.subprocess.PIPE)
+            "wrk",
+            "-t1",
+            "-c50",
+            f"-d{duration}",
+            f"http://{HOST}:{port}/",
+            stdout=asyncio.subprocess.PIPE,
+        )
         out, _ = await proc.communicate()
         match = re.search(rb"Requests/sec:\s*([\d.]+)", out)
         if rep and match:
@@ -182,16 +191,24 @@ def child(impl: str, workload: str, reps: int) -> None:
         # throwaway loop, then time a fresh one.
         _measure(impl, workload, 0)
     samples = _measure(impl, workload, reps)
-    print("RESULT " + json.dumps({"samples": samples,
-                                  "median": statistics.median(samples) if samples else None}))
+    print(
+        "RESULT "
+        + json.dumps(
+            {"samples": samples, "median": statistics.median(samples) if samples else None}
+        )
+    )
 
 
 # -- the driver ---------------------------------------------------------------------
 
 
 def _run_child(impl: str, workload: str, reps: int) -> float | None:
-    proc = subprocess.run([sys.executable, __file__, "--child", impl, workload, "--reps",
-                           str(reps)], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", impl, workload, "--reps", str(reps)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             value = json.loads(line[7:]).get("median")
@@ -218,11 +235,12 @@ def main() -> int:
         print("wrk not found: skipping http")
         workloads.remove("http")
     figures: dict[str, dict[str, list[float]]] = {w: {i: [] for i in LOOPS} for w in workloads}
-    ratios: dict[str, dict[str, list[float]]] = {w: {"asyncio": [], "uvloop": []}
-                                                 for w in workloads}
+    ratios: dict[str, dict[str, list[float]]] = {
+        w: {"asyncio": [], "uvloop": []} for w in workloads
+    }
     for workload in workloads:
         for rnd in range(args.rounds):
-            order = LOOPS[rnd % 3:] + LOOPS[:rnd % 3]
+            order = LOOPS[rnd % 3 :] + LOOPS[: rnd % 3]
             got = {impl: _run_child(impl, workload, args.reps) for impl in order}
             for impl, value in got.items():
                 if value is not None:
@@ -232,16 +250,24 @@ def main() -> int:
                 if mine and theirs:
                     ratios[workload][other].append(theirs / mine)  # cost: throughput inverted
     unit = {"echo_c1": "msg/s", "echo_c100": "msg/s", "http": "req/s"}
-    print(f"{'workload':<12}{'greenkit':>12}{'asyncio':>12}{'uvloop':>12}"
-          f"{'cost vs asyncio':>17}{'cost vs uvloop':>16}  unit")
-    report: dict[str, Any] = {"python": sys.version.split()[0], "rounds": args.rounds,
-                              "reps": args.reps, "workloads": {}}
+    print(
+        f"{'workload':<12}{'greenkit':>12}{'asyncio':>12}{'uvloop':>12}"
+        f"{'cost vs asyncio':>17}{'cost vs uvloop':>16}  unit"
+    )
+    report: dict[str, Any] = {
+        "python": sys.version.split()[0],
+        "rounds": args.rounds,
+        "reps": args.reps,
+        "workloads": {},
+    }
     for workload in workloads:
         med = {i: statistics.median(v) if v else None for i, v in figures[workload].items()}
         rat = {o: statistics.median(v) if v else None for o, v in ratios[workload].items()}
         cells = "".join(f"{med[i]:>12.0f}" if med[i] else f"{'n/i':>12}" for i in LOOPS)
-        rcells = "".join(f"{rat[o]:>{w}.2f}" if rat[o] else f"{'-':>{w}}"
-                         for o, w in (("asyncio", 17), ("uvloop", 16)))
+        rcells = "".join(
+            f"{rat[o]:>{w}.2f}" if rat[o] else f"{'-':>{w}}"
+            for o, w in (("asyncio", 17), ("uvloop", 16))
+        )
         print(f"{workload:<12}{cells}{rcells}  {unit[workload]}")
         report["workloads"][workload] = {"median": med, "cost": rat, "unit": unit[workload]}
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")

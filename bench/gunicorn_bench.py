@@ -60,7 +60,7 @@ IMPLS = {
 #: Which implementation each one is compared with.
 BASELINE = {"greenkit": "gevent", "greenkit-pywsgi": "gevent-pywsgi"}
 BODY = b"Hello, World!"
-APP = f'''\
+APP = f"""\
 BODY = {BODY!r}
 HEADERS = [("Content-Type", "text/plain"), ("Content-Length", str(len(BODY)))]
 
@@ -68,7 +68,7 @@ HEADERS = [("Content-Type", "text/plain"), ("Content-Length", str(len(BODY)))]
 def app(environ, start_response):
     start_response("200 OK", HEADERS)
     return [BODY]
-'''
+"""
 RESULTS = Path(__file__).resolve().parent / "results" / "gunicorn-latest.json"
 _LISTENING = re.compile(r"Listening at: http://127\.0\.0\.1:(\d+) ")
 _BOOTING = re.compile(r"Booting worker with pid: (\d+)")
@@ -99,13 +99,28 @@ class Master:
         (folder / "hello_app.py").write_text(APP)
         self.log_path = folder / "gunicorn.log"
         command = [
-            sys.executable, "-m", "gunicorn", "-k", worker_class, "-w", str(workers),
-            "-b", f"{HOST}:0", "--chdir", str(folder), "--worker-connections", "1000",
-            "--backlog", "2048", *_control_socket_args(), "hello_app:app",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-k",
+            worker_class,
+            "-w",
+            str(workers),
+            "-b",
+            f"{HOST}:0",
+            "--chdir",
+            str(folder),
+            "--worker-connections",
+            "1000",
+            "--backlog",
+            "2048",
+            *_control_socket_args(),
+            "hello_app:app",
         ]
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(command, cwd=folder, stdout=log,
-                                            stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                command, cwd=folder, stdout=log, stderr=subprocess.STDOUT
+            )
         self.port = int(self._wait(_LISTENING)[0])
         self._wait(_BOOTING, count=workers)
         self._check_answer()
@@ -149,8 +164,11 @@ class Master:
                 self.process.wait()
 
     def unclean_lines(self) -> list[str]:
-        return [line for line in self.log().splitlines()
-                if re.search(r"Traceback|\[ERROR\]|\[CRITICAL\]|WORKER TIMEOUT", line)]
+        return [
+            line
+            for line in self.log().splitlines()
+            if re.search(r"Traceback|\[ERROR\]|\[CRITICAL\]|WORKER TIMEOUT", line)
+        ]
 
 
 # -- the load -------------------------------------------------------------------------
@@ -164,9 +182,18 @@ def _seconds(text: str) -> float:
 def run_wrk(port: int, seconds: float, connections: int, threads: int) -> dict[str, float]:
     """``wrk --latency``: req/s, p50/p99 latency (ms), errors."""
     out = subprocess.run(
-        ["wrk", "--latency", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s",
-         f"http://{HOST}:{port}/"],
-        capture_output=True, text=True, check=True, timeout=seconds + 60,
+        [
+            "wrk",
+            "--latency",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds:g}s",
+            f"http://{HOST}:{port}/",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
     ).stdout
     rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
     p50 = re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE)
@@ -212,8 +239,10 @@ def python_load_child(port: int, seconds: float, connections: int) -> None:
     latencies: list[float] = []
     errors: list[int] = []
     stop_at = time.monotonic() + seconds
-    threads = [threading.Thread(target=_python_client, args=(port, stop_at, latencies, errors))
-               for _ in range(connections)]
+    threads = [
+        threading.Thread(target=_python_client, args=(port, stop_at, latencies, errors))
+        for _ in range(connections)
+    ]
     start = time.monotonic()
     for thread in threads:
         thread.start()
@@ -225,14 +254,25 @@ def python_load_child(port: int, seconds: float, connections: int) -> None:
     def pick(q: float) -> float:
         return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1e3 if latencies else 0
 
-    print(json.dumps({"rps": len(latencies) / elapsed, "p50_ms": pick(0.50),
-                      "p99_ms": pick(0.99), "errors": len(errors)}))
+    print(
+        json.dumps(
+            {
+                "rps": len(latencies) / elapsed,
+                "p50_ms": pick(0.50),
+                "p99_ms": pick(0.99),
+                "errors": len(errors),
+            }
+        )
+    )
 
 
 def run_python_load(port: int, seconds: float, connections: int) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, __file__, "--load-child", str(port), str(seconds), str(connections)],
-        capture_output=True, text=True, check=True, timeout=seconds + 60,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
     ).stdout
     result: dict[str, float] = json.loads(out)
     return result
@@ -276,10 +316,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn -w")
-    parser.add_argument("--load", choices=("wrk", "python"),
-                        default="wrk" if shutil.which("wrk") else "python")
-    parser.add_argument("--only", default=",".join(IMPLS),
-                        help="comma-separated implementations: " + ", ".join(IMPLS))
+    parser.add_argument(
+        "--load", choices=("wrk", "python"), default="wrk" if shutil.which("wrk") else "python"
+    )
+    parser.add_argument(
+        "--only",
+        default=",".join(IMPLS),
+        help="comma-separated implementations: " + ", ".join(IMPLS),
+    )
     parser.add_argument("--quick", action="store_true", help="1 round of 5 s")
     parser.add_argument("--load-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -294,12 +338,18 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(wanted) - set(IMPLS)
     if unknown:
         parser.error(f"unknown implementation(s): {sorted(unknown)}")
-    modules = {"greenkit": "greenkit.gunicorn", "greenkit-pywsgi": "greenkit.gunicorn",
-               "gevent": "gevent", "gevent-pywsgi": "gevent"}
+    modules = {
+        "greenkit": "greenkit.gunicorn",
+        "greenkit-pywsgi": "greenkit.gunicorn",
+        "gevent": "gevent",
+        "gevent-pywsgi": "gevent",
+    }
     available = [impl for impl in wanted if _importable(modules[impl])]
-    print(f"gunicorn -w {args.workers}, {args.connections} keep-alive connections, "
-          f"{args.load} load, {args.rounds} round(s) x {args.duration:g} s "
-          f"(+{args.warmup:g} s warm-up) per worker class")
+    print(
+        f"gunicorn -w {args.workers}, {args.connections} keep-alive connections, "
+        f"{args.load} load, {args.rounds} round(s) x {args.duration:g} s "
+        f"(+{args.warmup:g} s warm-up) per worker class"
+    )
 
     rounds: list[dict[str, dict[str, float]]] = []
     for number in range(args.rounds):
@@ -309,13 +359,17 @@ def main(argv: list[str] | None = None) -> int:
         for impl in order:
             record[impl] = measure(impl, args)
             r = record[impl]
-            print(f"  round {number + 1} {impl:16s} {r['rps']:9.0f} req/s  "
-                  f"p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms  errors {r['errors']:g}")
+            print(
+                f"  round {number + 1} {impl:16s} {r['rps']:9.0f} req/s  "
+                f"p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms  errors {r['errors']:g}"
+            )
         rounds.append(record)
 
     print()
-    print(f"{'worker class':18s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s}   "
-          f"{'req/s gk/gevent':>15s} {'p99 gk/gevent':>13s}")
+    print(
+        f"{'worker class':18s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s}   "
+        f"{'req/s gk/gevent':>15s} {'p99 gk/gevent':>13s}"
+    )
     summary: dict[str, dict[str, float | None]] = {}
     for impl in IMPLS:
         samples = [record[impl] for record in rounds if impl in record]
@@ -330,10 +384,15 @@ def main(argv: list[str] | None = None) -> int:
             row["rps_ratio"] = _median([a["rps"] / b["rps"] for a, b in pairs])
             row["p99_ratio"] = _median([a["p99_ms"] / b["p99_ms"] for a, b in pairs])
         summary[impl] = row
-        ratios = (f"{_fmt(row.get('rps_ratio'), '15.2f')} {_fmt(row.get('p99_ratio'), '13.2f')}"
-                  if base is not None else f"{'(baseline)':>15s}")
-        print(f"{impl:18s} {_fmt(row['rps'], '9.0f')} {_fmt(row['p50_ms'], '8.2f')} "
-              f"{_fmt(row['p99_ms'], '8.2f')}   {ratios}")
+        ratios = (
+            f"{_fmt(row.get('rps_ratio'), '15.2f')} {_fmt(row.get('p99_ratio'), '13.2f')}"
+            if base is not None
+            else f"{'(baseline)':>15s}"
+        )
+        print(
+            f"{impl:18s} {_fmt(row['rps'], '9.0f')} {_fmt(row['p50_ms'], '8.2f')} "
+            f"{_fmt(row['p99_ms'], '8.2f')}   {ratios}"
+        )
 
     versions = {}
     for dist in ("greenkit-gunicorn", "gunicorn", "gevent"):
@@ -342,11 +401,19 @@ def main(argv: list[str] | None = None) -> int:
         except importlib.metadata.PackageNotFoundError:
             versions[dist] = None
     RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({
-        "settings": {k: v for k, v in vars(args).items() if k != "load_child"},
-        "python": platform.python_version(), "cpus": os.cpu_count(), "versions": versions,
-        "rounds": rounds, "summary": summary,
-    }, indent=2))
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "settings": {k: v for k, v in vars(args).items() if k != "load_child"},
+                "python": platform.python_version(),
+                "cpus": os.cpu_count(),
+                "versions": versions,
+                "rounds": rounds,
+                "summary": summary,
+            },
+            indent=2,
+        )
+    )
     print(f"\nwrote {RESULTS}")
     return 0
 

@@ -47,8 +47,13 @@ import time
 
 IMPLS = {
     "dns": ("greenkit-ares", "greenkit-dnspython", "gevent-ares"),
-    "hosts": ("greenkit-thread", "greenkit-ares", "greenkit-dnspython", "gevent-thread",
-              "gevent-ares"),
+    "hosts": (
+        "greenkit-thread",
+        "greenkit-ares",
+        "greenkit-dnspython",
+        "gevent-thread",
+        "gevent-ares",
+    ),
 }
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
@@ -94,8 +99,9 @@ def make_resolver(impl: str, server: str) -> tuple[object, object]:
         if impl == "gevent-ares":
             from gevent.resolver.ares import Resolver as GeventAres
 
-            return GeventAres(servers=[host], udp_port=int(port), tcp_port=int(port),
-                              timeout=5.0, tries=2), run_gevent
+            return GeventAres(
+                servers=[host], udp_port=int(port), tcp_port=int(port), timeout=5.0, tries=2
+            ), run_gevent
         from gevent.resolver.thread import Resolver as GeventThread
 
         return GeventThread(), run_gevent
@@ -110,8 +116,7 @@ def _work(resolver: object, names: list[str], expected: str) -> None:
             raise AssertionError(name)
 
 
-def child(impl: str, workload: str, server: str, lookups: int, concurrency: int,
-          reps: int) -> dict:
+def child(impl: str, workload: str, server: str, lookups: int, concurrency: int, reps: int) -> dict:
     resolver, run_all = make_resolver(impl, server)
     rates = []
     cpu = 0.0
@@ -123,30 +128,49 @@ def child(impl: str, workload: str, server: str, lookups: int, concurrency: int,
             names = ["localhost"] * lookups
             expected = "127.0.0.1"
         chunks = [names[i::concurrency] for i in range(concurrency)]
-        functions = [lambda chunk=chunk, expected=expected: _work(resolver, chunk, expected)
-                     for chunk in chunks]
+        functions = [
+            lambda chunk=chunk, expected=expected: _work(resolver, chunk, expected)
+            for chunk in chunks
+        ]
         start, start_cpu = time.perf_counter(), time.process_time()
         run_all(functions)  # type: ignore[operator]
         elapsed = time.perf_counter() - start
         if rep:
             rates.append(lookups / elapsed)
             cpu += time.process_time() - start_cpu
-    return {"rates": rates, "median": statistics.median(rates),
-            "cpu_us": cpu / (lookups * reps) * 1e6}
+    return {
+        "rates": rates,
+        "median": statistics.median(rates),
+        "cpu_us": cpu / (lookups * reps) * 1e6,
+    }
 
 
 # -- driver side ---------------------------------------------------------------
 
 
 def zone(lookups: int, reps: int) -> dict:
-    return {f"h{rep}-{i}.bench": [("A", "10.0.0.1")]
-            for rep in range(reps + 1) for i in range(lookups)}
+    return {
+        f"h{rep}-{i}.bench": [("A", "10.0.0.1")] for rep in range(reps + 1) for i in range(lookups)
+    }
 
 
 def run_child(impl: str, workload: str, server: str, args: argparse.Namespace) -> dict:
-    cmd = [sys.executable, os.path.abspath(__file__), "--child", impl, "--workload", workload,
-           "--server", server, "--lookups", str(args.lookups), "--concurrency",
-           str(args.concurrency), "--reps", str(args.reps)]
+    cmd = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--child",
+        impl,
+        "--workload",
+        workload,
+        "--server",
+        server,
+        "--lookups",
+        str(args.lookups),
+        "--concurrency",
+        str(args.concurrency),
+        "--reps",
+        str(args.reps),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
@@ -166,8 +190,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         try:
-            result = child(args.child, args.workload, args.server, args.lookups,
-                           args.concurrency, args.reps)
+            result = child(
+                args.child, args.workload, args.server, args.lookups, args.concurrency, args.reps
+            )
         except Unavailable as exc:
             result = {"error": f"n/i ({exc})"}
         print(json.dumps(result))
@@ -175,16 +200,22 @@ def main() -> None:
 
     from greenkit_testing.dns import DNSResponder
 
-    results: dict = {"lookups": args.lookups, "concurrency": args.concurrency,
-                     "reps": args.reps, "rounds": args.rounds,
-                     "python": sys.version.split()[0], "rows": {}}
+    results: dict = {
+        "lookups": args.lookups,
+        "concurrency": args.concurrency,
+        "reps": args.reps,
+        "rounds": args.rounds,
+        "python": sys.version.split()[0],
+        "rows": {},
+    }
     runs: dict[str, list[dict]] = {}
     with DNSResponder(zone(args.lookups, args.reps), ttl=0) as responder:
         for _ in range(args.rounds):
             for workload, impls in IMPLS.items():
                 for impl in impls:
                     runs.setdefault(f"{workload}/{impl}", []).append(
-                        run_child(impl, workload, responder.server, args))
+                        run_child(impl, workload, responder.server, args)
+                    )
         results["queries_answered"] = len(responder.queries)
     for row, done in runs.items():
         good = [run for run in done if "median" in run]
@@ -194,9 +225,12 @@ def main() -> None:
         results["rows"][row] = {
             "median": statistics.median(run["median"] for run in good),
             "cpu_us": statistics.median(run["cpu_us"] for run in good),
-            "rounds": [run["median"] for run in good]}
-    print(f"resolver bench: {args.lookups} lookups, {args.concurrency} greenlets at once, "
-          f"median of {args.reps} reps, median round of {args.rounds}")
+            "rounds": [run["median"] for run in good],
+        }
+    print(
+        f"resolver bench: {args.lookups} lookups, {args.concurrency} greenlets at once, "
+        f"median of {args.reps} reps, median round of {args.rounds}"
+    )
     print(f"{'workload':<8} {'implementation':<20} {'lookups/s':>10} {'CPU us/lookup':>14}")
     for row, data in results["rows"].items():
         workload, impl = row.split("/")

@@ -66,9 +66,7 @@ def main() -> int:
     missing = missing_names(html_dir)
     for line in missing:
         print("undocumented:", line)
-    count = sum(
-        len(importlib.import_module(m).__all__) for d in distributions() for m in d.modules
-    )
+    count = sum(len(importlib.import_module(m).__all__) for d in distributions() for m in d.modules)
     print(f"api coverage: {count - len(missing)} of {count} public names documented")
     return 1 if missing else 0
 

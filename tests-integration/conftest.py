@@ -47,7 +47,7 @@ KEYCERT = _HERE / "localhost_keycert.pem"
 #: tuple in its own greenlet and returns their results and whether their
 #: (start, end) intervals all shared an instant -- which a call blocking
 #: the whole thread would prevent.
-_PRELUDE = '''
+_PRELUDE = """
 import json as _json, sys as _sys, time as _time
 def report(value):
     _sys.stdout.write("RESULT " + _json.dumps(value) + "\\n")
@@ -64,7 +64,7 @@ def together(func, *argsets):
     greenkit.joinall(jobs, raise_error=True)
     overlapped = max(start for start, _ in spans) < min(end for _, end in spans)
     return [job.value for job in jobs], overlapped
-'''
+"""
 
 
 def run_script(code: str, *args: str, timeout: float = 60) -> Any:
@@ -73,8 +73,7 @@ def run_script(code: str, *args: str, timeout: float = 60) -> Any:
     Fails the test (with the script's output) when the script exits non-zero,
     prints anything on stderr, or reports nothing.
     """
-    done = run_python(code, argv=args, prelude=_PRELUDE, timeout=timeout, cwd=_HERE,
-                      check=False)
+    done = run_python(code, argv=args, prelude=_PRELUDE, timeout=timeout, cwd=_HERE, check=False)
     output = f"exit status {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
     assert done.returncode == 0, output
     assert done.stderr == "", output

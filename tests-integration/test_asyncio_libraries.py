@@ -72,6 +72,7 @@ def test_aiohttp_server_and_client_beside_greenlets(runner: asyncio.Runner) -> N
         raw = Greenlet.spawn(greenlet_http_get, port)
         try:
             async with aiohttp.ClientSession() as session:
+
                 async def get(i: int) -> str:
                     async with session.get(f"http://127.0.0.1:{port}/hello/{i}") as resp:
                         assert resp.status == 200
@@ -106,9 +107,21 @@ def redis_port(tmp_path: object) -> Iterator[int]:
         pytest.skip("redis-server is not installed (apt-get install -y redis-server)")
     port = _free_port()
     proc = subprocess.Popen(
-        [server, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            server,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 30
@@ -137,10 +150,12 @@ def test_redis_asyncio_beside_greenlets(runner: asyncio.Runner, redis_port: int)
         try:
             await client.set("greeting", "hello")
             values = await asyncio.gather(
-                *(client.incr("counter") for _ in range(50)), client.get("greeting"))
+                *(client.incr("counter") for _ in range(50)), client.get("greeting")
+            )
             # A greenlet using the same client through await_.
             from_greenlet = await gasyncio.run_in_greenlet(
-                lambda: gasyncio.await_(client.get("counter")))
+                lambda: gasyncio.await_(client.get("counter"))
+            )
         finally:
             stop.append(True)
             await gasyncio.wait_greenlet(ticker)

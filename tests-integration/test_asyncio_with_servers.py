@@ -48,11 +48,16 @@ def test_asyncio_server_and_stream_server_in_one_thread() -> None:
         green_port = green_server.server_port
         group = Group()
         # Greenlets talk to both servers, and so do coroutines, all at once.
-        jobs = [group.spawn(_greenlet_client, port, b"from greenlet %d" % i)
-                for i, port in enumerate([aio_port, green_port] * 5)]
+        jobs = [
+            group.spawn(_greenlet_client, port, b"from greenlet %d" % i)
+            for i, port in enumerate([aio_port, green_port] * 5)
+        ]
         from_coroutines = await asyncio.gather(
-            *(_asyncio_client(port, b"from task %d" % i)
-              for i, port in enumerate([aio_port, green_port] * 5)))
+            *(
+                _asyncio_client(port, b"from task %d" % i)
+                for i, port in enumerate([aio_port, green_port] * 5)
+            )
+        )
         from_greenlets = [await gasyncio.wait_greenlet(job) for job in jobs]
         aio_server.close()
         await aio_server.wait_closed()

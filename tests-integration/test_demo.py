@@ -12,7 +12,10 @@ DEMO = Path(__file__).resolve().parent.parent / "tools" / "demo.py"
 def test_demo_small_run_succeeds() -> None:
     result = subprocess.run(
         [sys.executable, str(DEMO), "--clients", "20", "--requests", "6", "--sleepers", "50"],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
@@ -27,9 +30,22 @@ def test_demo_small_run_succeeds() -> None:
 def test_demo_reports_failure_with_exit_status_1() -> None:
     # Far more work than fits in the time allowed: the run is abandoned.
     result = subprocess.run(
-        [sys.executable, str(DEMO), "--clients", "50", "--requests", "100", "--sleepers", "0",
-         "--give-up-after", "0.001"],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            str(DEMO),
+            "--clients",
+            "50",
+            "--requests",
+            "100",
+            "--sleepers",
+            "0",
+            "--give-up-after",
+            "0.001",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "result:      FAILED" in result.stdout

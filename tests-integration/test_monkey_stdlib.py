@@ -24,19 +24,22 @@ def patched(*parts: str) -> str:
 
 
 def test_time_sleep() -> None:
-    result = run_script(patched("""
+    result = run_script(
+        patched("""
         import time
         began = time.monotonic()
         _, overlapped = together(time.sleep, *[(0.5,)] * 10)
         report({"overlapped": overlapped, "elapsed": time.monotonic() - began,
                 "patched": monkey.is_module_patched("time")})
-    """))
+    """)
+    )
     assert result == {"overlapped": True, "elapsed": result["elapsed"], "patched": True}
     assert result["elapsed"] < 4.5  # the sleeps add up to 5 s
 
 
 def test_threads_are_greenlets_of_one_hub() -> None:
-    result = run_script(patched("""
+    result = run_script(
+        patched("""
         import threading, time
         import greenkit
         native_ident = monkey.get_original("_thread", "get_ident")
@@ -58,7 +61,8 @@ def test_threads_are_greenlets_of_one_hub() -> None:
                 "idents": len({i for _, _, i, _ in seen}),
                 "names": sorted(name for _, _, _, name in seen),
                 "main_native": native_ident() == seen[0][0]})
-    """))
+    """)
+    )
     assert result["alive"] == [False] * 10
     assert result["overlapped"]
     # ten threads, ten idents, but one OS thread and one hub: the main one
@@ -70,7 +74,8 @@ def test_threads_are_greenlets_of_one_hub() -> None:
 
 
 def test_greenlet_asking_for_its_thread_exits_quietly() -> None:
-    result = run_script(patched("""
+    result = run_script(
+        patched("""
         import threading
         import greenkit
         def ask():
@@ -79,12 +84,14 @@ def test_greenlet_asking_for_its_thread_exits_quietly() -> None:
         job.join()
         report(job.value)
         del job
-    """))
+    """)
+    )
     assert result is True  # a dummy thread, as for a thread threading did not start
 
 
 def test_blocking_socket_server_and_clients() -> None:
-    result = run_script(patched("""
+    result = run_script(
+        patched("""
         import socket, threading, time
         import greenkit.socket
         def handle(conn):
@@ -107,14 +114,16 @@ def test_blocking_socket_server_and_clients() -> None:
         listener.close()
         report({"answers": answers, "overlapped": overlapped,
                 "greenkit_socket": socket.socket is greenkit.socket.socket})
-    """))
+    """)
+    )
     assert result["answers"] == [f"HELLO {n}" for n in range(10)]
     assert result["overlapped"]
     assert result["greenkit_socket"]
 
 
 def test_queue_event_and_lock_waits() -> None:
-    result = run_script(patched("""
+    result = run_script(
+        patched("""
         import queue, threading
         empty, never_set, held = queue.Queue(), threading.Event(), threading.Lock()
         held.acquire()
@@ -143,14 +152,16 @@ def test_queue_event_and_lock_waits() -> None:
         for thread in pair:
             thread.join(timeout=30)
         report({"outcomes": outcomes, "overlapped": overlapped, "received": received})
-    """))
+    """)
+    )
     assert result["outcomes"] == ["queue.Empty", "event False", "lock False"] * 4
     assert result["overlapped"]
     assert result["received"] == list(range(100))
 
 
 def test_select_and_selectors_on_pipes() -> None:
-    result = run_script(patched("""
+    result = run_script(
+        patched("""
         import os, select, selectors, time
         import greenkit
         pipes = [os.pipe() for _ in range(6)]
@@ -173,13 +184,15 @@ def test_select_and_selectors_on_pipes() -> None:
             os.close(r)
             os.close(w)
         report({"ready": ready, "overlapped": overlapped})
-    """))
+    """)
+    )
     assert result["ready"] == [True, True, False, False, False, False]
     assert result["overlapped"]
 
 
 def test_subprocesses_run_at_once() -> None:
-    result = run_script(patched("""
+    result = run_script(
+        patched("""
         import subprocess, sys, time
         def run(argv, data):
             done = subprocess.run(argv, input=data, capture_output=True)
@@ -189,16 +202,19 @@ def test_subprocesses_run_at_once() -> None:
         outcomes, overlapped = together(run, *[(sleeper, None)] * 4, (["cat"], b"x" * 1_000_000))
         report({"outcomes": outcomes, "overlapped": overlapped,
                 "elapsed": time.monotonic() - began})
-    """))
+    """)
+    )
     assert result["outcomes"] == [[0, 0]] * 4 + [[0, 1_000_000]]
     assert result["overlapped"]
     assert result["elapsed"] < 6.0  # the children sleep 8 s in all
 
 
-@pytest.mark.skipif(importlib.util.find_spec("greenkit.ssl") is None,
-                    reason="greenkit.ssl is not installed")
+@pytest.mark.skipif(
+    importlib.util.find_spec("greenkit.ssl") is None, reason="greenkit.ssl is not installed"
+)
 def test_ssl_server_and_clients() -> None:
-    result = run_script(patched("""
+    result = run_script(
+        patched("""
         import socket, ssl, sys, threading, time
         keycert = sys.argv[1]
         server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -225,7 +241,9 @@ def test_ssl_server_and_clients() -> None:
         listener.close()
         report({"answers": answers, "overlapped": overlapped,
                 "patched": monkey.is_module_patched("ssl")})
-    """), str(KEYCERT))
+    """),
+        str(KEYCERT),
+    )
     assert [answer for answer, _ in result["answers"]] == [f"{n} gnip" for n in range(6)]
     assert all(version.startswith("TLS") for _, version in result["answers"])
     assert result["overlapped"]
@@ -251,24 +269,35 @@ HTTP_SERVER = """
 
 
 def test_urllib_against_pywsgi() -> None:
-    result = run_script(patched("""
+    result = run_script(
+        patched(
+            """
         import urllib.request
         def get(url):
             with urllib.request.urlopen(url, timeout=30) as response:
                 return response.read().decode()
-    """, HTTP_SERVER))
+    """,
+            HTTP_SERVER,
+        )
+    )
     assert result == {"bodies": [f"/page/{n}" for n in range(10)], "overlapped": True}
 
 
-@pytest.mark.skipif(importlib.util.find_spec("requests") is None,
-                    reason="requests is not installed")
+@pytest.mark.skipif(
+    importlib.util.find_spec("requests") is None, reason="requests is not installed"
+)
 def test_requests_against_pywsgi() -> None:
-    result = run_script(patched("""
+    result = run_script(
+        patched(
+            """
         import requests
         session = requests.Session()  # one pool of keep-alive connections, shared
         def get(url):
             response = session.get(url, timeout=30)
             response.raise_for_status()
             return response.text
-    """, HTTP_SERVER))
+    """,
+            HTTP_SERVER,
+        )
+    )
     assert result == {"bodies": [f"/page/{n}" for n in range(10)], "overlapped": True}

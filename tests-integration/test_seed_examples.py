@@ -58,6 +58,7 @@ def test_greenlet_failure_report() -> None:
     stream = io.StringIO()
     hub.exception_stream = stream
     try:
+
         def divide() -> float:
             return 1 / 0
 
@@ -69,8 +70,9 @@ def test_greenlet_failure_report() -> None:
     assert not g.successful()
     report = stream.getvalue()
     assert "ZeroDivisionError: division by zero" in report
-    assert re.search(r"<Greenlet at 0x[0-9a-f]+: .*divide.*> failed with ZeroDivisionError",
-                     report), report
+    assert re.search(
+        r"<Greenlet at 0x[0-9a-f]+: .*divide.*> failed with ZeroDivisionError", report
+    ), report
 
 
 def test_subclass_str_customises_the_report() -> None:

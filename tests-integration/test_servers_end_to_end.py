@@ -108,8 +108,10 @@ def hello(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 def http_request(port: int, body: bytes) -> tuple[int, bytes]:
     """One POST over a new greenkit socket; (status, body) of the answer."""
     with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
-        sock.sendall(b"POST /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
-                     b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        sock.sendall(
+            b"POST /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
         answer = b""
         while chunk := sock.recv(65536):
             answer += chunk
@@ -143,8 +145,11 @@ def test_wsgi_server_survives_bad_clients(quiet_hub: io.StringIO) -> None:
         bad.pop().close()
         # Garbage, a binary one and an oversized request line: answered 400/414.
         statuses = []
-        for junk in (b"\x00\xff\xfe garbage\r\n\r\n", b"NOT-HTTP\r\n\r\n",
-                     b"GET /" + b"a" * 10000 + b" HTTP/1.1\r\n\r\n"):
+        for junk in (
+            b"\x00\xff\xfe garbage\r\n\r\n",
+            b"NOT-HTTP\r\n\r\n",
+            b"GET /" + b"a" * 10000 + b" HTTP/1.1\r\n\r\n",
+        ):
             sock = connect()
             sock.sendall(junk)
             statuses.append(read_status(sock))
@@ -161,8 +166,7 @@ def test_wsgi_server_survives_bad_clients(quiet_hub: io.StringIO) -> None:
         # Reset by the peer in the middle of a request.
         rude = socket.create_connection(address, timeout=60)
         rude.sendall(b"POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nab")
-        rude.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_LINGER,
-                        struct.pack("ii", 1, 0))
+        rude.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_LINGER, struct.pack("ii", 1, 0))
         rude.close()
         greenkit.sleep(0.2)
 
@@ -194,8 +198,9 @@ def test_stream_server_survives_bad_clients(quiet_hub: io.StringIO) -> None:
         for _ in range(5):  # reset mid-conversation
             rude = socket.create_connection(address, timeout=60)
             rude.sendall(b"some bytes")
-            rude.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_LINGER,
-                            struct.pack("ii", 1, 0))
+            rude.setsockopt(
+                stdlib_socket.SOL_SOCKET, stdlib_socket.SO_LINGER, struct.pack("ii", 1, 0)
+            )
             rude.close()
         greenkit.sleep(0.2)
 

@@ -19,19 +19,64 @@ import greenkit
 
 #: gevent 26.9's top-level ``__all__``.
 GEVENT_ALL = (
-    "Greenlet", "GreenletExit", "Timeout", "config", "fork", "get_hub", "getcurrent",
-    "getswitchinterval", "idle", "iwait", "joinall", "kill", "killall", "reinit",
-    "setswitchinterval", "signal_handler", "sleep", "spawn", "spawn_later", "spawn_raw",
-    "wait", "with_timeout",
+    "Greenlet",
+    "GreenletExit",
+    "Timeout",
+    "config",
+    "fork",
+    "get_hub",
+    "getcurrent",
+    "getswitchinterval",
+    "idle",
+    "iwait",
+    "joinall",
+    "kill",
+    "killall",
+    "reinit",
+    "setswitchinterval",
+    "signal_handler",
+    "sleep",
+    "spawn",
+    "spawn_later",
+    "spawn_raw",
+    "wait",
+    "with_timeout",
 )
 
 #: gevent's public modules (``gevent.X`` -> ``greenkit.X``).
 GEVENT_MODULES = (
-    "backdoor", "baseserver", "contextvars", "event", "events", "exceptions", "fileobject",
-    "greenlet", "hub", "local", "lock", "monkey", "os", "pool", "pywsgi", "queue",
-    "resolver", "resolver.blocking", "resolver.thread", "select", "selectors", "server",
-    "signal", "socket", "ssl", "subprocess", "thread", "threading", "threadpool", "time",
-    "timeout", "util",
+    "backdoor",
+    "baseserver",
+    "contextvars",
+    "event",
+    "events",
+    "exceptions",
+    "fileobject",
+    "greenlet",
+    "hub",
+    "local",
+    "lock",
+    "monkey",
+    "os",
+    "pool",
+    "pywsgi",
+    "queue",
+    "resolver",
+    "resolver.blocking",
+    "resolver.thread",
+    "select",
+    "selectors",
+    "server",
+    "signal",
+    "socket",
+    "ssl",
+    "subprocess",
+    "thread",
+    "threading",
+    "threadpool",
+    "time",
+    "timeout",
+    "util",
 )
 
 
@@ -80,8 +125,9 @@ def test_top_level_api_works_together() -> None:
     assert later.value == "later"
     assert time.monotonic() - started < 1.5  # ten 0.2 s sleeps at once
 
-    assert sorted(j.value for j in greenkit.iwait([greenkit.spawn(lambda n=n: n)
-                                                    for n in range(3)])) == [0, 1, 2]
+    assert sorted(
+        j.value for j in greenkit.iwait([greenkit.spawn(lambda n=n: n) for n in range(3)])
+    ) == [0, 1, 2]
     assert len(greenkit.wait([greenkit.spawn(greenkit.sleep, 0)], timeout=30)) == 1
     assert greenkit.with_timeout(5, lambda: "in time") == "in time"
     with pytest.raises(greenkit.Timeout):

@@ -48,8 +48,9 @@ class App:
         self.served: Counter[str] = Counter()
         self.connections: set[str] = set()
 
-    def __call__(self, environ: dict[str, Any],
-                 start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -143,8 +144,13 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--sleepers", type=int, default=500)
-    parser.add_argument("--give-up-after", type=float, default=60.0, metavar="SECONDS",
-                        help="abandon the run (and report failure) after this long")
+    parser.add_argument(
+        "--give-up-after",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="abandon the run (and report failure) after this long",
+    )
     args = parser.parse_args()
 
     app = App()
@@ -156,8 +162,7 @@ def main() -> int:
     started = time.perf_counter()
     rnd = random.Random(7)
     work = [greenkit.spawn(client, port, args.requests, n, stats) for n in range(args.clients)]
-    work += [greenkit.spawn(sleeper, rnd.uniform(0, 0.05), stats)
-             for _ in range(args.sleepers)]
+    work += [greenkit.spawn(sleeper, rnd.uniform(0, 0.05), stats) for _ in range(args.sleepers)]
     finished = greenkit.joinall(work, timeout=args.give_up_after)
     elapsed = time.perf_counter() - started
     server.stop(timeout=5)
@@ -166,26 +171,40 @@ def main() -> int:
     expected = args.clients * args.requests
     errors = sum(stats.errors.values())
     cooperated = app.max_in_flight >= min(args.clients, 2)
-    ok = (len(finished) == len(work) and not failed and errors == 0
-          and stats.ok == expected and stats.sleeps == args.sleepers
-          and len(app.connections) == args.clients and cooperated)
+    ok = (
+        len(finished) == len(work)
+        and not failed
+        and errors == 0
+        and stats.ok == expected
+        and stats.sleeps == args.sleepers
+        and len(app.connections) == args.clients
+        and cooperated
+    )
     ms = [1000 * percentile(stats.latencies, f) for f in (0.5, 0.9, 0.99, 1.0)]
     worst = max(stats.lateness, default=0.0) * 1000
     error_list = ", ".join(f"{k}: {v}" for k, v in stats.errors.most_common()) or "none"
     routes = ", ".join(f"{path} {app.served[path]}" for path in ROUTES)
-    print(f"greenkit demo: WSGIServer on 127.0.0.1:{port}, stdlib monkey-patched, one hub, "
-          f"{greenkit.get_hub().loop.backend} backend")
+    print(
+        f"greenkit demo: WSGIServer on 127.0.0.1:{port}, stdlib monkey-patched, one hub, "
+        f"{greenkit.get_hub().loop.backend} backend"
+    )
     print(f"  requests:    {stats.ok}/{expected} answered correctly ({routes})")
     print(f"  errors:      {errors} ({error_list})")
     print(f"  keep-alive:  {len(app.connections)} connections for {args.clients} clients")
     print(f"  throughput:  {stats.ok / elapsed:,.0f} requests/s")
-    print(f"  latency:     p50 {ms[0]:.1f} ms, p90 {ms[1]:.1f} ms, p99 {ms[2]:.1f} ms, "
-          f"max {ms[3]:.1f} ms")
+    print(
+        f"  latency:     p50 {ms[0]:.1f} ms, p90 {ms[1]:.1f} ms, p99 {ms[2]:.1f} ms, "
+        f"max {ms[3]:.1f} ms"
+    )
     print(f"  concurrency: at most {app.max_in_flight} requests in flight at once")
-    print(f"  timers:      {stats.sleeps}/{args.sleepers} sleepers woke, "
-          f"worst lateness {worst:.1f} ms")
-    print(f"  greenlets:   {len(work)} spawned here, {len(work) - len(finished)} unfinished, "
-          f"{len(failed)} failed")
+    print(
+        f"  timers:      {stats.sleeps}/{args.sleepers} sleepers woke, "
+        f"worst lateness {worst:.1f} ms"
+    )
+    print(
+        f"  greenlets:   {len(work)} spawned here, {len(work) - len(finished)} unfinished, "
+        f"{len(failed)} failed"
+    )
     print(f"  elapsed:     {elapsed:.3f} s")
     print(f"  result:      {'OK' if ok else 'FAILED'}")
     return 0 if ok else 1

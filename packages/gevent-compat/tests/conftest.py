@@ -48,5 +48,6 @@ def run_child(
     *argv: str, alias: str | None, timeout: float = 60.0
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python *argv`` with GREENKIT_AS_GEVENT set to ``alias`` (None: unset)."""
-    return run_python(argv=argv, env={compat.ENVIRONMENT_VARIABLE: alias},
-                      timeout=timeout, check=False)
+    return run_python(
+        argv=argv, env={compat.ENVIRONMENT_VARIABLE: alias}, timeout=timeout, check=False
+    )

@@ -111,10 +111,28 @@ def test_name_from_a_missing_piece_is_an_attribute_error_naming_it(
 
 #: gevent 26.9's top-level ``__all__`` (its documented "common functions").
 GEVENT_ALL = (
-    "Greenlet", "GreenletExit", "Timeout", "config", "fork", "get_hub", "getcurrent",
-    "getswitchinterval", "idle", "iwait", "joinall", "kill", "killall", "reinit",
-    "setswitchinterval", "signal_handler", "sleep", "spawn", "spawn_later", "spawn_raw",
-    "wait", "with_timeout",
+    "Greenlet",
+    "GreenletExit",
+    "Timeout",
+    "config",
+    "fork",
+    "get_hub",
+    "getcurrent",
+    "getswitchinterval",
+    "idle",
+    "iwait",
+    "joinall",
+    "kill",
+    "killall",
+    "reinit",
+    "setswitchinterval",
+    "signal_handler",
+    "sleep",
+    "spawn",
+    "spawn_later",
+    "spawn_raw",
+    "wait",
+    "with_timeout",
 )
 
 

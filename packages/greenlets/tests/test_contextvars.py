@@ -211,6 +211,7 @@ std_var: std.ContextVar[Any] = std.ContextVar("std_var", default="unset")
 def test_stdlib_contextvars_are_isolated_between_greenlets() -> None:
     token = std_var.set("main")
     try:
+
         def child(value: str) -> list[Any]:
             # A greenlet starts with an empty context: nothing is copied
             # from the greenlet that spawned it (as in gevent).
@@ -224,8 +225,7 @@ def test_stdlib_contextvars_are_isolated_between_greenlets() -> None:
         assert [g.get(timeout=5) for g in glets] == [["unset", f"g{i}"] for i in range(5)]
         assert std_var.get() == "main"
         pool = Pool(3)
-        assert sorted(pool.map(child, ["a", "b", "c", "d"])) == [
-            ["unset", v] for v in "abcd"]
+        assert sorted(pool.map(child, ["a", "b", "c", "d"])) == [["unset", v] for v in "abcd"]
         assert std_var.get() == "main"
     finally:
         std_var.reset(token)

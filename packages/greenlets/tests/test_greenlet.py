@@ -298,8 +298,10 @@ def test_str_with_arguments_and_bound_methods() -> None:
     g = Greenlet(returns, "a", 2, key=[3])
     assert normalize(str(g)) == "<Greenlet at X: returns('a', 2, key=[3])>"
     h = Greenlet(Holder().method)
-    assert re.match(r"<Greenlet at X: <bound method Holder.method of <.*Holder object at X>>>$",
-                    normalize(str(h)))
+    assert re.match(
+        r"<Greenlet at X: <bound method Holder.method of <.*Holder object at X>>>$",
+        normalize(str(h)),
+    )
 
 
 def test_str_of_a_subclass() -> None:
@@ -307,8 +309,10 @@ def test_str_of_a_subclass() -> None:
         pass
 
     assert normalize(str(Sub())) == "<Sub at X: _run>"
-    assert normalize(str(Sub(None, "question", answer=42))) == \
-        "<Sub at X: _run('question', answer=42)>"
+    assert (
+        normalize(str(Sub(None, "question", answer=42)))
+        == "<Sub at X: _run('question', answer=42)>"
+    )
 
 
 def test_name_and_minimal_ident() -> None:
@@ -785,8 +789,9 @@ def test_spawning_stack(tracking: Any) -> None:
     assert Shallow().spawning_stack.f_back is None
 
 
-def test_spawning_stack_when_frames_are_unavailable(tracking: Any,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_spawning_stack_when_frames_are_unavailable(
+    tracking: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def no_frames(*_args: Any) -> Any:
         raise ValueError("call stack is not deep enough")
 

@@ -456,7 +456,9 @@ def test_all_local_dicts_for_greenlet() -> None:
     result = glet.get(timeout=5)
     mine_id, empty_id = glet.ids
     assert sorted(result, key=lambda pair: pair[0][1] != mine_id) == [
-        ((local, mine_id), {"foo": 42}), ((local, empty_id), {})]
+        ((local, mine_id), {"foo": 42}),
+        ((local, empty_id), {}),
+    ]
 
 
 def test_all_local_dicts_for_greenlet_main_and_others() -> None:

@@ -44,8 +44,14 @@ def divide(x: int) -> float:
 
 
 def test_public_names() -> None:
-    assert set(pool_module.__all__) >= {"Group", "Pool", "PoolFull", "IMap", "IMapUnordered",
-                                        "GroupMappingMixin"}
+    assert set(pool_module.__all__) >= {
+        "Group",
+        "Pool",
+        "PoolFull",
+        "IMap",
+        "IMapUnordered",
+        "GroupMappingMixin",
+    }
     for name in pool_module.__all__:
         assert hasattr(pool_module, name)
     assert issubclass(Pool, Group)
@@ -739,7 +745,8 @@ def test_imap_unordered_in_completion_order() -> None:
 
 @pytest.mark.parametrize("method", ["imap", "imap_unordered"])
 def test_imap_errors_are_raised_in_place_and_iteration_goes_on(
-        method: str, error_stream: Any) -> None:
+    method: str, error_stream: Any
+) -> None:
     pool = Pool(1)
     it = getattr(pool, method)(divide, [1, 0, 2])
     assert next(it) == 1.0

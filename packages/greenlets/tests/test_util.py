@@ -46,8 +46,13 @@ def tracking() -> Any:
 
 
 def test_public_names() -> None:
-    assert set(util.__all__) >= {"format_run_info", "print_run_info", "GreenletTree",
-                                 "wrap_errors", "assert_switches"}
+    assert set(util.__all__) >= {
+        "format_run_info",
+        "print_run_info",
+        "GreenletTree",
+        "wrap_errors",
+        "assert_switches",
+    }
     for name in util.__all__:
         assert hasattr(util, name)
     assert issubclass(util._FailedToSwitch, AssertionError)
@@ -189,6 +194,7 @@ def test_tree_follows_spawning_greenlets(tracking: None) -> None:
     hub = get_hub()
     hub.exception_stream = None
     try:
+
         def leaf() -> None:
             raise Expected()
 
@@ -230,8 +236,7 @@ def test_tree_follows_spawning_greenlets(tracking: None) -> None:
     assert [c.greenlet for c in top_node.child_trees] == [middle_glet]
     assert [c.greenlet for c in top_node.child_trees[0].child_trees] == [leaf_glet]
 
-    text = normalize(tree.format(details={"running_stacks": False,
-                                          "spawning_stacks": False}))
+    text = normalize(tree.format(details={"running_stacks": False, "spawning_stacks": False}))
     assert '+--- <Greenlet "Top" at X: builder>; finished with value <Greenlet "Midd' in text
     assert ' |    +--- <Greenlet "Middle" at X: middle>; finished with value' in text
     assert '+--- <Greenlet "Leaf" at X: leaf>; finished with exception Expected()' in text
@@ -277,8 +282,7 @@ def test_tree_roots_and_ignored_greenlets() -> None:
 
     outer = RawGreenlet(inner)
     tree = outer.switch()
-    text = normalize(tree.format(details={"running_stacks": False,
-                                          "spawning_stacks": False}))
+    text = normalize(tree.format(details={"running_stacks": False, "spawning_stacks": False}))
     lines = text.split("\n")
     assert len(lines) == 2
     assert lines[0].endswith("dead>; not running")

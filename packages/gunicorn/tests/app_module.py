@@ -39,25 +39,28 @@ def app(environ, start_response):
     if path == "/file":
         with open("big.bin", "wb") as out:
             out.write(BIG_FILE)
-        start_response("200 OK", [("Content-Type", "application/octet-stream"),
-                                  ("Content-Length", str(len(BIG_FILE)))])
+        start_response(
+            "200 OK",
+            [("Content-Type", "application/octet-stream"), ("Content-Length", str(len(BIG_FILE)))],
+        )
         return environ["wsgi.file_wrapper"](open("big.bin", "rb"), 65536)
     if path == "/info":
-        body = json.dumps({
-            "pid": os.getpid(),
-            "imported_in": IMPORTED_IN,
-            "patched_at_import": PATCHED_AT_IMPORT,
-            "patched_now": monkey.is_module_patched("socket"),
-            "url_scheme": environ["wsgi.url_scheme"],
-            "remote_port": environ.get("REMOTE_PORT"),
-            "raw_uri": environ.get("RAW_URI"),
-            "has_gunicorn_socket": "gunicorn.socket" in environ,
-            "multithread": environ["wsgi.multithread"],
-        }).encode()
+        body = json.dumps(
+            {
+                "pid": os.getpid(),
+                "imported_in": IMPORTED_IN,
+                "patched_at_import": PATCHED_AT_IMPORT,
+                "patched_now": monkey.is_module_patched("socket"),
+                "url_scheme": environ["wsgi.url_scheme"],
+                "remote_port": environ.get("REMOTE_PORT"),
+                "raw_uri": environ.get("RAW_URI"),
+                "has_gunicorn_socket": "gunicorn.socket" in environ,
+                "multithread": environ["wsgi.multithread"],
+            }
+        ).encode()
         content_type = "application/json"
     else:
         body = f"pid={os.getpid()}\n".encode()
         content_type = "text/plain"
-    start_response("200 OK", [("Content-Type", content_type),
-                              ("Content-Length", str(len(body)))])
+    start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
     return [body]

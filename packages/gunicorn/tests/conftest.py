@@ -30,8 +30,10 @@ HERE = Path(__file__).resolve().parent
 CERT = HERE / "localhost_keycert.pem"
 WORKERS = ["greenkit.gunicorn.Worker", "greenkit.gunicorn.PyWSGIWorker"]
 #: Lines that must never appear in a master's log.
-UNCLEAN = re.compile(r"Traceback|Exception ignored|\[ERROR\]|\[CRITICAL\]|WORKER TIMEOUT|"
-                     r"Warning|was sent SIGKILL")
+UNCLEAN = re.compile(
+    r"Traceback|Exception ignored|\[ERROR\]|\[CRITICAL\]|WORKER TIMEOUT|"
+    r"Warning|was sent SIGKILL"
+)
 _LISTENING = re.compile(r"Listening at: \w+://127\.0\.0\.1:(\d+) ")
 _HAS_CONTROL_SOCKET = any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS)
 
@@ -45,14 +47,25 @@ class Gunicorn:
         #: Regexes of unclean lines this test expects in the log.
         self.expected: list[str] = []
         self.log_path = folder / "gunicorn.log"
-        command = [sys.executable, "-m", "gunicorn", "-k", worker_class,
-                   "-b", "127.0.0.1:0", "--chdir", str(folder), *args]
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-k",
+            worker_class,
+            "-b",
+            "127.0.0.1:0",
+            "--chdir",
+            str(folder),
+            *args,
+        ]
         if _HAS_CONTROL_SOCKET:
             command.append("--no-control-socket")
         command.append("app_module:app")
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(command, cwd=folder, stdout=log,
-                                            stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                command, cwd=folder, stdout=log, stderr=subprocess.STDOUT
+            )
         self.pid = self.process.pid
         self.port = self._wait_for_port()
 
@@ -105,8 +118,12 @@ class Gunicorn:
     def assert_clean_log(self) -> None:
         """No line of the log matches UNCLEAN, except those the test expects
         (regexes in ``expected``)."""
-        unclean = [line for line in self.log().splitlines() if UNCLEAN.search(line)
-                   and not any(re.search(allowed, line) for allowed in self.expected)]
+        unclean = [
+            line
+            for line in self.log().splitlines()
+            if UNCLEAN.search(line)
+            and not any(re.search(allowed, line) for allowed in self.expected)
+        ]
         assert not unclean, self.log()
 
     # -- clients --------------------------------------------------------------
@@ -114,8 +131,9 @@ class Gunicorn:
     def connection(self, timeout: float = 20, tls: bool = False) -> http.client.HTTPConnection:
         if tls:
             context = ssl.create_default_context(cafile=str(CERT))
-            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
-                                               context=context)
+            return http.client.HTTPSConnection(
+                "127.0.0.1", self.port, timeout=timeout, context=context
+            )
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
     def get(self, path: str, timeout: float = 20, tls: bool = False) -> tuple[int, bytes]:

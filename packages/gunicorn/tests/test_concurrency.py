@@ -11,8 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from conftest import Gunicorn, pid_of
 
 
-def concurrent_gets(master: Gunicorn, paths: list[str],
-                    stagger: float = 0.0) -> list[tuple[int, bytes, float]]:
+def concurrent_gets(
+    master: Gunicorn, paths: list[str], stagger: float = 0.0
+) -> list[tuple[int, bytes, float]]:
     """GET every path at once (``stagger`` seconds apart), each on its own
     connection: ``(status, body, seconds from the first start)`` per path."""
     start = time.monotonic()
@@ -27,7 +28,8 @@ def concurrent_gets(master: Gunicorn, paths: list[str],
 
 
 def test_patched_before_the_app_is_loaded_and_sleeps_cooperate(
-        gunicorn: Callable[..., Gunicorn]) -> None:
+    gunicorn: Callable[..., Gunicorn],
+) -> None:
     master = gunicorn("-w", "1")
     status, body = master.get("/info")
     info = json.loads(body)
@@ -44,7 +46,8 @@ def test_patched_before_the_app_is_loaded_and_sleeps_cooperate(
 
 
 def test_preload_loads_the_app_in_the_master_and_still_cooperates(
-        gunicorn: Callable[..., Gunicorn]) -> None:
+    gunicorn: Callable[..., Gunicorn],
+) -> None:
     master = gunicorn("-w", "1", "--preload")
     info = json.loads(master.get("/info")[1])
     # Loaded unpatched in the master; the worker patches after fork.
@@ -78,10 +81,16 @@ def post_worker_init(worker):
 """
 
 
-def test_two_worker_processes_share_the_listening_socket(
-        gunicorn: Callable[..., Gunicorn]) -> None:
-    master = gunicorn("-w", "2", "--worker-connections", "1", "-c", "ready_conf.py",
-                      files={"ready_conf.py": READY_CONF})
+def test_two_worker_processes_share_the_listening_socket(gunicorn: Callable[..., Gunicorn]) -> None:
+    master = gunicorn(
+        "-w",
+        "2",
+        "--worker-connections",
+        "1",
+        "-c",
+        "ready_conf.py",
+        files={"ready_conf.py": READY_CONF},
+    )
     master.wait_for_log(r"ready to serve", count=2)
     # With one connection per worker, the second request can only go to the
     # other process: both serve from the one socket the master bound.

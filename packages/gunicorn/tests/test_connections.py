@@ -13,8 +13,9 @@ from conftest import CERT, Gunicorn, raw_connection
 #: A line of gunicorn's default access_log_format:
 #: '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'.
 DEFAULT_ACCESS_LINE = (
-    r'(?m)^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] '
-    r'"GET /info\?n=(\d) HTTP/1\.1" 200 (\d+) "http://referrer\.test/" "greenkit-tests/1"$')
+    r"(?m)^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "
+    r'"GET /info\?n=(\d) HTTP/1\.1" 200 (\d+) "http://referrer\.test/" "greenkit-tests/1"$'
+)
 
 
 def read_response(sock: socket.socket) -> tuple[str, bytes]:
@@ -40,14 +41,18 @@ def seconds_until_closed(sock: socket.socket) -> float:
 
 
 def test_keep_alive_serves_requests_on_one_connection_and_logs_them(
-        gunicorn: Callable[..., Gunicorn]) -> None:
+    gunicorn: Callable[..., Gunicorn],
+) -> None:
     master = gunicorn("-w", "1", "--access-logfile", "-")
     connection = master.connection()
     ports = set()
     sizes = []
     for n in range(3):
-        connection.request("GET", f"/info?n={n}", headers={
-            "User-Agent": "greenkit-tests/1", "Referer": "http://referrer.test/"})
+        connection.request(
+            "GET",
+            f"/info?n={n}",
+            headers={"User-Agent": "greenkit-tests/1", "Referer": "http://referrer.test/"},
+        )
         response = connection.getresponse()
         body = response.read()
         assert response.status == 200
@@ -57,14 +62,15 @@ def test_keep_alive_serves_requests_on_one_connection_and_logs_them(
         ports.add(info["remote_port"])
         sizes.append(str(len(body)))
     connection.close()
-    assert len(ports) == 1      # one connection served all three
+    assert len(ports) == 1  # one connection served all three
     lines = master.wait_for_log(DEFAULT_ACCESS_LINE, count=3)
     assert [n for n, _ in lines] == ["0", "1", "2"]
     assert [size for _, size in lines] == sizes
 
 
 def test_keep_alive_setting_bounds_the_wait_for_the_next_request(
-        gunicorn: Callable[..., Gunicorn]) -> None:
+    gunicorn: Callable[..., Gunicorn],
+) -> None:
     master = gunicorn("-w", "1", "--keep-alive", "1")
     with raw_connection(master.port) as sock:
         for _ in range(2):
@@ -75,8 +81,7 @@ def test_keep_alive_setting_bounds_the_wait_for_the_next_request(
         assert 0.7 < seconds_until_closed(sock) < 5
 
 
-def test_keep_alive_zero_closes_after_each_response(
-        gunicorn: Callable[..., Gunicorn]) -> None:
+def test_keep_alive_zero_closes_after_each_response(gunicorn: Callable[..., Gunicorn]) -> None:
     master = gunicorn("-w", "1", "--keep-alive", "0")
     with raw_connection(master.port) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -87,10 +92,18 @@ def test_keep_alive_zero_closes_after_each_response(
 
 
 def test_tls_with_certfile_and_keyfile(gunicorn: Callable[..., Gunicorn]) -> None:
-    master = gunicorn("-w", "1", "--certfile", str(CERT), "--keyfile", str(CERT),
-                      "--access-logfile", "-",
-                      "--access-logformat", "%(s)s %(m)s %(U)s %(q)s %({x-test}i)s "
-                                            "%({content-type}o)s %(b)s <%(H)s>")
+    master = gunicorn(
+        "-w",
+        "1",
+        "--certfile",
+        str(CERT),
+        "--keyfile",
+        str(CERT),
+        "--access-logfile",
+        "-",
+        "--access-logformat",
+        "%(s)s %(m)s %(U)s %(q)s %({x-test}i)s %({content-type}o)s %(b)s <%(H)s>",
+    )
     connection = master.connection(tls=True)
     ports = set()
     for n in range(2):
@@ -102,15 +115,20 @@ def test_tls_with_certfile_and_keyfile(gunicorn: Callable[..., Gunicorn]) -> Non
         ports.add(info["remote_port"])
     connection.close()
     assert len(ports) == 1
-    lines = master.wait_for_log(r"(?m)^200 GET /info n=(\d) t(\d) application/json \d+ "
-                                r"<HTTP/1\.1>$", count=2)
+    lines = master.wait_for_log(
+        r"(?m)^200 GET /info n=(\d) t(\d) application/json \d+ "
+        r"<HTTP/1\.1>$",
+        count=2,
+    )
     assert lines == [("0", "0"), ("1", "1")]
 
 
 def test_malformed_requests_get_400(gunicorn: Callable[..., Gunicorn]) -> None:
     master = gunicorn("-w", "1", "--access-logfile", "-")
-    for request in (b"NOT AN HTTP REQUEST\r\n\r\n",
-                    b"GET / HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n"):
+    for request in (
+        b"NOT AN HTTP REQUEST\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n",
+    ):
         with raw_connection(master.port) as sock:
             sock.sendall(request)
             answer = b""
@@ -124,7 +142,7 @@ def test_malformed_requests_get_400(gunicorn: Callable[..., Gunicorn]) -> None:
 def test_file_wrapper_responses(gunicorn: Callable[..., Gunicorn]) -> None:
     master = gunicorn("-w", "1")
     connection = master.connection()
-    for _ in range(2):      # twice on one connection: the body ended where it should
+    for _ in range(2):  # twice on one connection: the body ended where it should
         connection.request("GET", "/file")
         response = connection.getresponse()
         assert response.status == 200

@@ -30,8 +30,7 @@ def sleep_in_background(master: Gunicorn, seconds: float) -> Future[tuple[int, b
     return future
 
 
-def test_sigterm_lets_the_request_in_flight_finish(
-        gunicorn: Callable[..., Gunicorn]) -> None:
+def test_sigterm_lets_the_request_in_flight_finish(gunicorn: Callable[..., Gunicorn]) -> None:
     master = gunicorn("-w", "1", "--graceful-timeout", "20")
     reply = sleep_in_background(master, 1)
     master.signal(signal.SIGTERM)
@@ -62,10 +61,16 @@ greenkit.events.subscribers.append(slow_patching)
 
 
 @pytest.mark.parametrize("worker_class", ["greenkit.gunicorn.Worker"])  # shared boot code
-def test_sigterm_while_the_worker_boots_is_not_lost(
-        gunicorn: Callable[..., Gunicorn]) -> None:
-    master = gunicorn("-w", "1", "-c", "slow_conf.py", "--graceful-timeout", "20",
-                      files={"slow_conf.py": SLOW_PATCHING_CONF})
+def test_sigterm_while_the_worker_boots_is_not_lost(gunicorn: Callable[..., Gunicorn]) -> None:
+    master = gunicorn(
+        "-w",
+        "1",
+        "-c",
+        "slow_conf.py",
+        "--graceful-timeout",
+        "20",
+        files={"slow_conf.py": SLOW_PATCHING_CONF},
+    )
     wait_for_file(master, "patching")
     master.signal(signal.SIGTERM)
     # The worker stops once booted instead of being killed after --graceful-timeout.
@@ -74,7 +79,8 @@ def test_sigterm_while_the_worker_boots_is_not_lost(
 
 
 def test_idle_keep_alive_connections_do_not_delay_the_stop(
-        gunicorn: Callable[..., Gunicorn]) -> None:
+    gunicorn: Callable[..., Gunicorn],
+) -> None:
     master = gunicorn("-w", "1", "--keep-alive", "60", "--graceful-timeout", "20")
     idle = master.connection()
     idle.request("GET", "/")
@@ -109,7 +115,8 @@ def test_sigquit_stops_at_once(gunicorn: Callable[..., Gunicorn]) -> None:
 
 
 def test_max_requests_restarts_the_worker_without_losing_requests(
-        gunicorn: Callable[..., Gunicorn]) -> None:
+    gunicorn: Callable[..., Gunicorn],
+) -> None:
     master = gunicorn("-w", "1", "--max-requests", "3")
     served: dict[int, int] = {}
     for _ in range(10):
@@ -125,7 +132,8 @@ def test_max_requests_restarts_the_worker_without_losing_requests(
 
 @pytest.mark.parametrize("worker_class", ["greenkit.gunicorn.Worker"])  # shared main loop
 def test_heartbeat_keeps_an_idle_or_busy_worker_from_being_killed(
-        gunicorn: Callable[..., Gunicorn]) -> None:
+    gunicorn: Callable[..., Gunicorn],
+) -> None:
     master = gunicorn("-w", "1", "--timeout", "2")
     first = pid_of(master.get("/")[1])
     # Idle for longer than --timeout (the master looks about once a second).
@@ -138,11 +146,17 @@ def test_heartbeat_keeps_an_idle_or_busy_worker_from_being_killed(
     assert master.worker_pids() == [first]
 
 
-def test_sigabrt_runs_the_hook_and_exits_with_status_1(
-        gunicorn: Callable[..., Gunicorn]) -> None:
-    master = gunicorn("-w", "1", "-c", "abort_conf.py",
-                      files={"abort_conf.py": "def worker_abort(worker):\n"
-                                              "    worker.log.info('worker_abort hook ran')\n"})
+def test_sigabrt_runs_the_hook_and_exits_with_status_1(gunicorn: Callable[..., Gunicorn]) -> None:
+    master = gunicorn(
+        "-w",
+        "1",
+        "-c",
+        "abort_conf.py",
+        files={
+            "abort_conf.py": "def worker_abort(worker):\n"
+            "    worker.log.info('worker_abort hook ran')\n"
+        },
+    )
     first = pid_of(master.get("/")[1])
     # What the master sends a worker that missed its heartbeat.
     os.kill(first, signal.SIGABRT)

@@ -15,12 +15,30 @@ from greenkit.config import Config, ConfigWarning, ImportableSetting, validate_b
 from greenkit_testing import run_python
 
 ALL_SETTINGS = [
-    "resolver", "threadpool", "threadpool_idle_task_timeout", "loop", "format_context",
-    "libev_backend", "fileobject", "disable_watch_children", "track_greenlet_tree",
-    "monitor_thread", "max_blocking_time", "print_blocking_reports", "memory_monitor_period",
-    "max_memory_usage", "trace_malloc", "resolver_nameservers", "resolver_timeout",
-    "ares_flags", "ares_timeout", "ares_tries", "ares_ndots", "ares_udp_port",
-    "ares_tcp_port", "ares_servers",
+    "resolver",
+    "threadpool",
+    "threadpool_idle_task_timeout",
+    "loop",
+    "format_context",
+    "libev_backend",
+    "fileobject",
+    "disable_watch_children",
+    "track_greenlet_tree",
+    "monitor_thread",
+    "max_blocking_time",
+    "print_blocking_reports",
+    "memory_monitor_period",
+    "max_memory_usage",
+    "trace_malloc",
+    "resolver_nameservers",
+    "resolver_timeout",
+    "ares_flags",
+    "ares_timeout",
+    "ares_tries",
+    "ares_ndots",
+    "ares_udp_port",
+    "ares_tcp_port",
+    "ares_servers",
 ]
 
 
@@ -83,8 +101,15 @@ def test_defaults() -> None:
     assert config.trace_malloc is False
     assert config.resolver_nameservers is None
     assert config.resolver_timeout is None
-    for name in ("ares_flags", "ares_timeout", "ares_tries", "ares_ndots",
-                 "ares_udp_port", "ares_tcp_port", "ares_servers"):
+    for name in (
+        "ares_flags",
+        "ares_timeout",
+        "ares_tries",
+        "ares_ndots",
+        "ares_udp_port",
+        "ares_tcp_port",
+        "ares_servers",
+    ):
         assert getattr(config, name) is None
 
 
@@ -150,8 +175,15 @@ def test_print_help_lists_settings_and_variables() -> None:
     text = out.getvalue()
     for name in ALL_SETTINGS:
         assert f"\n{name}\n" in text
-    for key in ("GREENKIT_LOOP", "GEVENT_LOOP", "GEVENT_BACKEND", "GEVENT_FILE",
-                "GEVENT_MONITOR_THREAD_ENABLE", "GEVENT_MONITOR_MEMORY_MAX", "GEVENTARES_SERVERS"):
+    for key in (
+        "GREENKIT_LOOP",
+        "GEVENT_LOOP",
+        "GEVENT_BACKEND",
+        "GEVENT_FILE",
+        "GEVENT_MONITOR_THREAD_ENABLE",
+        "GEVENT_MONITOR_MEMORY_MAX",
+        "GEVENTARES_SERVERS",
+    ):
         assert key in text
 
 
@@ -170,33 +202,43 @@ def test_environment_keys() -> None:
     assert setting.environment_key == "GREENKIT_LIBEV_BACKEND"
     assert setting.environment_keys[:2] == ("GREENKIT_LIBEV_BACKEND", "GEVENT_BACKEND")
     assert config.settings["monitor_thread"].environment_keys[:2] == (
-        "GREENKIT_MONITOR_THREAD", "GEVENT_MONITOR_THREAD_ENABLE")
+        "GREENKIT_MONITOR_THREAD",
+        "GEVENT_MONITOR_THREAD_ENABLE",
+    )
     assert "GEVENT_NOWAITPID" in config.settings["disable_watch_children"].environment_keys
     assert "GEVENTARES_TRIES" in config.settings["ares_tries"].environment_keys
 
 
-@pytest.mark.parametrize(("key", "name", "raw", "expected"), [
-    ("GEVENT_MAX_BLOCKING_TIME", "max_blocking_time", "0.5", 0.5),
-    ("GEVENT_MONITOR_THREAD_ENABLE", "monitor_thread", "yes", True),
-    ("GEVENT_MONITOR_PRINT_BLOCKING_REPORTS", "print_blocking_reports", "off", False),
-    ("GEVENT_TRACK_GREENLET_TREE", "track_greenlet_tree", "0", False),
-    ("GEVENT_NOWAITPID", "disable_watch_children", "1", True),
-    ("GEVENT_DISABLE_WATCH_CHILDREN", "disable_watch_children", "true", True),
-    ("GEVENT_MONITOR_MEMORY_PERIOD", "memory_monitor_period", "10", 10.0),
-    ("GEVENT_MONITOR_MEMORY_MAX", "max_memory_usage", "10MB", 10 * 1024 * 1024),
-    ("GEVENT_THREADPOOL_IDLE_TASK_TIMEOUT", "threadpool_idle_task_timeout", "-1", -1.0),
-    ("GEVENT_RESOLVER_TIMEOUT", "resolver_timeout", "2.5", 2.5),
-    ("GEVENT_RESOLVER_NAMESERVERS", "resolver_nameservers", "8.8.8.8, 1.1.1.1",
-     ["8.8.8.8", "1.1.1.1"]),
-    ("GEVENTARES_SERVERS", "ares_servers", "10.0.0.1,10.0.0.2", ["10.0.0.1", "10.0.0.2"]),
-    ("GEVENTARES_FLAGS", "ares_flags", "5", "5"),
-    ("GEVENTARES_TRIES", "ares_tries", "3", "3"),
-    ("GEVENT_BACKEND", "libev_backend", "epoll,NoSigMask", "epoll,nosigmask"),
-    ("PYTHONTRACEMALLOC", "trace_malloc", "5", True),
-    ("GREENKIT_TRACE_MALLOC", "trace_malloc", "on", True),
-])
-def test_gevent_and_greenkit_variables(monkeypatch: pytest.MonkeyPatch, key: str, name: str,
-                                       raw: str, expected: object) -> None:
+@pytest.mark.parametrize(
+    ("key", "name", "raw", "expected"),
+    [
+        ("GEVENT_MAX_BLOCKING_TIME", "max_blocking_time", "0.5", 0.5),
+        ("GEVENT_MONITOR_THREAD_ENABLE", "monitor_thread", "yes", True),
+        ("GEVENT_MONITOR_PRINT_BLOCKING_REPORTS", "print_blocking_reports", "off", False),
+        ("GEVENT_TRACK_GREENLET_TREE", "track_greenlet_tree", "0", False),
+        ("GEVENT_NOWAITPID", "disable_watch_children", "1", True),
+        ("GEVENT_DISABLE_WATCH_CHILDREN", "disable_watch_children", "true", True),
+        ("GEVENT_MONITOR_MEMORY_PERIOD", "memory_monitor_period", "10", 10.0),
+        ("GEVENT_MONITOR_MEMORY_MAX", "max_memory_usage", "10MB", 10 * 1024 * 1024),
+        ("GEVENT_THREADPOOL_IDLE_TASK_TIMEOUT", "threadpool_idle_task_timeout", "-1", -1.0),
+        ("GEVENT_RESOLVER_TIMEOUT", "resolver_timeout", "2.5", 2.5),
+        (
+            "GEVENT_RESOLVER_NAMESERVERS",
+            "resolver_nameservers",
+            "8.8.8.8, 1.1.1.1",
+            ["8.8.8.8", "1.1.1.1"],
+        ),
+        ("GEVENTARES_SERVERS", "ares_servers", "10.0.0.1,10.0.0.2", ["10.0.0.1", "10.0.0.2"]),
+        ("GEVENTARES_FLAGS", "ares_flags", "5", "5"),
+        ("GEVENTARES_TRIES", "ares_tries", "3", "3"),
+        ("GEVENT_BACKEND", "libev_backend", "epoll,NoSigMask", "epoll,nosigmask"),
+        ("PYTHONTRACEMALLOC", "trace_malloc", "5", True),
+        ("GREENKIT_TRACE_MALLOC", "trace_malloc", "on", True),
+    ],
+)
+def test_gevent_and_greenkit_variables(
+    monkeypatch: pytest.MonkeyPatch, key: str, name: str, raw: str, expected: object
+) -> None:
     monkeypatch.setenv(key, raw)
     assert getattr(config, name) == expected
     assert config.settings[name].source == key
@@ -234,7 +276,8 @@ def test_validate_bool() -> None:
 
 
 def test_invalid_environment_value_names_setting_and_variable(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("GEVENT_MONITOR_THREAD_ENABLE", "perhaps")
     with pytest.raises(ValueError, match=r"'monitor_thread'.*GEVENT_MONITOR_THREAD_ENABLE"):
         config.monitor_thread  # noqa: B018
@@ -248,8 +291,9 @@ def test_invalid_environment_value_names_setting_and_variable(
 
 @pytest.mark.parametrize("bad", [0, -1, "-0.5", "0"])
 def test_max_blocking_time_must_be_positive(bad: object) -> None:
-    with pytest.raises(ValueError,
-                       match=r"Invalid value for setting 'max_blocking_time'.*positive"):
+    with pytest.raises(
+        ValueError, match=r"Invalid value for setting 'max_blocking_time'.*positive"
+    ):
         config.max_blocking_time = bad
     assert config.max_blocking_time == 0.1
 
@@ -274,11 +318,20 @@ def test_idle_task_timeout_allows_minus_one_only() -> None:
         config.threadpool_idle_task_timeout = -2
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("10MB", 10 * 1024**2), ("10mb", 10 * 1024**2), ("512kb", 512 * 1024), ("1GB", 1024**3),
-    ("2 gb", 2 * 1024**3), ("1000", 1000), (4096, 4096), ("1.5mb", int(1.5 * 1024**2)),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("10MB", 10 * 1024**2),
+        ("10mb", 10 * 1024**2),
+        ("512kb", 512 * 1024),
+        ("1GB", 1024**3),
+        ("2 gb", 2 * 1024**3),
+        ("1000", 1000),
+        (4096, 4096),
+        ("1.5mb", int(1.5 * 1024**2)),
+        (None, None),
+    ],
+)
 def test_max_memory_usage_byte_sizes(value: object, expected: object) -> None:
     config.max_memory_usage = value
     assert config.max_memory_usage == expected
@@ -327,9 +380,17 @@ def test_libev_backend_reaches_the_loop(monkeypatch: pytest.MonkeyPatch) -> None
 # -- importable settings: loop -----------------------------------------------------
 
 
-@pytest.mark.parametrize("value", ["libev-cext", "libev-cffi", "libev",
-                                   "gevent.libev.corecffi.loop", "gevent.libev.corecext.loop",
-                                   "greenkit.loop.libev.loop"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "libev-cext",
+        "libev-cffi",
+        "libev",
+        "gevent.libev.corecffi.loop",
+        "gevent.libev.corecext.loop",
+        "greenkit.loop.libev.loop",
+    ],
+)
 def test_gevent_loop_names_select_libev(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     from greenkit.loop.libev import loop
 
@@ -406,8 +467,9 @@ def fake_resolvers(monkeypatch: pytest.MonkeyPatch) -> dict[str, type]:
 
 
 @pytest.mark.parametrize("short", sorted(RESOLVERS))
-def test_gevent_resolver_short_names(monkeypatch: pytest.MonkeyPatch,
-                                     fake_resolvers: dict[str, type], short: str) -> None:
+def test_gevent_resolver_short_names(
+    monkeypatch: pytest.MonkeyPatch, fake_resolvers: dict[str, type], short: str
+) -> None:
     monkeypatch.setenv("GEVENT_RESOLVER", short)
     assert config.resolver is fake_resolvers[short]
 
@@ -417,8 +479,9 @@ def test_resolver_default_is_thread(fake_resolvers: dict[str, type]) -> None:
     assert config.settings["resolver"].candidates[0] == "greenkit.resolver.thread.Resolver"
 
 
-def test_resolver_list_tries_in_order(monkeypatch: pytest.MonkeyPatch,
-                                      fake_resolvers: dict[str, type]) -> None:
+def test_resolver_list_tries_in_order(
+    monkeypatch: pytest.MonkeyPatch, fake_resolvers: dict[str, type]
+) -> None:
     monkeypatch.setenv("GEVENT_RESOLVER", "foo,bar,block,dnspython")
     assert config.resolver is fake_resolvers["block"]
 
@@ -466,12 +529,15 @@ def test_gevent_threadpool_name(monkeypatch: pytest.MonkeyPatch) -> None:
     assert config.threadpool is pool
 
 
-@pytest.mark.parametrize(("short", "cls"), [("thread", "FileObjectThread"),
-                                            ("posix", "FileObjectPosix"),
-                                            ("block", "FileObjectBlock")])
+@pytest.mark.parametrize(
+    ("short", "cls"),
+    [("thread", "FileObjectThread"), ("posix", "FileObjectPosix"), ("block", "FileObjectBlock")],
+)
 def test_gevent_file_names(monkeypatch: pytest.MonkeyPatch, short: str, cls: str) -> None:
-    classes = {name: type(name, (), {})
-               for name in ("FileObjectThread", "FileObjectPosix", "FileObjectBlock")}
+    classes = {
+        name: type(name, (), {})
+        for name in ("FileObjectThread", "FileObjectPosix", "FileObjectBlock")
+    }
     fake_module(monkeypatch, "greenkit.fileobject", **classes)
     monkeypatch.setenv("GEVENT_FILE", short)
     assert config.fileobject is classes[cls]

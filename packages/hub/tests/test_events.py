@@ -97,7 +97,11 @@ def test_works_without_zope(monkeypatch: pytest.MonkeyPatch) -> None:
     assert issubclass(module.IGeventWillPatchModuleEvent, module.IGeventPatchEvent)
     blocked = module.EventLoopBlocked("g", 0.5, ["x"], hub="h")
     assert (blocked.greenlet, blocked.blocking_time, blocked.info, blocked.hub) == (
-        "g", 0.5, ["x"], "h")
+        "g",
+        0.5,
+        ["x"],
+        "h",
+    )
     assert module.EventLoopBlocked.__greenkit_interfaces__ == (module.IEventLoopBlocked,)
     module.notify_and_call_entry_points(module.GeventDidPatchAllEvent({}, {}))
 
@@ -110,19 +114,27 @@ def test_classes_implement_their_interfaces() -> None:
     assert events.HAVE_ZOPE_INTERFACE
     verify.verifyClass(events.IEventLoopBlocked, events.EventLoopBlocked)
     verify.verifyObject(events.IEventLoopBlocked, events.EventLoopBlocked(None, 0.1, []))
-    verify.verifyObject(events.IMemoryUsageThresholdExceeded,
-                        events.MemoryUsageThresholdExceeded(0, 0, 0))
-    verify.verifyObject(events.IMemoryUsageUnderThreshold,
-                        events.MemoryUsageUnderThreshold(0, 0, 0, 0))
-    verify.verifyObject(events.IPeriodicMonitorThreadStartedEvent,
-                        events.PeriodicMonitorThreadStartedEvent(object()))
-    verify.verifyObject(events.IGeventWillPatchModuleEvent,
-                        events.GeventWillPatchModuleEvent("socket", sys, sys, ["socket"]))
-    verify.verifyObject(events.IGeventDidPatchModuleEvent,
-                        events.GeventDidPatchModuleEvent("socket", sys, sys))
+    verify.verifyObject(
+        events.IMemoryUsageThresholdExceeded, events.MemoryUsageThresholdExceeded(0, 0, 0)
+    )
+    verify.verifyObject(
+        events.IMemoryUsageUnderThreshold, events.MemoryUsageUnderThreshold(0, 0, 0, 0)
+    )
+    verify.verifyObject(
+        events.IPeriodicMonitorThreadStartedEvent,
+        events.PeriodicMonitorThreadStartedEvent(object()),
+    )
+    verify.verifyObject(
+        events.IGeventWillPatchModuleEvent,
+        events.GeventWillPatchModuleEvent("socket", sys, sys, ["socket"]),
+    )
+    verify.verifyObject(
+        events.IGeventDidPatchModuleEvent, events.GeventDidPatchModuleEvent("socket", sys, sys)
+    )
     verify.verifyObject(events.IGeventWillPatchAllEvent, events.GeventWillPatchAllEvent({}, {}))
-    verify.verifyObject(events.IGeventDidPatchBuiltinModulesEvent,
-                        events.GeventDidPatchBuiltinModulesEvent({}, {}))
+    verify.verifyObject(
+        events.IGeventDidPatchBuiltinModulesEvent, events.GeventDidPatchBuiltinModulesEvent({}, {})
+    )
     verify.verifyObject(events.IGeventDidPatchAllEvent, events.GeventDidPatchAllEvent({}, {}))
     verify.verifyObject(events.IGeventDidPatchEvent, events.GeventDidPatchEvent(1, 2))
     verify.verifyObject(events.IGeventWillPatchEvent, events.GeventWillPatchEvent(1, 2))
@@ -193,14 +205,17 @@ def test_patch_all_events_copy_arguments() -> None:
         assert other.source is None and other.target is None
 
 
-@pytest.mark.parametrize(("cls", "suffix"), [
-    (events.GeventWillPatchModuleEvent, "monkey.will_patch_module"),
-    (events.GeventDidPatchModuleEvent, "monkey.did_patch_module"),
-    (events.GeventWillPatchAllEvent, "monkey.will_patch_all"),
-    (events.GeventDidPatchBuiltinModulesEvent, "monkey.did_patch_builtins"),
-    (events.GeventDidPatchAllEvent, "monkey.did_patch_all"),
-    (events.PeriodicMonitorThreadStartedEvent, "hub.periodic_monitor_thread_started"),
-])
+@pytest.mark.parametrize(
+    ("cls", "suffix"),
+    [
+        (events.GeventWillPatchModuleEvent, "monkey.will_patch_module"),
+        (events.GeventDidPatchModuleEvent, "monkey.did_patch_module"),
+        (events.GeventWillPatchAllEvent, "monkey.will_patch_all"),
+        (events.GeventDidPatchBuiltinModulesEvent, "monkey.did_patch_builtins"),
+        (events.GeventDidPatchAllEvent, "monkey.did_patch_all"),
+        (events.PeriodicMonitorThreadStartedEvent, "hub.periodic_monitor_thread_started"),
+    ],
+)
 def test_entry_point_names(cls: type, suffix: str) -> None:
     assert cls.ENTRY_POINT_NAME == "greenkit.plugins." + suffix  # type: ignore[attr-defined]
     assert cls.GEVENT_ENTRY_POINT_NAME == "gevent.plugins." + suffix  # type: ignore[attr-defined]
@@ -218,7 +233,8 @@ def test_all_names_exist() -> None:
 def plugin_dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[types.ModuleType]:
     """A fake installed distribution whose entry points call into a plugin module,
     beside a fake real gevent whose own plugin must never be loaded."""
-    (tmp_path / "gk_test_plugin.py").write_text(textwrap.dedent("""
+    (tmp_path / "gk_test_plugin.py").write_text(
+        textwrap.dedent("""
         calls = []
 
         def greenkit_hook(event):
@@ -226,18 +242,22 @@ def plugin_dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[typ
 
         def gevent_hook(event):
             calls.append(("gevent", event))
-    """))
+    """)
+    )
     real_gevent = tmp_path / "gevent-26.9.0.dist-info"
     real_gevent.mkdir()
     (real_gevent / "METADATA").write_text("Metadata-Version: 2.1\nName: gevent\nVersion: 26.9.0\n")
-    (real_gevent / "entry_points.txt").write_text(textwrap.dedent("""
+    (real_gevent / "entry_points.txt").write_text(
+        textwrap.dedent("""
         [gevent.plugins.monkey.will_patch_all]
         signal_os_incompat = gk_no_such_module:hook
-    """))
+    """)
+    )
     dist = tmp_path / "gk_test_plugin-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: gk-test-plugin\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text(textwrap.dedent("""
+    (dist / "entry_points.txt").write_text(
+        textwrap.dedent("""
         [greenkit.plugins.monkey.will_patch_all]
         mine = gk_test_plugin:greenkit_hook
 
@@ -249,7 +269,8 @@ def plugin_dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[typ
 
         [gevent.plugins.monkey.did_patch_all]
         same = gk_test_plugin:greenkit_hook
-    """))
+    """)
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     importlib.invalidate_caches()
     module = importlib.import_module("gk_test_plugin")
@@ -257,8 +278,9 @@ def plugin_dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[typ
     sys.modules.pop("gk_test_plugin", None)
 
 
-def test_entry_points_of_both_groups_are_called(plugin_dist: types.ModuleType,
-                                                received: list[Any]) -> None:
+def test_entry_points_of_both_groups_are_called(
+    plugin_dist: types.ModuleType, received: list[Any]
+) -> None:
     event = events.GeventWillPatchAllEvent({"socket": True}, {})
     events.notify_and_call_entry_points(event)
     assert received == [event]

@@ -365,6 +365,7 @@ def test_handle_error_prints_report_and_keeps_running(hub: Any) -> None:
     stream = io.StringIO()
     hub.exception_stream = stream
     try:
+
         def boom() -> None:
             raise ZeroDivisionError("x")
 

@@ -32,8 +32,7 @@ def test_is_a_namespace_portion() -> None:
 
 @pytest.mark.parametrize(
     ("name", "protocol"),
-    [("ILoop", "LoopProtocol"), ("IWatcher", "WatcherProtocol"),
-     ("ICallback", "CallbackProtocol")],
+    [("ILoop", "LoopProtocol"), ("IWatcher", "WatcherProtocol"), ("ICallback", "CallbackProtocol")],
 )
 def test_zope_interface_has_the_protocols_members(name: str, protocol: str) -> None:
     iface = getattr(interfaces, name)
@@ -47,8 +46,7 @@ def test_the_hubs_loop_and_its_objects_verify() -> None:
     loop = get_hub().loop
     assert verify.verifyObject(interfaces.ILoop, loop)
     assert verify.verifyObject(interfaces.ICallback, loop.run_callback(lambda: None))
-    assert verify.verifyObject(interfaces.ICallback,
-                               loop.run_callback_threadsafe(lambda: None))
+    assert verify.verifyObject(interfaces.ICallback, loop.run_callback_threadsafe(lambda: None))
     for watcher in (loop.timer(1), loop.io(0, 1), loop.idle(), loop.async_()):
         try:
             assert verify.verifyObject(interfaces.IWatcher, watcher)

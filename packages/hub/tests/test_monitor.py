@@ -69,15 +69,23 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
 
 @pytest.fixture(autouse=True)
 def isolate(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("max_blocking_time", "print_blocking_reports", "max_memory_usage",
-                 "memory_monitor_period"):
+    for name in (
+        "max_blocking_time",
+        "print_blocking_reports",
+        "max_memory_usage",
+        "memory_monitor_period",
+    ):
         for key in config.settings[name].environment_keys:
             monkeypatch.delenv(key, raising=False)
         config._reset(name)
     before = greenlet.gettrace()
     yield
-    for name in ("max_blocking_time", "print_blocking_reports", "max_memory_usage",
-                 "memory_monitor_period"):
+    for name in (
+        "max_blocking_time",
+        "print_blocking_reports",
+        "max_memory_usage",
+        "memory_monitor_period",
+    ):
         config._reset(name)
     assert greenlet.gettrace() is before
     greenlet.settrace(before)
@@ -176,7 +184,8 @@ def test_tracer_counts_switches_and_active_greenlet(hub: FakeHub, no_thread: lis
 
 
 def test_kill_from_another_thread_uninstalls_at_next_switch(
-        hub: FakeHub, no_thread: list[Any]) -> None:
+    hub: FakeHub, no_thread: list[Any]
+) -> None:
     pmt = make(hub)
     done = _thread.allocate_lock()
     done.acquire()
@@ -242,7 +251,8 @@ def test_calculate_sleep_time(hub: FakeHub, no_thread: list[Any]) -> None:
 
 
 def test_run_loop_calls_functions_and_stops_on_dead_hub(
-        hub: FakeHub, no_thread: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    hub: FakeHub, no_thread: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(_monitor, "thread_sleep", lambda seconds: None)
     pmt = make(hub)
     seen: list[Any] = []
@@ -260,7 +270,8 @@ def test_run_loop_calls_functions_and_stops_on_dead_hub(
 
 
 def test_run_loop_errors_go_to_handle_error(
-        hub: FakeHub, no_thread: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    hub: FakeHub, no_thread: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(_monitor, "thread_sleep", lambda seconds: None)
     pmt = make(hub)
     calls = []
@@ -294,8 +305,7 @@ def test_on_fork_starts_a_new_thread(hub: FakeHub, no_thread: list[Any]) -> None
 # -- blocking detection -------------------------------------------------------------------
 
 
-def test_monitor_blocking_logic(hub: FakeHub, no_thread: list[Any],
-                                received: list[Any]) -> None:
+def test_monitor_blocking_logic(hub: FakeHub, no_thread: list[Any], received: list[Any]) -> None:
     pmt = make(hub)
     del received[:]
     tracer = pmt._greenlet_tracer
@@ -354,8 +364,9 @@ def test_hub_running_is_not_blocking(hub: FakeHub, no_thread: list[Any]) -> None
     assert hub.exception_stream.getvalue() == ""
 
 
-def test_report_respects_print_blocking_reports(hub: FakeHub, no_thread: list[Any],
-                                                received: list[Any]) -> None:
+def test_report_respects_print_blocking_reports(
+    hub: FakeHub, no_thread: list[Any], received: list[Any]
+) -> None:
     config.print_blocking_reports = False
     pmt = make(hub)
     del received[:]
@@ -459,8 +470,9 @@ class FakeProcess:
         return FakeInfo(self.rss)
 
 
-def test_monitor_memory_usage_crossings(hub: FakeHub, no_thread: list[Any],
-                                        received: list[Any]) -> None:
+def test_monitor_memory_usage_crossings(
+    hub: FakeHub, no_thread: list[Any], received: list[Any]
+) -> None:
     pmt = make(hub)
     process = FakeProcess()
     pmt._get_process = lambda: process  # type: ignore[method-assign]
@@ -506,8 +518,9 @@ def test_install_memory_monitor(hub: FakeHub, no_thread: list[Any]) -> None:
     assert pmt.monitoring_functions()[1].period == 10
 
 
-def test_cannot_monitor_memory_warns_when_asked(hub: FakeHub, no_thread: list[Any],
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cannot_monitor_memory_warns_when_asked(
+    hub: FakeHub, no_thread: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(sys.modules, "psutil", None)  # psutil "not installed"
     pmt = make(hub)
     assert pmt._get_process() is None

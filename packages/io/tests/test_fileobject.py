@@ -32,7 +32,6 @@ class InlinePool:
         return func(*args, **(kwargs or {}))
 
 
-
 def test_default_is_posix() -> None:
     assert FileObject is FileObjectPosix
 
@@ -55,8 +54,10 @@ def test_binary_round_trip_over_a_pipe(cls: Any, pipe: Any) -> None:
 
 def test_mode_is_reported_as_given(pipe: Any) -> None:
     r, w = pipe
-    with FileObjectPosix(w, "wb", close=False) as writer, \
-            FileObjectPosix(r, "rb", close=False) as reader:
+    with (
+        FileObjectPosix(w, "wb", close=False) as writer,
+        FileObjectPosix(r, "rb", close=False) as reader,
+    ):
         assert (writer.mode, reader.mode) == ("wb", "rb")
     os.fstat(r)  # close=False left the descriptors open
     os.fstat(w)
@@ -245,22 +246,25 @@ def test_writeall_mixin_on_atomic_unbuffered_files(pipe: Any) -> None:
     assert os.read(r, 10) == b"abcde"
 
 
-@pytest.mark.parametrize(("kwargs", "kind", "message"), [
-    ({"mode": 42}, TypeError, "mode"),
-    ({"buffering": "nope"}, TypeError, "buffering"),
-    ({"encoding": 42}, TypeError, "encoding"),
-    ({"errors": 42}, TypeError, "errors"),
-    ({"mode": "aoeug"}, ValueError, "mode"),
-    ({"mode": "wU"}, ValueError, "mode U cannot be combined"),
-    ({"mode": "rtb"}, ValueError, "text and binary"),
-    ({"mode": "rw"}, ValueError, "append mode at once"),
-    ({"mode": "+"}, ValueError, "exactly one"),
-    ({"mode": "rb", "encoding": "ascii"}, ValueError, "take an encoding"),
-    ({"mode": "rb", "errors": "strict"}, ValueError, "take an errors"),
-    ({"mode": "rb", "newline": "\n"}, ValueError, "take a newline"),
-    ({"mode": "r", "buffering": 0}, ValueError, "unbuffered text"),
-    ({"mode": "r", "newline": "x"}, ValueError, "illegal newline"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "kind", "message"),
+    [
+        ({"mode": 42}, TypeError, "mode"),
+        ({"buffering": "nope"}, TypeError, "buffering"),
+        ({"encoding": 42}, TypeError, "encoding"),
+        ({"errors": 42}, TypeError, "errors"),
+        ({"mode": "aoeug"}, ValueError, "mode"),
+        ({"mode": "wU"}, ValueError, "mode U cannot be combined"),
+        ({"mode": "rtb"}, ValueError, "text and binary"),
+        ({"mode": "rw"}, ValueError, "append mode at once"),
+        ({"mode": "+"}, ValueError, "exactly one"),
+        ({"mode": "rb", "encoding": "ascii"}, ValueError, "take an encoding"),
+        ({"mode": "rb", "errors": "strict"}, ValueError, "take an errors"),
+        ({"mode": "rb", "newline": "\n"}, ValueError, "take a newline"),
+        ({"mode": "r", "buffering": 0}, ValueError, "unbuffered text"),
+        ({"mode": "r", "newline": "x"}, ValueError, "illegal newline"),
+    ],
+)
 def test_open_descriptor_rejects_bad_arguments(kwargs: Any, kind: Any, message: str) -> None:
     with pytest.raises(kind, match=message):
         OpenDescriptor(1, **kwargs)

@@ -25,7 +25,6 @@ def _give_sigchld_back() -> Iterator[None]:
     get_hub().loop.reset_sigchld()
 
 
-
 def in_child(pid: int, body: Callable[[], int]) -> int:
     """In the child (``pid == 0``) run ``body`` and exit with its result,
     never returning into pytest; in the parent return ``pid``."""
@@ -46,8 +45,7 @@ class InlinePool:
 
 
 def test_module_surface() -> None:
-    assert set(gos.__implements__) == {"fork", "forkpty", "waitpid", "posix_spawn",
-                                       "posix_spawnp"}
+    assert set(gos.__implements__) == {"fork", "forkpty", "waitpid", "posix_spawn", "posix_spawnp"}
     assert gos.__all__ == gos.__implements__ + gos.__extensions__
     for name in gos.__extensions__:
         assert not hasattr(os, name)
@@ -77,25 +75,30 @@ def test_nb_read_and_write_cooperate_through_a_full_pipe(pipe: tuple[int, int]) 
     sent = 0
     block = memoryview(b"x" * 65536)
     while sent < total:
-        sent += gos.nb_write(w, block[:total - sent])
+        sent += gos.nb_write(w, block[: total - sent])
     while len(received) < total:
         sleep(0.001)
     assert len(received) == total
 
 
-@pytest.mark.parametrize(("func", "patched", "events"),
-                         [(gos.nb_read, "_read", 1), (gos.nb_write, "_write", 2)])
+@pytest.mark.parametrize(
+    ("func", "patched", "events"), [(gos.nb_read, "_read", 1), (gos.nb_write, "_write", 2)]
+)
 def test_nb_io_retries_eintr_and_closes_its_watcher(func: Any, patched: str, events: int) -> None:
     interrupted = OSError(errno.EINTR, "Interrupted")
-    with mock.patch.object(gos, patched, side_effect=[interrupted, 42]), \
-            mock.patch.object(gos, "get_hub") as get_hub_mock:
+    with (
+        mock.patch.object(gos, patched, side_effect=[interrupted, 42]),
+        mock.patch.object(gos, "get_hub") as get_hub_mock,
+    ):
         assert func(100, 1) == 42
     get_hub_mock.assert_called_once_with()
     io = get_hub_mock.return_value.loop.io
     io.assert_called_once_with(100, events)
     io.return_value.close.assert_called_once_with()
-    with mock.patch.object(gos, patched, side_effect=[interrupted, ValueError()]), \
-            mock.patch.object(gos, "get_hub") as get_hub_mock:
+    with (
+        mock.patch.object(gos, patched, side_effect=[interrupted, ValueError()]),
+        mock.patch.object(gos, "get_hub") as get_hub_mock,
+    ):
         with pytest.raises(ValueError):
             func(100, 1)
     get_hub_mock.return_value.loop.io.return_value.close.assert_called_once_with()
@@ -113,8 +116,10 @@ def test_tp_read_and_write_use_the_hub_threadpool(pipe: tuple[int, int]) -> None
         hub.threadpool = old
 
 
-@pytest.mark.skipif(importlib.util.find_spec("greenkit.threadpool") is None,
-                    reason="needs greenkit-threads (greenkit.threadpool)")
+@pytest.mark.skipif(
+    importlib.util.find_spec("greenkit.threadpool") is None,
+    reason="needs greenkit-threads (greenkit.threadpool)",
+)
 def test_tp_read_waits_in_a_thread_while_greenlets_run(pipe: tuple[int, int]) -> None:
     r, w = pipe
     spawn_raw(lambda: (sleep(0.02), gos.tp_write(w, b"late")))

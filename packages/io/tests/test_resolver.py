@@ -40,30 +40,39 @@ def _thread_resolver() -> tuple[ThreadResolver, FakePool]:
 def test_results_are_the_stdlib_results(make: Any) -> None:
     resolver = make()
     assert isinstance(resolver, AbstractResolver)
-    for args in [("localhost", 80), ("127.0.0.1", "http"), (None, 0), ("::1", 22),
-                 ("localhost", None, std_socket.AF_INET, std_socket.SOCK_STREAM),
-                 (b"localhost", 80), ("localhost", 80, 0, 0, 0, std_socket.AI_CANONNAME)]:
+    for args in [
+        ("localhost", 80),
+        ("127.0.0.1", "http"),
+        (None, 0),
+        ("::1", 22),
+        ("localhost", None, std_socket.AF_INET, std_socket.SOCK_STREAM),
+        (b"localhost", 80),
+        ("localhost", 80, 0, 0, 0, std_socket.AI_CANONNAME),
+    ]:
         assert resolver.getaddrinfo(*args) == std_socket.getaddrinfo(*args), args
     assert resolver.gethostbyname("localhost") == std_socket.gethostbyname("localhost")
     assert resolver.gethostbyname("10.1.2.3") == "10.1.2.3"
     assert resolver.gethostbyname("<broadcast>") == std_socket.gethostbyname("<broadcast>")
     assert resolver.gethostbyname_ex("localhost") == std_socket.gethostbyname_ex("localhost")
     assert resolver.gethostbyaddr("127.0.0.1") == std_socket.gethostbyaddr("127.0.0.1")
-    for flags in (0, std_socket.NI_NUMERICHOST | std_socket.NI_NUMERICSERV,
-                  std_socket.NI_DGRAM):
-        assert resolver.getnameinfo(("127.0.0.1", 53), flags) == \
-            std_socket.getnameinfo(("127.0.0.1", 53), flags)
+    for flags in (0, std_socket.NI_NUMERICHOST | std_socket.NI_NUMERICSERV, std_socket.NI_DGRAM):
+        assert resolver.getnameinfo(("127.0.0.1", 53), flags) == std_socket.getnameinfo(
+            ("127.0.0.1", 53), flags
+        )
     resolver.close()
 
 
-@pytest.mark.parametrize("call", [
-    lambda r: r.getaddrinfo("127.0.0.1", -1),
-    lambda r: r.getaddrinfo("127.0.0.1", 65536),
-    lambda r: r.getaddrinfo("localhost", "no-such-service"),
-    lambda r: r.gethostbyname(25),
-    lambda r: r.getnameinfo(("127.0.0.1", "80"), 0),
-    lambda r: r.getnameinfo(("127.0.0.1", 80), 1 << 20),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda r: r.getaddrinfo("127.0.0.1", -1),
+        lambda r: r.getaddrinfo("127.0.0.1", 65536),
+        lambda r: r.getaddrinfo("localhost", "no-such-service"),
+        lambda r: r.gethostbyname(25),
+        lambda r: r.getnameinfo(("127.0.0.1", "80"), 0),
+        lambda r: r.getnameinfo(("127.0.0.1", 80), 1 << 20),
+    ],
+)
 def test_errors_are_the_stdlib_errors(call: Any) -> None:
     expected = None
     try:
@@ -85,8 +94,7 @@ def test_thread_resolver_skips_the_pool_for_numeric_queries() -> None:
     resolver.getaddrinfo("::1", 80)
     resolver.getaddrinfo(None, 80)
     resolver.gethostbyname("127.0.0.1")
-    resolver.getnameinfo(("127.0.0.1", 80),
-                         std_socket.NI_NUMERICHOST | std_socket.NI_NUMERICSERV)
+    resolver.getnameinfo(("127.0.0.1", 80), std_socket.NI_NUMERICHOST | std_socket.NI_NUMERICSERV)
     assert pool.calls == []
     resolver.getaddrinfo("localhost", 80)
     resolver.gethostbyname("localhost")
@@ -94,7 +102,12 @@ def test_thread_resolver_skips_the_pool_for_numeric_queries() -> None:
     resolver.gethostbyaddr("127.0.0.1")
     resolver.getnameinfo(("127.0.0.1", 80), 0)
     assert [function.__name__ for function, _ in pool.calls] == [
-        "getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr", "getnameinfo"]
+        "getaddrinfo",
+        "gethostbyname",
+        "gethostbyname_ex",
+        "gethostbyaddr",
+        "getnameinfo",
+    ]
     assert "pool=" in repr(resolver)
 
 
@@ -124,6 +137,7 @@ def test_resolvers_use_the_originals_after_patching(monkeypatch: pytest.MonkeyPa
 
 def test_config_names_the_resolvers() -> None:
     from greenkit.config import config
+
     previous = config.resolver
     try:
         config.resolver = "block"  # type: ignore[assignment]

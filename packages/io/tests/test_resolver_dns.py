@@ -32,7 +32,8 @@ ZONE = {
     "big.test": [("A", "10.0.0.5")],
     "1.0.0.10.in-addr.arpa": [("PTR", "a.test")],
     "6.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa": [
-        ("PTR", "v6.test")],
+        ("PTR", "v6.test")
+    ],
 }
 HOSTS = "10.9.9.9 filed.test filed\n::9 filed6.test\n"
 
@@ -49,17 +50,20 @@ def _resolver_class(kind: str) -> Any:
     return Resolver
 
 
-def make_resolver(kind: str, responder: DNSResponder, hosts: Path, *,
-                  timeout: float = 1.0, tries: int = 1) -> Any:
+def make_resolver(
+    kind: str, responder: DNSResponder, hosts: Path, *, timeout: float = 1.0, tries: int = 1
+) -> Any:
     """A resolver of ``kind`` whose only nameserver is ``responder``."""
     cls = _resolver_class(kind)
     if kind == "ares":
-        resolver = cls(servers=[responder.server], timeout=timeout, tries=tries,
-                       hosts_file=str(hosts))
+        resolver = cls(
+            servers=[responder.server], timeout=timeout, tries=tries, hosts_file=str(hosts)
+        )
         assert resolver.servers == [responder.server]
     else:
-        resolver = cls(nameservers=[responder.server], timeout=timeout * tries,
-                       hosts_file=str(hosts))
+        resolver = cls(
+            nameservers=[responder.server], timeout=timeout * tries, hosts_file=str(hosts)
+        )
         assert resolver.nameservers == ["127.0.0.1"]
         assert [ns.port for ns in resolver.network_resolver.nameservers] == [responder.port]
     return resolver
@@ -74,14 +78,14 @@ def hosts(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def responder() -> Iterator[DNSResponder]:
-    with DNSResponder(ZONE, servfail={"bad.test"}, silent={"slow.test"},
-                      truncate={"big.test"}) as server:
+    with DNSResponder(
+        ZONE, servfail={"bad.test"}, silent={"slow.test"}, truncate={"big.test"}
+    ) as server:
         yield server
 
 
 @pytest.fixture(params=KINDS)
-def resolver(request: pytest.FixtureRequest, responder: DNSResponder,
-             hosts: Path) -> Iterator[Any]:
+def resolver(request: pytest.FixtureRequest, responder: DNSResponder, hosts: Path) -> Iterator[Any]:
     made = make_resolver(request.param, responder, hosts)
     yield made
     made.close()
@@ -97,38 +101,61 @@ def _numeric(address: str, port: Any, family: int, *args: Any) -> list[Any]:
 def test_a_and_aaaa(resolver: Any, responder: DNSResponder) -> None:
     assert isinstance(resolver, AbstractResolver)
     both = resolver.getaddrinfo("a.test", 80)
-    assert both == (_numeric("10.0.0.1", 80, std_socket.AF_INET)
-                    + _numeric("fd00::1", 80, std_socket.AF_INET6))
-    assert resolver.getaddrinfo("a.test", "http", std_socket.AF_INET6, std_socket.SOCK_STREAM) \
-        == _numeric("fd00::1", "http", std_socket.AF_INET6, std_socket.SOCK_STREAM)
-    assert resolver.getaddrinfo("v6.test", None, std_socket.AF_INET6, 0,
-                                std_socket.IPPROTO_UDP) == \
-        _numeric("fd00::6", None, std_socket.AF_INET6, 0, std_socket.IPPROTO_UDP)
+    assert both == (
+        _numeric("10.0.0.1", 80, std_socket.AF_INET) + _numeric("fd00::1", 80, std_socket.AF_INET6)
+    )
+    assert resolver.getaddrinfo(
+        "a.test", "http", std_socket.AF_INET6, std_socket.SOCK_STREAM
+    ) == _numeric("fd00::1", "http", std_socket.AF_INET6, std_socket.SOCK_STREAM)
+    assert resolver.getaddrinfo(
+        "v6.test", None, std_socket.AF_INET6, 0, std_socket.IPPROTO_UDP
+    ) == _numeric("fd00::6", None, std_socket.AF_INET6, 0, std_socket.IPPROTO_UDP)
     assert resolver.gethostbyname("a.test") == "10.0.0.1"
     assert resolver.gethostbyname_ex("two.test") == ("two.test", [], ["10.0.0.2", "10.0.0.3"])
     assert {name for _, name, _ in responder.queries} >= {"a.test", "v6.test", "two.test"}
 
 
 def test_cname_chain(resolver: Any) -> None:
-    assert resolver.gethostbyname_ex("www.test") == ("a.test", ["www.test", "mid.test"],
-                                                    ["10.0.0.1"])
-    infos = resolver.getaddrinfo("www.test", 443, std_socket.AF_INET, std_socket.SOCK_STREAM, 0,
-                                 std_socket.AI_CANONNAME)
-    assert infos == [(std_socket.AF_INET, std_socket.SOCK_STREAM, std_socket.IPPROTO_TCP,
-                      "a.test", ("10.0.0.1", 443))]
+    assert resolver.gethostbyname_ex("www.test") == (
+        "a.test",
+        ["www.test", "mid.test"],
+        ["10.0.0.1"],
+    )
+    infos = resolver.getaddrinfo(
+        "www.test", 443, std_socket.AF_INET, std_socket.SOCK_STREAM, 0, std_socket.AI_CANONNAME
+    )
+    assert infos == [
+        (
+            std_socket.AF_INET,
+            std_socket.SOCK_STREAM,
+            std_socket.IPPROTO_TCP,
+            "a.test",
+            ("10.0.0.1", 443),
+        )
+    ]
 
 
 def test_canonname_only_on_the_first_entry(resolver: Any) -> None:
-    infos = resolver.getaddrinfo("two.test", 80, std_socket.AF_INET, std_socket.SOCK_STREAM, 0,
-                                 std_socket.AI_CANONNAME | std_socket.AI_PASSIVE)
+    infos = resolver.getaddrinfo(
+        "two.test",
+        80,
+        std_socket.AF_INET,
+        std_socket.SOCK_STREAM,
+        0,
+        std_socket.AI_CANONNAME | std_socket.AI_PASSIVE,
+    )
     assert [info[3] for info in infos] == ["two.test", ""]
     assert [info[4] for info in infos] == [("10.0.0.2", 80), ("10.0.0.3", 80)]
 
 
 def test_numeric_hosts_need_no_query(resolver: Any, responder: DNSResponder) -> None:
-    for args in [("127.0.0.1", 80), ("::1", "http", std_socket.AF_INET6), (None, 0),
-                 ("10.1.2.3", 0, 0, 0, 0, std_socket.AI_CANONNAME),
-                 ("127.0.0.1", 80, 0, 0, 0, std_socket.AI_NUMERICHOST)]:
+    for args in [
+        ("127.0.0.1", 80),
+        ("::1", "http", std_socket.AF_INET6),
+        (None, 0),
+        ("10.1.2.3", 0, 0, 0, 0, std_socket.AI_CANONNAME),
+        ("127.0.0.1", 80, 0, 0, 0, std_socket.AI_NUMERICHOST),
+    ]:
         assert resolver.getaddrinfo(*args) == std_socket.getaddrinfo(*args)
     assert resolver.gethostbyname("10.1.2.3") == "10.1.2.3"
     assert resolver.gethostbyname_ex("10.1.2.3") == ("10.1.2.3", [], ["10.1.2.3"])
@@ -143,8 +170,9 @@ def test_numeric_hosts_need_no_query(resolver: Any, responder: DNSResponder) -> 
 def test_hosts_file_first(resolver: Any, responder: DNSResponder, hosts: Path) -> None:
     assert resolver.gethostbyname("filed") == "10.9.9.9"
     assert resolver.gethostbyname_ex("FILED.test") == ("filed.test", ["filed"], ["10.9.9.9"])
-    assert resolver.getaddrinfo("filed6.test", 1, std_socket.AF_INET6, std_socket.SOCK_DGRAM) \
-        == _numeric("::9", 1, std_socket.AF_INET6, std_socket.SOCK_DGRAM)
+    assert resolver.getaddrinfo(
+        "filed6.test", 1, std_socket.AF_INET6, std_socket.SOCK_DGRAM
+    ) == _numeric("::9", 1, std_socket.AF_INET6, std_socket.SOCK_DGRAM)
     assert resolver.gethostbyaddr("10.9.9.9") == ("filed.test", ["filed"], ["10.9.9.9"])
     assert resolver.getnameinfo(("::9", 22), std_socket.NI_NUMERICSERV) == ("filed6.test", "22")
     assert responder.queries == []
@@ -180,8 +208,9 @@ def test_no_address_of_that_family(resolver: Any) -> None:
     assert _gaierror(lambda: resolver.getaddrinfo("v4.test", 80, std_socket.AF_INET6)) == -5
     assert _gaierror(lambda: resolver.gethostbyname("v6.test")) == -5
     # Both families asked: the one that has addresses answers alone.
-    assert resolver.getaddrinfo("v6.test", 80, 0, std_socket.SOCK_STREAM) == \
-        _numeric("fd00::6", 80, std_socket.AF_INET6, std_socket.SOCK_STREAM)
+    assert resolver.getaddrinfo("v6.test", 80, 0, std_socket.SOCK_STREAM) == _numeric(
+        "fd00::6", 80, std_socket.AF_INET6, std_socket.SOCK_STREAM
+    )
 
 
 def test_servfail_is_temporary(resolver: Any) -> None:
@@ -191,8 +220,9 @@ def test_servfail_is_temporary(resolver: Any) -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_silent_server_times_out_after_the_tries(kind: str, responder: DNSResponder,
-                                                 hosts: Path) -> None:
+def test_silent_server_times_out_after_the_tries(
+    kind: str, responder: DNSResponder, hosts: Path
+) -> None:
     resolver = make_resolver(kind, responder, hosts, timeout=0.3, tries=2)
     try:
         start = time.monotonic()
@@ -221,12 +251,14 @@ def test_truncated_answer_retried_over_tcp(resolver: Any, responder: DNSResponde
 
 
 def test_errors_of_the_arguments_are_the_stdlibs(resolver: Any) -> None:
-    for call in [lambda r: r.getaddrinfo("a.test", -1),
-                 lambda r: r.getaddrinfo("a.test", "no-such-service"),
-                 lambda r: r.getaddrinfo("a.test", 80, std_socket.AF_INET, 9999),
-                 lambda r: r.gethostbyname(25),
-                 lambda r: r.getnameinfo(("a.test", 80), 0),
-                 lambda r: r.getnameinfo(("10.0.0.1", "80"), 0)]:
+    for call in [
+        lambda r: r.getaddrinfo("a.test", -1),
+        lambda r: r.getaddrinfo("a.test", "no-such-service"),
+        lambda r: r.getaddrinfo("a.test", 80, std_socket.AF_INET, 9999),
+        lambda r: r.gethostbyname(25),
+        lambda r: r.getnameinfo(("a.test", 80), 0),
+        lambda r: r.getnameinfo(("10.0.0.1", "80"), 0),
+    ]:
         with pytest.raises(Exception) as expected:
             call(std_socket)
         with pytest.raises(type(expected.value)) as got:
@@ -250,8 +282,10 @@ def test_getnameinfo(resolver: Any) -> None:
     assert resolver.getnameinfo(("10.0.0.1", 80), 0) == ("a.test", "http")
     assert resolver.getnameinfo(("10.0.0.1", 53), std_socket.NI_DGRAM) == ("a.test", "domain")
     assert resolver.getnameinfo(("10.0.0.1", 80), std_socket.NI_NOFQDN) == ("a", "http")
-    assert resolver.getnameinfo(("fd00::6", 80, 0, 0), std_socket.NI_NUMERICSERV) == \
-        ("v6.test", "80")
+    assert resolver.getnameinfo(("fd00::6", 80, 0, 0), std_socket.NI_NUMERICSERV) == (
+        "v6.test",
+        "80",
+    )
     assert resolver.getnameinfo(("10.0.0.77", 80), 0) == ("10.0.0.77", "http")
     with pytest.raises(std_socket.gaierror) as info:
         resolver.getnameinfo(("10.0.0.77", 80), std_socket.NI_NAMEREQD)
@@ -289,8 +323,9 @@ def test_many_lookups_at_once(kind: str, hosts: Path) -> None:
 
 @pytest.mark.fd_leak_check
 @pytest.mark.parametrize("kind", KINDS)
-def test_killed_lookups_leave_nothing_behind(kind: str, responder: DNSResponder,
-                                             hosts: Path) -> None:
+def test_killed_lookups_leave_nothing_behind(
+    kind: str, responder: DNSResponder, hosts: Path
+) -> None:
     resolver = make_resolver(kind, responder, hosts, timeout=5.0)
     try:
         lookups = [Greenlet.spawn(resolver.getaddrinfo, "slow.test", 80) for _ in range(20)]
@@ -349,6 +384,7 @@ def test_hub_resolver_is_configurable(responder: DNSResponder, hosts: Path) -> N
             assert type(created) is cls
             created.hosts.path = str(hosts)
             import greenkit.socket as gsocket
+
             assert gsocket.gethostbyname("a.test") == "10.0.0.1"
             created.close()
     finally:

@@ -103,18 +103,23 @@ def test_merge_answers() -> None:
     six = Answer("a", [], [(10, "fd00::1")])
     assert merge_answers([four, six]).addresses == [(2, "10.0.0.1"), (10, "fd00::1")]
     assert merge_answers([Failure(NODATA), six]).addresses == [(10, "fd00::1")]
-    for answers, kind in [([Failure(NODATA), Failure(AGAIN)], AGAIN),
-                          ([Failure(NODATA), Failure(NODATA)], NODATA),
-                          ([Failure(AGAIN), Failure(NXDOMAIN)], NXDOMAIN)]:
+    for answers, kind in [
+        ([Failure(NODATA), Failure(AGAIN)], AGAIN),
+        ([Failure(NODATA), Failure(NODATA)], NODATA),
+        ([Failure(AGAIN), Failure(NXDOMAIN)], NXDOMAIN),
+    ]:
         with pytest.raises(Failure) as info:
             merge_answers(list(answers))
         assert info.value.kind == kind
 
 
-@pytest.mark.parametrize(("kind", "library", "extra"), [
-    ("ares", "pycares", "greenkit-io[ares]"),
-    ("dnspython", "dns", "greenkit-io[dnspython]"),
-])
+@pytest.mark.parametrize(
+    ("kind", "library", "extra"),
+    [
+        ("ares", "pycares", "greenkit-io[ares]"),
+        ("dnspython", "dns", "greenkit-io[dnspython]"),
+    ],
+)
 def test_missing_extra_fails_with_one_line(kind: str, library: str, extra: str) -> None:
     code = (
         "import sys\n"

@@ -19,7 +19,6 @@ from greenkit.hub import sleep, spawn_raw
 pytestmark = pytest.mark.fd_leak_check
 
 
-
 def test_module_surface() -> None:
     assert gselect.__implements__ == ["select", "poll"]
     assert sorted(gselect.__all__) == sorted(["select", "poll", "error"])
@@ -148,8 +147,10 @@ def test_poll_reports_pollnval_for_closed_descriptors(pipe: Any) -> None:
         assert p.poll(10) == [(fd, gselect.POLLNVAL)]
 
 
-@pytest.mark.skipif(resource.getrlimit(resource.RLIMIT_NOFILE)[0] <= 1500,
-                    reason="needs a descriptor limit above 1500")
+@pytest.mark.skipif(
+    resource.getrlimit(resource.RLIMIT_NOFILE)[0] <= 1500,
+    reason="needs a descriptor limit above 1500",
+)
 def test_poll_beyond_fd_setsize(pipe: Any) -> None:
     _r, w = pipe
     high = os.dup2(w, 1500)

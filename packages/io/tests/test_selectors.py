@@ -20,7 +20,8 @@ def test_module_surface() -> None:
     assert gselectors.BaseSelector is stdlib_selectors.BaseSelector
     assert gselectors.EVENT_READ == stdlib_selectors.EVENT_READ
     assert sorted(gselectors.__all__) == sorted(
-        gselectors.__implements__ + gselectors.__extensions__ + gselectors.__imports__)
+        gselectors.__implements__ + gselectors.__extensions__ + gselectors.__imports__
+    )
     assert issubclass(gselectors.GreenSelector, stdlib_selectors.BaseSelector)
 
 
@@ -40,7 +41,8 @@ def test_read_and_write_events_and_non_blocking_select() -> None:
         assert [events for _key, events in sel.select(0)] == [gselectors.EVENT_WRITE]
         b.send(b"x")
         assert [events for _key, events in sel.select(-1)] == [
-            gselectors.EVENT_READ | gselectors.EVENT_WRITE]
+            gselectors.EVENT_READ | gselectors.EVENT_WRITE
+        ]
         sel.modify(a, gselectors.EVENT_READ)
         assert [events for _key, events in sel.select()] == [gselectors.EVENT_READ]
         sel.unregister(a)

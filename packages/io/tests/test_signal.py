@@ -117,8 +117,7 @@ def test_sigchld_handler_set_after_subprocess_use_keeps_child_watchers() -> None
     assert calls == [stdlib_signal.SIGCHLD]
 
 
-def test_errors_of_the_sigchld_handler_are_reported_not_raised(
-        error_stream: io.StringIO) -> None:
+def test_errors_of_the_sigchld_handler_are_reported_not_raised(error_stream: io.StringIO) -> None:
     done: list[bool] = []
 
     def handler(*_args: Any) -> None:

@@ -21,7 +21,6 @@ from greenkit.hub import sleep
 pytestmark = [pytest.mark.fd_leak_check, pytest.mark.usefixtures("blocking_resolver")]
 
 
-
 @pytest.fixture
 def pair() -> Iterator[tuple[gsocket.socket, gsocket.socket]]:
     a, b = gsocket.socketpair()
@@ -43,6 +42,7 @@ def _closed_port() -> int:
 
 
 # -- the class -----------------------------------------------------------------
+
 
 def test_is_a_stdlib_socket_without_dict(pair: tuple[gsocket.socket, gsocket.socket]) -> None:
     a, _ = pair
@@ -117,6 +117,7 @@ def test_ref_property_sets_both_watchers(pair: tuple[gsocket.socket, gsocket.soc
 
 # -- cooperation ---------------------------------------------------------------
 
+
 def test_two_greenlets_ping_pong(pair: tuple[gsocket.socket, gsocket.socket]) -> None:
     a, b = pair
 
@@ -155,8 +156,7 @@ def test_recv_timeout(pair: tuple[gsocket.socket, gsocket.socket]) -> None:
     assert str(info.value) == "timed out"
 
 
-def test_nonblocking_raises_blocking_io_error(
-        pair: tuple[gsocket.socket, gsocket.socket]) -> None:
+def test_nonblocking_raises_blocking_io_error(pair: tuple[gsocket.socket, gsocket.socket]) -> None:
     a, _ = pair
     a.setblocking(False)
     with pytest.raises(BlockingIOError):
@@ -239,8 +239,13 @@ def test_detach_wakes_waiters_and_keeps_fd(pair: tuple[gsocket.socket, gsocket.s
 def test_operations_on_closed_socket_raise_ebadf() -> None:
     s = gsocket.socket()
     s.close()
-    for call in (lambda: s.send(b"a", timeout=1), lambda: s.recv(1), s.accept,
-                 s.getsockname, lambda: s.shutdown(gsocket.SHUT_RDWR)):
+    for call in (
+        lambda: s.send(b"a", timeout=1),
+        lambda: s.recv(1),
+        s.accept,
+        s.getsockname,
+        lambda: s.shutdown(gsocket.SHUT_RDWR),
+    ):
         with pytest.raises(OSError) as info:
             call()
         assert info.value.errno == errno.EBADF
@@ -248,6 +253,7 @@ def test_operations_on_closed_socket_raise_ebadf() -> None:
 
 
 # -- sending -------------------------------------------------------------------
+
 
 def _read_all(sock: gsocket.socket) -> bytes:
     chunks = []
@@ -268,7 +274,8 @@ def test_sendall_large_buffer_arrives_whole(pair: tuple[gsocket.socket, gsocket.
 
 
 def test_sendall_with_timeout_covers_whole_call(
-        pair: tuple[gsocket.socket, gsocket.socket]) -> None:
+    pair: tuple[gsocket.socket, gsocket.socket],
+) -> None:
     a, b = pair
     a.settimeout(0.1)
     with pytest.raises(gsocket.timeout):
@@ -290,8 +297,7 @@ def test_sendall_accepts_any_buffer(pair: tuple[gsocket.socket, gsocket.socket])
     assert _read_all(b) == expected
 
 
-def test_sendall_nonblocking_makes_an_attempt(
-        pair: tuple[gsocket.socket, gsocket.socket]) -> None:
+def test_sendall_nonblocking_makes_an_attempt(pair: tuple[gsocket.socket, gsocket.socket]) -> None:
     a, b = pair
     a.setblocking(False)
     a.sendall(b"hi\n")
@@ -299,8 +305,10 @@ def test_sendall_nonblocking_makes_an_attempt(
 
 
 def test_datagrams_sendto_recvfrom() -> None:
-    with gsocket.socket(gsocket.AF_INET, gsocket.SOCK_DGRAM) as a, \
-            gsocket.socket(gsocket.AF_INET, gsocket.SOCK_DGRAM) as b:
+    with (
+        gsocket.socket(gsocket.AF_INET, gsocket.SOCK_DGRAM) as a,
+        gsocket.socket(gsocket.AF_INET, gsocket.SOCK_DGRAM) as b,
+    ):
         b.bind(("127.0.0.1", 0))
         reader = Greenlet.spawn(b.recvfrom, 100)
         sleep(0.001)
@@ -359,6 +367,7 @@ def test_sendfile(pair: tuple[gsocket.socket, gsocket.socket]) -> None:
 
 def test_sendfile_falls_back_to_send(pair: tuple[gsocket.socket, gsocket.socket]) -> None:
     import io
+
     a, b = pair
     assert a.sendfile(io.BytesIO(b"in memory")) == 9
     assert b.recv(100) == b"in memory"
@@ -367,6 +376,7 @@ def test_sendfile_falls_back_to_send(pair: tuple[gsocket.socket, gsocket.socket]
 
 
 # -- connections ---------------------------------------------------------------
+
 
 def test_accept_connect_and_defaults(listener: gsocket.socket) -> None:
     port = listener.getsockname()[1]
@@ -438,8 +448,9 @@ def test_create_connection_refused_closes_its_socket() -> None:
 
 def test_create_connection_timeout_and_source(listener: gsocket.socket) -> None:
     port = listener.getsockname()[1]
-    with gsocket.create_connection(("localhost", port), timeout=7,
-                                   source_address=("127.0.0.1", 0)) as client:
+    with gsocket.create_connection(
+        ("localhost", port), timeout=7, source_address=("127.0.0.1", 0)
+    ) as client:
         assert client.gettimeout() == 7.0
         assert client.getsockname()[0] == "127.0.0.1"
         conn, _ = listener.accept()
@@ -499,6 +510,7 @@ def test_connect_timeout() -> None:
 
 
 # -- makefile, dup, fromfd -----------------------------------------------------
+
 
 def test_makefile_binary_and_text(pair: tuple[gsocket.socket, gsocket.socket]) -> None:
     a, b = pair
@@ -561,7 +573,8 @@ def test_create_server_options() -> None:
 
 
 def test_msg_dontwait_on_a_blocking_socket_raises(
-        pair: tuple[gsocket.socket, gsocket.socket]) -> None:
+    pair: tuple[gsocket.socket, gsocket.socket],
+) -> None:
     a, b = pair
     # As with the standard library's blocking sockets: no waiting.
     with pytest.raises(BlockingIOError):

@@ -22,7 +22,8 @@ def test_all_is_implements_extensions_imports() -> None:
     names.pop("__builtins__")
     assert sorted(names) == sorted(gsocket.__all__)
     assert sorted(gsocket.__all__) == sorted(
-        gsocket.__implements__ + gsocket.__extensions__ + gsocket.__imports__)
+        gsocket.__implements__ + gsocket.__extensions__ + gsocket.__imports__
+    )
     assert set(gsocket.__dns__) <= set(gsocket.__implements__)
 
 
@@ -54,7 +55,12 @@ def test_signatures_match_stdlib() -> None:
             continue
         a, b = inspect.getfullargspec(ours), inspect.getfullargspec(theirs)
         assert (a.args, a.varargs, a.defaults, a.kwonlyargs, a.kwonlydefaults) == (
-            b.args, b.varargs, b.defaults, b.kwonlyargs, b.kwonlydefaults), name
+            b.args,
+            b.varargs,
+            b.defaults,
+            b.kwonlyargs,
+            b.kwonlydefaults,
+        ), name
 
 
 def test_wait_timeout_on_a_fake_watcher() -> None:
@@ -73,13 +79,13 @@ def test_wait_timeout_on_a_fake_watcher() -> None:
 
 def test_lookups_match_stdlib() -> None:
     assert gsocket.getaddrinfo("localhost", 80) == std_socket.getaddrinfo("localhost", 80)
-    assert gsocket.getaddrinfo("127.0.0.1", "http", 0, gsocket.SOCK_STREAM) == \
-        std_socket.getaddrinfo("127.0.0.1", "http", 0, std_socket.SOCK_STREAM)
+    assert gsocket.getaddrinfo(
+        "127.0.0.1", "http", 0, gsocket.SOCK_STREAM
+    ) == std_socket.getaddrinfo("127.0.0.1", "http", 0, std_socket.SOCK_STREAM)
     assert gsocket.gethostbyname("localhost") == std_socket.gethostbyname("localhost")
     assert gsocket.gethostbyname_ex("127.0.0.1") == std_socket.gethostbyname_ex("127.0.0.1")
     assert gsocket.gethostbyaddr("127.0.0.1") == std_socket.gethostbyaddr("127.0.0.1")
-    assert gsocket.getnameinfo(("127.0.0.1", 80), 0) == \
-        std_socket.getnameinfo(("127.0.0.1", 80), 0)
+    assert gsocket.getnameinfo(("127.0.0.1", 80), 0) == std_socket.getnameinfo(("127.0.0.1", 80), 0)
     assert gsocket.getfqdn() == std_socket.getfqdn()
     assert gsocket.getfqdn("127.0.0.1") == std_socket.getfqdn("127.0.0.1")
 
@@ -102,6 +108,7 @@ def test_lookups_go_through_the_hub_resolver() -> None:
             def method(*args: Any) -> Any:
                 calls.append((name, args))
                 return name
+
             return method
 
     get_hub().resolver = Recording()
@@ -129,4 +136,3 @@ def test_resolve_addr() -> None:
 
     Sock.family = gsocket.AF_UNIX
     assert SC._resolve_addr(Sock, ("localhost", 80)) == ("localhost", 80)
-

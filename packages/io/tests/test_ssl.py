@@ -38,9 +38,9 @@ def client_context() -> SSLContext:
     return ctx
 
 
-def tls_pair(client_ctx: SSLContext | None = None,
-             server_ctx: SSLContext | None = None,
-             **client_kwargs: Any) -> tuple[SSLSocket, SSLSocket]:
+def tls_pair(
+    client_ctx: SSLContext | None = None, server_ctx: SSLContext | None = None, **client_kwargs: Any
+) -> tuple[SSLSocket, SSLSocket]:
     """Both ends of a TLS connection over a greenkit socketpair, the two
     handshakes run by two greenlets at once."""
     a, b = greenkit.socket.socketpair()
@@ -90,9 +90,21 @@ def test_module_names() -> None:
 
 
 def test_stdlib_names_reexported_unchanged() -> None:
-    for name in ("CERT_NONE", "PROTOCOL_TLS_CLIENT", "SSLError", "SSLWantReadError",
-                 "SSLObject", "MemoryBIO", "Purpose", "DER_cert_to_PEM_cert", "TLSVersion",
-                 "CertificateError", "SSLZeroReturnError", "HAS_ALPN", "OPENSSL_VERSION"):
+    for name in (
+        "CERT_NONE",
+        "PROTOCOL_TLS_CLIENT",
+        "SSLError",
+        "SSLWantReadError",
+        "SSLObject",
+        "MemoryBIO",
+        "Purpose",
+        "DER_cert_to_PEM_cert",
+        "TLSVersion",
+        "CertificateError",
+        "SSLZeroReturnError",
+        "HAS_ALPN",
+        "OPENSSL_VERSION",
+    ):
         assert getattr(greenkit.ssl, name) is getattr(stdlib_ssl, name), name
         assert name in greenkit.ssl.__imports__
     # The socket-module names ssl happens to import are not the blocking ones.
@@ -110,8 +122,9 @@ def test_classes_extend_the_right_bases() -> None:
 
 
 def test_wrap_bio_is_untouched() -> None:
-    obj = server_context().wrap_bio(stdlib_ssl.MemoryBIO(), stdlib_ssl.MemoryBIO(),
-                                    server_side=True)
+    obj = server_context().wrap_bio(
+        stdlib_ssl.MemoryBIO(), stdlib_ssl.MemoryBIO(), server_side=True
+    )
     assert type(obj) is stdlib_ssl.SSLObject
 
 
@@ -150,7 +163,8 @@ def test_msg_callback_sees_enums() -> None:
     seen: list[tuple[Any, ...]] = []
     client_ctx = client_context()
     client_ctx._msg_callback = lambda conn, direction, version, ctype, mtype, data: seen.append(
-        (conn, direction, version, ctype, mtype))
+        (conn, direction, version, ctype, mtype)
+    )
     client, server = tls_pair(client_ctx)
     with client, server:
         assert seen
@@ -180,8 +194,16 @@ def test_context_factories_match_the_running_python(factory: str, purpose: Any) 
     ours = getattr(greenkit.ssl, factory)(purpose=purpose)
     theirs = getattr(stdlib_ssl, factory)(purpose=purpose)
     assert type(ours) is SSLContext
-    for attribute in ("protocol", "options", "verify_mode", "verify_flags", "check_hostname",
-                      "minimum_version", "maximum_version", "post_handshake_auth"):
+    for attribute in (
+        "protocol",
+        "options",
+        "verify_mode",
+        "verify_flags",
+        "check_hostname",
+        "minimum_version",
+        "maximum_version",
+        "post_handshake_auth",
+    ):
         assert getattr(ours, attribute) == getattr(theirs, attribute), attribute
     assert ours.cert_store_stats() == theirs.cert_store_stats()
 
@@ -209,8 +231,7 @@ def test_handshake_between_two_greenlets(pair: tuple[SSLSocket, SSLSocket]) -> N
     assert client.recv_into(buf) == 5 and bytes(buf[:5]) == b"there"
 
 
-@pytest.mark.skipif(not hasattr(stdlib_ssl.SSLSocket, "get_verified_chain"),
-                    reason="Python 3.13+")
+@pytest.mark.skipif(not hasattr(stdlib_ssl.SSLSocket, "get_verified_chain"), reason="Python 3.13+")
 def test_certificate_chains(pair: tuple[SSLSocket, SSLSocket]) -> None:
     client, _server = pair
     der = client.getpeercert(True)
@@ -306,14 +327,23 @@ def test_pending_counts_buffered_plaintext(pair: tuple[SSLSocket, SSLSocket]) ->
 
 def test_standard_refusals(pair: tuple[SSLSocket, SSLSocket]) -> None:
     client, _server = pair
-    for call in (lambda: client.send(b"x", 1), lambda: client.sendall(b"x", 1),
-                 lambda: client.recv(1, 1), lambda: client.recv_into(bytearray(1), 1, 1),
-                 lambda: client.sendto(b"x", ("127.0.0.1", 1)),
-                 lambda: client.recvfrom(1), lambda: client.recvfrom_into(bytearray(1))):
+    for call in (
+        lambda: client.send(b"x", 1),
+        lambda: client.sendall(b"x", 1),
+        lambda: client.recv(1, 1),
+        lambda: client.recv_into(bytearray(1), 1, 1),
+        lambda: client.sendto(b"x", ("127.0.0.1", 1)),
+        lambda: client.recvfrom(1),
+        lambda: client.recvfrom_into(bytearray(1)),
+    ):
         with pytest.raises(ValueError):
             call()
-    for call in (lambda: client.sendmsg([b"x"]), lambda: client.recvmsg(1),
-                 lambda: client.recvmsg_into([bytearray(1)]), client.dup):
+    for call in (
+        lambda: client.sendmsg([b"x"]),
+        lambda: client.recvmsg(1),
+        lambda: client.recvmsg_into([bytearray(1)]),
+        client.dup,
+    ):
         with pytest.raises(NotImplementedError):
             call()
 
@@ -412,7 +442,8 @@ def test_timeout_covers_the_whole_operation(pair: tuple[SSLSocket, SSLSocket]) -
 
 
 def test_send_timeout_argument_overrides_the_socket_timeout(
-        pair: tuple[SSLSocket, SSLSocket]) -> None:
+    pair: tuple[SSLSocket, SSLSocket],
+) -> None:
     client, server = pair
     assert client.send(b"abc", timeout=1) == 3
     assert server.recv(3) == b"abc"
@@ -438,8 +469,9 @@ def test_nonblocking_handshake() -> None:
             client_context().wrap_socket(a, server_hostname="localhost")
     a, b = greenkit.socket.socketpair()
     a.setblocking(False)
-    client = client_context().wrap_socket(a, server_hostname="localhost",
-                                          do_handshake_on_connect=False)
+    client = client_context().wrap_socket(
+        a, server_hostname="localhost", do_handshake_on_connect=False
+    )
     server = server_context().wrap_socket(b, server_side=True, do_handshake_on_connect=False)
     with client, server:
         with pytest.raises(stdlib_ssl.SSLWantReadError):
@@ -480,8 +512,9 @@ def test_close_while_another_greenlet_writes(pair: tuple[SSLSocket, SSLSocket]) 
 def test_close_while_another_greenlet_handshakes() -> None:
     a, b = greenkit.socket.socketpair()
     with b:
-        client = client_context().wrap_socket(a, server_hostname="localhost",
-                                              do_handshake_on_connect=False)
+        client = client_context().wrap_socket(
+            a, server_hostname="localhost", do_handshake_on_connect=False
+        )
         handshaking = spawn(client.do_handshake)
         sleep(0.05)
         client.close()
@@ -595,8 +628,9 @@ def test_connect_accept_over_loopback(listener: greenkit.socket.socket) -> None:
                 return bytes(data)
 
         server = spawn(serve)
-        with client_context().wrap_socket(greenkit.socket.socket(),
-                                          server_hostname="localhost") as client:
+        with client_context().wrap_socket(
+            greenkit.socket.socket(), server_hostname="localhost"
+        ) as client:
             client.connect(("127.0.0.1", port))
             client.sendall(b"ping")
             assert client.recv(100) == b"PING"
@@ -658,8 +692,11 @@ def test_module_wrap_socket() -> None:
         with pytest.raises(ValueError, match="certfile must be specified"):
             wrap(sock, keyfile=KEYCERT)
     a, b = greenkit.socket.socketpair()
-    server = spawn(lambda: wrap(b, server_side=True, certfile=KEYCERT,
-                                ssl_version=stdlib_ssl.PROTOCOL_TLS_SERVER))
+    server = spawn(
+        lambda: wrap(
+            b, server_side=True, certfile=KEYCERT, ssl_version=stdlib_ssl.PROTOCOL_TLS_SERVER
+        )
+    )
     client = client_context().wrap_socket(a, server_hostname="localhost")
     with client, server.get(timeout=10) as srv:
         client.sendall(b"ok")
@@ -668,11 +705,18 @@ def test_module_wrap_socket() -> None:
 
 def test_direct_construction() -> None:
     a, b = greenkit.socket.socketpair()
-    server = spawn(lambda: SSLSocket(b, server_side=True, certfile=KEYCERT,
-                                     ssl_version=stdlib_ssl.PROTOCOL_TLS_SERVER))
-    client = SSLSocket(a, ssl_version=stdlib_ssl.PROTOCOL_TLS_CLIENT,
-                       cert_reqs=stdlib_ssl.CERT_REQUIRED, ca_certs=KEYCERT,
-                       server_hostname="localhost")
+    server = spawn(
+        lambda: SSLSocket(
+            b, server_side=True, certfile=KEYCERT, ssl_version=stdlib_ssl.PROTOCOL_TLS_SERVER
+        )
+    )
+    client = SSLSocket(
+        a,
+        ssl_version=stdlib_ssl.PROTOCOL_TLS_CLIENT,
+        cert_reqs=stdlib_ssl.CERT_REQUIRED,
+        ca_certs=KEYCERT,
+        server_hostname="localhost",
+    )
     with client, server.get(timeout=10) as srv:
         assert client.version() == srv.version()
 

@@ -27,6 +27,7 @@ def python(code: str, **kwargs: object) -> subprocess.Popen:
 
 # -- module surface -----------------------------------------------------------
 
+
 def test_module_mirrors_the_stdlib_names() -> None:
     for name in std_subprocess.__all__:
         assert name in subprocess.__all__
@@ -41,6 +42,7 @@ def test_module_mirrors_the_stdlib_names() -> None:
 
 def test_popen_takes_the_stdlib_signature() -> None:
     import inspect
+
     ours = inspect.signature(subprocess.Popen.__init__).parameters
     theirs = inspect.signature(std_subprocess.Popen.__init__).parameters
     assert list(ours) == list(theirs)
@@ -50,6 +52,7 @@ def test_popen_takes_the_stdlib_signature() -> None:
 
 
 # -- exit status --------------------------------------------------------------
+
 
 def test_wait_returns_the_exit_code() -> None:
     with python("import sys; sys.exit(10)") as proc:
@@ -147,6 +150,7 @@ def test_popen_in_a_thread_without_the_default_loop_is_refused() -> None:
 
 # -- concurrency --------------------------------------------------------------
 
+
 def test_two_greenlets_each_wait_for_a_child() -> None:
     procs = [python("import time; time.sleep(0.3)"), python("import time; time.sleep(0.3)")]
     waiters = [Greenlet.spawn(p.wait) for p in procs]
@@ -180,9 +184,13 @@ def test_many_greenlets_wait_on_one_child() -> None:
 
 # -- pipes and communicate ---------------------------------------------------
 
+
 def test_pipes_are_cooperative_file_objects() -> None:
-    with python("import sys; sys.stdout.write(sys.stdin.readline())",
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE) as proc:
+    with python(
+        "import sys; sys.stdout.write(sys.stdin.readline())",
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    ) as proc:
         assert isinstance(proc.stdin, FileObjectPosix)
         assert isinstance(proc.stdout, FileObjectPosix)
         reader = Greenlet.spawn(proc.stdout.read)
@@ -195,42 +203,54 @@ def test_pipes_are_cooperative_file_objects() -> None:
 
 
 def test_communicate_input_and_both_outputs() -> None:
-    with python("import sys; sys.stderr.write('pineapple'); sys.stdout.write(sys.stdin.read())",
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE) as proc:
+    with python(
+        "import sys; sys.stderr.write('pineapple'); sys.stdout.write(sys.stdin.read())",
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as proc:
         assert proc.communicate(b"banana") == (b"banana", b"pineapple")
         assert proc.returncode == 0
 
 
 def test_communicate_text_mode_translates_newlines() -> None:
-    with python("import sys; sys.stdout.buffer.write(sys.stdin.buffer.read())",
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as proc:
+    with python(
+        "import sys; sys.stdout.buffer.write(sys.stdin.buffer.read())",
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as proc:
         out, err = proc.communicate("a\r\nb\rc\n")
     assert out == "a\nb\nc\n"
     assert err is None
 
 
 def test_communicate_undecodable_output_raises() -> None:
-    with python(r"import os; os.write(1, b'\xff')", stdout=subprocess.PIPE,
-                encoding="utf-8") as proc:
+    with python(
+        r"import os; os.write(1, b'\xff')", stdout=subprocess.PIPE, encoding="utf-8"
+    ) as proc:
         with pytest.raises(UnicodeDecodeError):
             proc.communicate()
 
 
 def test_communicate_more_than_a_megabyte_each_way() -> None:
     payload = os.urandom(1536 * 1024)
-    code = ("import sys; data = sys.stdin.buffer.read(); "
-            "sys.stdout.buffer.write(data); sys.stderr.buffer.write(data[::-1])")
-    with python(code, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE) as proc:
+    code = (
+        "import sys; data = sys.stdin.buffer.read(); "
+        "sys.stdout.buffer.write(data); sys.stderr.buffer.write(data[::-1])"
+    )
+    with python(
+        code, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as proc:
         out, err = proc.communicate(payload, timeout=60)
     assert out == payload
     assert err == payload[::-1]
 
 
 def test_communicate_ignores_a_child_that_stops_reading() -> None:
-    with python("import sys; sys.stdin.close()", stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE) as proc:
+    with python(
+        "import sys; sys.stdin.close()", stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    ) as proc:
         out, _ = proc.communicate(b"x" * (1024 * 1024), timeout=60)
     assert out == b""
 
@@ -252,8 +272,9 @@ def test_communicate_timeout_keeps_partial_output() -> None:
 
 
 def test_communicate_retry_after_timeout_returns_everything() -> None:
-    code = ("import sys, time; sys.stdout.write('a'); sys.stdout.flush(); "
-            "time.sleep(0.5); print('b')")
+    code = (
+        "import sys, time; sys.stdout.write('a'); sys.stdout.flush(); time.sleep(0.5); print('b')"
+    )
     with python(code, stdout=subprocess.PIPE) as proc:
         with pytest.raises(subprocess.TimeoutExpired):
             proc.communicate(timeout=0.01)
@@ -263,8 +284,7 @@ def test_communicate_retry_after_timeout_returns_everything() -> None:
 
 
 def test_exit_kills_communicating_greenlets_and_closes_pipes() -> None:
-    proc = python("import time; time.sleep(60)", stdout=subprocess.PIPE,
-                  stderr=subprocess.PIPE)
+    proc = python("import time; time.sleep(60)", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     communicator = Greenlet.spawn(proc.communicate)
     sleep(0.1)
     readers = list(proc._communicating_greenlets)
@@ -281,8 +301,9 @@ def test_file_object_passed_as_stdin_is_made_blocking_for_the_child() -> None:
     r, w = os.pipe()
     stdin = FileObjectPosix(r, "rb")
     try:
-        with python("import sys; sys.stdout.write(sys.stdin.read())", stdin=stdin,
-                    stdout=subprocess.PIPE) as proc:
+        with python(
+            "import sys; sys.stdout.write(sys.stdin.read())", stdin=stdin, stdout=subprocess.PIPE
+        ) as proc:
             os.write(w, b"data")
             os.close(w)
             w = -1
@@ -295,6 +316,7 @@ def test_file_object_passed_as_stdin_is_made_blocking_for_the_child() -> None:
 
 
 # -- signals ----------------------------------------------------------------
+
 
 def test_terminate_kill_and_send_signal() -> None:
     for method, expected in (("terminate", -signal.SIGTERM), ("kill", -signal.SIGKILL)):
@@ -315,11 +337,12 @@ def test_signalling_an_exited_child_does_nothing() -> None:
 
 # -- Popen arguments ---------------------------------------------------------
 
+
 def test_cwd_env_and_umask(tmp_path: os.PathLike[str]) -> None:
-    code = ("import os; print(os.getcwd()); print(os.environ.get('FRUIT')); "
-            "print(oct(os.umask(0)))")
-    out = subprocess.check_output([PY, "-c", code], cwd=tmp_path,
-                                  env={**os.environ, "FRUIT": "banana"}, umask=0o027)
+    code = "import os; print(os.getcwd()); print(os.environ.get('FRUIT')); print(oct(os.umask(0)))"
+    out = subprocess.check_output(
+        [PY, "-c", code], cwd=tmp_path, env={**os.environ, "FRUIT": "banana"}, umask=0o027
+    )
     cwd, fruit, umask = out.decode().split()
     assert os.path.samefile(cwd, tmp_path)
     assert fruit == "banana"
@@ -347,15 +370,17 @@ def test_pass_fds_and_close_fds() -> None:
 @pytest.mark.skipif(os.geteuid() != 0, reason="setgroups() needs root")
 def test_user_group_and_extra_groups() -> None:
     code = "import os; print(os.getuid(), os.getgid(), os.getgroups())"
-    out = subprocess.check_output([PY, "-c", code], user=os.getuid(), group=os.getgid(),
-                                  extra_groups=[os.getgid()])
-    assert out.decode().split(None, 2) == [str(os.getuid()), str(os.getgid()),
-                                           f"[{os.getgid()}]\n"]
+    out = subprocess.check_output(
+        [PY, "-c", code], user=os.getuid(), group=os.getgid(), extra_groups=[os.getgid()]
+    )
+    assert out.decode().split(None, 2) == [str(os.getuid()), str(os.getgid()), f"[{os.getgid()}]\n"]
 
 
 def test_preexec_fn_runs_in_the_child() -> None:
-    out = subprocess.check_output([PY, "-c", "import os; print(os.environ['MARK'])"],
-                                  preexec_fn=lambda: os.environ.__setitem__("MARK", "set"))
+    out = subprocess.check_output(
+        [PY, "-c", "import os; print(os.environ['MARK'])"],
+        preexec_fn=lambda: os.environ.__setitem__("MARK", "set"),
+    )
     assert out == b"set\n"
     assert "MARK" not in os.environ
 
@@ -369,15 +394,20 @@ def test_stderr_to_stdout_and_devnull() -> None:
 
 
 def test_text_mode_line_buffered_stdin() -> None:
-    with python("import sys; print(sys.stdin.readline().upper(), end='')",
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                bufsize=1) as proc:
+    with python(
+        "import sys; print(sys.stdin.readline().upper(), end='')",
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+    ) as proc:
         proc.stdin.write("line\n")  # sent at once: line buffering
         assert proc.stdout.readline() == "LINE\n"
         proc.stdin.close()
 
 
 # -- helper functions ---------------------------------------------------------
+
 
 def test_call_and_check_call() -> None:
     assert subprocess.call([PY, "-c", "import sys; sys.exit(3)"]) == 3
@@ -395,8 +425,12 @@ def test_call_timeout_kills_the_child() -> None:
 def test_check_output() -> None:
     assert subprocess.check_output([PY, "-c", "print('hi')"]) == b"hi\n"
     assert subprocess.check_output([PY, "-c", "print('hi')"], text=True) == "hi\n"
-    assert subprocess.check_output([PY, "-c", "import sys; print(sys.stdin.read())"],
-                                   input=None, text=True) == "\n"
+    assert (
+        subprocess.check_output(
+            [PY, "-c", "import sys; print(sys.stdin.read())"], input=None, text=True
+        )
+        == "\n"
+    )
     with pytest.raises(ValueError, match="stdout argument not allowed"):
         subprocess.check_output([PY, "-c", "pass"], stdout=subprocess.PIPE)
     with pytest.raises(subprocess.CalledProcessError) as info:
@@ -406,8 +440,11 @@ def test_check_output() -> None:
 
 
 def test_run() -> None:
-    done = subprocess.run([PY, "-c", "import sys; print(sys.stdin.read().upper())"],
-                          input=b"pear", capture_output=True)
+    done = subprocess.run(
+        [PY, "-c", "import sys; print(sys.stdin.read().upper())"],
+        input=b"pear",
+        capture_output=True,
+    )
     assert isinstance(done, subprocess.CompletedProcess)
     assert done.returncode == 0
     assert done.stdout == b"PEAR\n"

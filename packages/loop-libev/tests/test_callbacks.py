@@ -27,8 +27,7 @@ def test_run_callback_runs_once_with_args(loop: libev.loop) -> None:
     assert log == [(1, "two")]
 
 
-def test_run_returns_after_callbacks(loop: libev.loop, guarded_run: Callable[..., bool]
-                                     ) -> None:
+def test_run_returns_after_callbacks(loop: libev.loop, guarded_run: Callable[..., bool]) -> None:
     # gevent issue #210: a loop with only a callback must run it and return.
     log: list[int] = []
     loop.run_callback(log.append, 1)
@@ -212,8 +211,7 @@ def test_many_threadsafe_callbacks_from_many_threads(loop: libev.loop) -> None:
 # -- time slice: callbacks cannot starve I/O ----------------------------------------
 
 
-def test_self_requeueing_callback_does_not_starve_io(loop: libev.loop, sockpair: SockPair
-                                                     ) -> None:
+def test_self_requeueing_callback_does_not_starve_io(loop: libev.loop, sockpair: SockPair) -> None:
     a, b = sockpair
     b.send(b"ready")
     state = {"spins": 0, "io": False}

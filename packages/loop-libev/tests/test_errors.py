@@ -58,8 +58,7 @@ def test_setting_a_bad_fd(loop: libev.loop, sockpair: SockPair, closed_fd: int) 
 
 
 @pytest.mark.parametrize("events", [0, 4, 0x100, libev.READ | 0x100, -1, 1 << 20])
-def test_bad_event_mask_is_value_error(loop: libev.loop, sockpair: SockPair,
-                                       events: int) -> None:
+def test_bad_event_mask_is_value_error(loop: libev.loop, sockpair: SockPair, events: int) -> None:
     a, _b = sockpair
     with pytest.raises(ValueError):
         loop.io(a.fileno(), events)
@@ -71,8 +70,9 @@ def test_bad_event_mask_is_value_error(loop: libev.loop, sockpair: SockPair,
 
 
 @pytest.mark.parametrize("events", ["1", 1.0, None])
-def test_non_int_event_mask_is_type_error(loop: libev.loop, sockpair: SockPair,
-                                          events: object) -> None:
+def test_non_int_event_mask_is_type_error(
+    loop: libev.loop, sockpair: SockPair, events: object
+) -> None:
     a, _b = sockpair
     with pytest.raises(TypeError):
         loop.io(a.fileno(), events)  # type: ignore[arg-type]
@@ -82,13 +82,19 @@ def test_non_int_event_mask_is_type_error(loop: libev.loop, sockpair: SockPair,
 
 
 def _watchers(loop: libev.loop, fd: int) -> list[libev.watcher]:
-    return [loop.io(fd, libev.READ), loop.timer(1), loop.idle(), loop.prepare(),
-            loop.check(), loop.fork(), loop.async_()]
+    return [
+        loop.io(fd, libev.READ),
+        loop.timer(1),
+        loop.idle(),
+        loop.prepare(),
+        loop.check(),
+        loop.fork(),
+        loop.async_(),
+    ]
 
 
 @pytest.mark.parametrize("bad", [None, 5, "callable?", (print,)])
-def test_non_callable_to_start_and_feed(loop: libev.loop, sockpair: SockPair,
-                                        bad: object) -> None:
+def test_non_callable_to_start_and_feed(loop: libev.loop, sockpair: SockPair, bad: object) -> None:
     for w in _watchers(loop, sockpair[0].fileno()):
         with pytest.raises(TypeError):
             w.start(bad)  # type: ignore[arg-type]
@@ -212,8 +218,9 @@ def test_closed_io_attributes(loop: libev.loop, sockpair: SockPair) -> None:
         w.events = libev.WRITE
 
 
-def test_closed_watcher_in_its_own_callback(loop: libev.loop,
-                                            guarded_run: Callable[..., bool]) -> None:
+def test_closed_watcher_in_its_own_callback(
+    loop: libev.loop, guarded_run: Callable[..., bool]
+) -> None:
     log: list[int] = []
     t = loop.timer(0.001, 0.001)
 
@@ -396,16 +403,23 @@ def test_starting_io_watcher_on_an_fd_closed_since_creation() -> None:
 
 class Recorder:
     def __init__(self) -> None:
-        self.calls: list[tuple[Any, type[BaseException] | None, BaseException | None,
-                               TracebackType | None]] = []
+        self.calls: list[
+            tuple[Any, type[BaseException] | None, BaseException | None, TracebackType | None]
+        ] = []
 
-    def handle_error(self, context: Any, type: type[BaseException] | None,
-                     value: BaseException | None, tb: TracebackType | None) -> None:
+    def handle_error(
+        self,
+        context: Any,
+        type: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.calls.append((context, type, value, tb))
 
 
-def test_watcher_exception_goes_to_error_handler(loop: libev.loop,
-                                                 guarded_run: Callable[..., bool]) -> None:
+def test_watcher_exception_goes_to_error_handler(
+    loop: libev.loop, guarded_run: Callable[..., bool]
+) -> None:
     recorder = Recorder()
     loop.error_handler = recorder
     log: list[str] = []
@@ -445,8 +459,9 @@ def test_callback_exception_goes_to_error_handler(loop: libev.loop) -> None:
     assert [(c, t) for c, t, _v, _tb in recorder.calls] == [(cb, KeyError)]
 
 
-def test_io_exception_keeps_loop_running(loop: libev.loop, sockpair: SockPair,
-                                         guarded_run: Callable[..., bool]) -> None:
+def test_io_exception_keeps_loop_running(
+    loop: libev.loop, sockpair: SockPair, guarded_run: Callable[..., bool]
+) -> None:
     recorder = Recorder()
     loop.error_handler = recorder
     a, _b = sockpair
@@ -476,8 +491,9 @@ def test_handle_error_can_be_overridden_on_the_loop(loop: libev.loop) -> None:
     t.close()
 
 
-def test_error_without_handler_is_printed(loop: libev.loop,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_error_without_handler_is_printed(
+    loop: libev.loop, capsys: pytest.CaptureFixture[str]
+) -> None:
     log: list[int] = []
 
     def boom() -> None:
@@ -509,8 +525,7 @@ def test_failing_error_handler_does_not_kill_the_loop(
 
 
 @pytest.mark.parametrize("exc", [KeyboardInterrupt, SystemExit])
-def test_system_errors_propagate_from_watchers(loop: libev.loop, exc: type[BaseException]
-                                               ) -> None:
+def test_system_errors_propagate_from_watchers(loop: libev.loop, exc: type[BaseException]) -> None:
     log: list[str] = []
     t = loop.timer(0)
     later = loop.timer(0.05)
@@ -531,8 +546,7 @@ def test_system_errors_propagate_from_watchers(loop: libev.loop, exc: type[BaseE
 
 
 @pytest.mark.parametrize("exc", [KeyboardInterrupt, SystemExit])
-def test_system_errors_propagate_from_callbacks(loop: libev.loop, exc: type[BaseException]
-                                                ) -> None:
+def test_system_errors_propagate_from_callbacks(loop: libev.loop, exc: type[BaseException]) -> None:
     log: list[int] = []
 
     def cb() -> None:
@@ -560,8 +574,9 @@ def test_system_error_goes_to_error_handler_when_set(loop: libev.loop) -> None:
 
 def test_error_handler_raising_system_exit_propagates(loop: libev.loop) -> None:
     class Reraiser:
-        def handle_error(self, context: object, t: object, v: BaseException | None,
-                         tb: object) -> None:
+        def handle_error(
+            self, context: object, t: object, v: BaseException | None, tb: object
+        ) -> None:
             raise SystemExit(4)
 
     loop.error_handler = Reraiser()

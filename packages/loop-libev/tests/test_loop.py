@@ -100,8 +100,7 @@ def test_default_loop_recreated_repeatedly_stays_sound(guarded_run: Callable[...
 
             keep_alive.start(outcome.append, "timeout")
             th = threading.Thread(
-                target=lambda lp=lp, woke=woke: (time.sleep(0.05),
-                                                 lp.run_callback_threadsafe(woke))
+                target=lambda lp=lp, woke=woke: (time.sleep(0.05), lp.run_callback_threadsafe(woke))
             )
             th.start()
             lp.run()
@@ -201,9 +200,7 @@ def test_no_flags_picks_a_recommended_backend(loop: libev.loop) -> None:
     assert loop.origflags_int == 0
 
 
-@pytest.mark.parametrize(
-    "flags", ["blabla", "select,blabla", ["poll", "nope"], 1 << 30, -1]
-)
+@pytest.mark.parametrize("flags", ["blabla", "select,blabla", ["poll", "nope"], 1 << 30, -1])
 def test_bad_flags_are_value_errors(flags: object) -> None:
     with pytest.raises(ValueError):
         libev.loop(flags, default=False)  # type: ignore[arg-type]

@@ -75,8 +75,7 @@ def _child_exit_reaches_python_handler(received: list[int]) -> bool:
 # -- signal watchers ---------------------------------------------------------------
 
 
-def test_signal_watcher_sees_sigusr1(loop: libev.loop, guarded_run: Callable[..., bool]
-                                     ) -> None:
+def test_signal_watcher_sees_sigusr1(loop: libev.loop, guarded_run: Callable[..., bool]) -> None:
     seen: list[object] = []
     w = loop.signal(signal.SIGUSR1)
     assert w.signum == signal.SIGUSR1
@@ -93,8 +92,9 @@ def test_signal_watcher_sees_sigusr1(loop: libev.loop, guarded_run: Callable[...
     w.close()
 
 
-def test_signal_watcher_on_the_default_loop(default_loop: libev.loop,
-                                            guarded_run: Callable[..., bool]) -> None:
+def test_signal_watcher_on_the_default_loop(
+    default_loop: libev.loop, guarded_run: Callable[..., bool]
+) -> None:
     seen: list[int] = []
     w = default_loop.signal(signal.SIGUSR2)
 
@@ -109,8 +109,9 @@ def test_signal_watcher_on_the_default_loop(default_loop: libev.loop,
     w.close()
 
 
-def test_signal_can_be_watched_twice_on_one_loop(loop: libev.loop,
-                                                 guarded_run: Callable[..., bool]) -> None:
+def test_signal_can_be_watched_twice_on_one_loop(
+    loop: libev.loop, guarded_run: Callable[..., bool]
+) -> None:
     seen: list[str] = []
     w1 = loop.signal(signal.SIGUSR1)
     w2 = loop.signal(signal.SIGUSR1)
@@ -155,8 +156,9 @@ def test_bad_signal_numbers(loop: libev.loop, signum: int) -> None:
 # -- child watchers ---------------------------------------------------------------
 
 
-def test_child_watcher_sees_exit_status(default_loop: libev.loop,
-                                        guarded_run: Callable[..., bool]) -> None:
+def test_child_watcher_sees_exit_status(
+    default_loop: libev.loop, guarded_run: Callable[..., bool]
+) -> None:
     r, w = os.pipe()
     pid = _fork()
     if pid == 0:  # pragma: no cover - child
@@ -196,8 +198,9 @@ def test_child_watcher_sees_exit_status(default_loop: libev.loop,
     watcher.close()
 
 
-def test_child_watcher_for_any_child(default_loop: libev.loop,
-                                     guarded_run: Callable[..., bool]) -> None:
+def test_child_watcher_for_any_child(
+    default_loop: libev.loop, guarded_run: Callable[..., bool]
+) -> None:
     default_loop.install_sigchld()
     seen: list[tuple[int, int]] = []
     watcher = default_loop.child(0)

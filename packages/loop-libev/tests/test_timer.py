@@ -62,8 +62,7 @@ def test_one_shot_restarted_from_its_own_callback(
     t.close()
 
 
-def test_events_marker_receives_revents(loop: libev.loop,
-                                        guarded_run: Callable[..., bool]) -> None:
+def test_events_marker_receives_revents(loop: libev.loop, guarded_run: Callable[..., bool]) -> None:
     seen: list[tuple[object, ...]] = []
     t = loop.timer(0.001)
     t.start(lambda *a: seen.append(a), libev.EVENTS, "x")
@@ -109,8 +108,7 @@ def test_zero_and_negative_after_fire_promptly(
     tneg.close()
 
 
-def test_timers_fire_in_deadline_order(loop: libev.loop, guarded_run: Callable[..., bool]
-                                       ) -> None:
+def test_timers_fire_in_deadline_order(loop: libev.loop, guarded_run: Callable[..., bool]) -> None:
     order: list[int] = []
     timers = [loop.timer(delay) for delay in (0.03, 0.01, 0.02)]
     for t, name in zip(timers, (3, 1, 2), strict=True):
@@ -309,9 +307,7 @@ def test_feeding_an_active_unreferenced_timer(
     t.close()
 
 
-def test_restart_reuses_a_stopped_timer(
-    loop: libev.loop, guarded_run: Callable[..., bool]
-) -> None:
+def test_restart_reuses_a_stopped_timer(loop: libev.loop, guarded_run: Callable[..., bool]) -> None:
     calls: list[int] = []
     t = loop.timer(30, repeat=30, ref=False, priority=2)
     t.start(calls.append, 0)

@@ -50,8 +50,9 @@ def res(tmp_path: Path) -> Iterator[Resources]:
 
 
 @pytest.fixture(params=sorted(FACTORIES))
-def make(request: pytest.FixtureRequest, loop: libev.loop, res: Resources
-         ) -> Iterator[Callable[..., libev.watcher]]:
+def make(
+    request: pytest.FixtureRequest, loop: libev.loop, res: Resources
+) -> Iterator[Callable[..., libev.watcher]]:
     made: list[libev.watcher] = []
     factory = FACTORIES[request.param]
 
@@ -144,8 +145,9 @@ def test_args_must_be_a_tuple_or_none(loop: libev.loop) -> None:
     w.close()
 
 
-def test_feed_runs_callback_next_iteration(make: Callable[..., libev.watcher],
-                                           loop: libev.loop) -> None:
+def test_feed_runs_callback_next_iteration(
+    make: Callable[..., libev.watcher], loop: libev.loop
+) -> None:
     w = make()
     seen: list[tuple[object, ...]] = []
     w.feed(libev.READ, lambda *a: seen.append(a), "fed")
@@ -263,8 +265,9 @@ def test_priority_out_of_range(make: Callable[..., libev.watcher], bad: int) -> 
     assert w.priority == 0
 
 
-def test_started_watcher_kept_alive_by_loop(make: Callable[..., libev.watcher],
-                                           loop: libev.loop) -> None:
+def test_started_watcher_kept_alive_by_loop(
+    make: Callable[..., libev.watcher], loop: libev.loop
+) -> None:
     w = make()
     w.start(_noop)
     ref = weakref.ref(w)
@@ -324,7 +327,7 @@ def test_watcher_of_other_loop_is_independent(loop: libev.loop) -> None:
 
 
 def test_io_watcher_whose_fd_was_closed_gets_an_error_event(
-    guarded_run: Callable[..., bool]
+    guarded_run: Callable[..., bool],
 ) -> None:
     # With the select backend libev notices the closed fd, stops the watcher
     # and calls it with EV_ERROR; the loop survives and forgets the watcher.

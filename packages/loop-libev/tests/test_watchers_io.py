@@ -12,8 +12,9 @@ from greenkit.loop import libev
 SockPair = tuple[socket.socket, socket.socket]
 
 
-def test_write_readiness(loop: libev.loop, sockpair: SockPair,
-                         guarded_run: Callable[..., bool]) -> None:
+def test_write_readiness(
+    loop: libev.loop, sockpair: SockPair, guarded_run: Callable[..., bool]
+) -> None:
     a, _b = sockpair
     seen: list[object] = []
     w = loop.io(a.fileno(), libev.WRITE)
@@ -30,8 +31,9 @@ def test_write_readiness(loop: libev.loop, sockpair: SockPair,
     w.close()
 
 
-def test_read_readiness_only_after_data_arrives(loop: libev.loop, sockpair: SockPair,
-                                                guarded_run: Callable[..., bool]) -> None:
+def test_read_readiness_only_after_data_arrives(
+    loop: libev.loop, sockpair: SockPair, guarded_run: Callable[..., bool]
+) -> None:
     a, b = sockpair
     got: list[bytes] = []
     w = loop.io(a.fileno(), libev.READ)
@@ -50,8 +52,9 @@ def test_read_readiness_only_after_data_arrives(loop: libev.loop, sockpair: Sock
     w.close()
 
 
-def test_events_marker_receives_revents(loop: libev.loop, sockpair: SockPair,
-                                        guarded_run: Callable[..., bool]) -> None:
+def test_events_marker_receives_revents(
+    loop: libev.loop, sockpair: SockPair, guarded_run: Callable[..., bool]
+) -> None:
     a, b = sockpair
     b.send(b"x")
     seen: list[tuple[object, ...]] = []
@@ -82,8 +85,9 @@ def test_io_callback_runs_repeatedly_while_ready(loop: libev.loop, sockpair: Soc
     w.close()
 
 
-def test_two_watchers_on_one_fd(loop: libev.loop, sockpair: SockPair,
-                                guarded_run: Callable[..., bool]) -> None:
+def test_two_watchers_on_one_fd(
+    loop: libev.loop, sockpair: SockPair, guarded_run: Callable[..., bool]
+) -> None:
     a, b = sockpair
     b.send(b"data")
     seen: list[str] = []
@@ -125,8 +129,7 @@ def test_fd_and_events_attributes(loop: libev.loop, sockpair: SockPair) -> None:
     w.close()
 
 
-def test_changed_fd_is_the_one_watched(loop: libev.loop, guarded_run: Callable[..., bool]
-                                       ) -> None:
+def test_changed_fd_is_the_one_watched(loop: libev.loop, guarded_run: Callable[..., bool]) -> None:
     a, b = socket.socketpair()
     c, d = socket.socketpair()
     try:

@@ -16,8 +16,9 @@ from greenkit.loop import libev
 # -- idle / prepare / check ----------------------------------------------------------
 
 
-def test_idle_runs_when_nothing_else_to_do(loop: libev.loop,
-                                           guarded_run: Callable[..., bool]) -> None:
+def test_idle_runs_when_nothing_else_to_do(
+    loop: libev.loop, guarded_run: Callable[..., bool]
+) -> None:
     log: list[int] = []
     w = loop.idle()
 
@@ -239,8 +240,9 @@ def test_async_pending_and_coalescing(loop: libev.loop) -> None:
     w.close()
 
 
-def test_async_ref_false_does_not_keep_loop(loop: libev.loop,
-                                            guarded_run: Callable[..., bool]) -> None:
+def test_async_ref_false_does_not_keep_loop(
+    loop: libev.loop, guarded_run: Callable[..., bool]
+) -> None:
     w = loop.async_(ref=False)
     w.start(lambda: None)
     assert guarded_run(loop, 5)
@@ -250,8 +252,9 @@ def test_async_ref_false_does_not_keep_loop(loop: libev.loop,
 # -- stat ---------------------------------------------------------------------------------
 
 
-def test_stat_notices_a_write(loop: libev.loop, tmp_path: Path,
-                              guarded_run: Callable[..., bool]) -> None:
+def test_stat_notices_a_write(
+    loop: libev.loop, tmp_path: Path, guarded_run: Callable[..., bool]
+) -> None:
     path = tmp_path / "file"
     path.write_bytes(b"")
     w = loop.stat(str(path), interval=0.1)
@@ -275,8 +278,9 @@ def test_stat_notices_a_write(loop: libev.loop, tmp_path: Path,
     w.close()
 
 
-def test_stat_notices_unlink(loop: libev.loop, tmp_path: Path,
-                             guarded_run: Callable[..., bool]) -> None:
+def test_stat_notices_unlink(
+    loop: libev.loop, tmp_path: Path, guarded_run: Callable[..., bool]
+) -> None:
     path = tmp_path / "file"
     path.write_bytes(b"abc")
     w = loop.stat(path, interval=0.1)  # os.PathLike works too

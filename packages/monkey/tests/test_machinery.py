@@ -59,7 +59,8 @@ def test_nothing_patched_at_first(fresh_saved: dict[str, Any]) -> None:
 
 
 def test_patch_module_copies_implements_and_records_originals(
-        fresh_saved: dict[str, Any], seen: list[Any]) -> None:
+    fresh_saved: dict[str, Any], seen: list[Any]
+) -> None:
     target = scratch("target", ping=original_ping, keep=1)
     source = scratch("source", ping=green_ping, extra=2, __implements__=["ping"])
 
@@ -93,8 +94,7 @@ def test_patch_module_by_name_with_items(fresh_saved: dict[str, Any]) -> None:
     assert target.ping is green_ping
 
 
-def test_patch_module_without_implements_or_items_is_an_error(
-        fresh_saved: dict[str, Any]) -> None:
+def test_patch_module_without_implements_or_items_is_an_error(fresh_saved: dict[str, Any]) -> None:
     target = scratch("target", ping=original_ping)
     source = scratch("source", ping=green_ping)
     with pytest.raises(AttributeError, match="__implements__"):
@@ -161,12 +161,19 @@ def test_source_hooks(fresh_saved: dict[str, Any], seen: list[Any]) -> None:
         calls.append(("did", target_module, list(items), kwargs, target_module.ping))
         warn("from the hook")
 
-    source = scratch("source", ping=green_ping, __implements__=["ping"],
-                     _gevent_will_monkey_patch=will, _gevent_did_monkey_patch=did)
+    source = scratch(
+        "source",
+        ping=green_ping,
+        __implements__=["ping"],
+        _gevent_will_monkey_patch=will,
+        _gevent_did_monkey_patch=did,
+    )
     with pytest.warns(monkey.MonkeyPatchWarning, match="from the hook"):
         monkey.patch_module(target, source, _patch_kwargs={"flag": 1})
-    assert calls == [("will", target, ["ping"], {"flag": 1}, original_ping),
-                     ("did", target, ["ping"], {"flag": 1}, green_ping)]
+    assert calls == [
+        ("will", target, ["ping"], {"flag": 1}, original_ping),
+        ("did", target, ["ping"], {"flag": 1}, green_ping),
+    ]
 
 
 def test_hook_can_veto(fresh_saved: dict[str, Any], seen: list[Any]) -> None:
@@ -174,8 +181,9 @@ def test_hook_can_veto(fresh_saved: dict[str, Any], seen: list[Any]) -> None:
         raise events.DoNotPatch
 
     target = scratch("target", ping=original_ping)
-    source = scratch("source", ping=green_ping, __implements__=["ping"],
-                     _gevent_will_monkey_patch=will)
+    source = scratch(
+        "source", ping=green_ping, __implements__=["ping"], _gevent_will_monkey_patch=will
+    )
     assert monkey.patch_module(target, source) is False
     assert target.ping is original_ping
     assert seen == []
@@ -195,7 +203,9 @@ def test_get_original_of_unpatched_module_imports_it() -> None:
 
     assert monkey.get_original("os", "getpid") is os.getpid
     assert monkey.get_original("os.path", ["join", "sep"]) == [
-        sys.modules["os.path"].join, sys.modules["os.path"].sep]
+        sys.modules["os.path"].join,
+        sys.modules["os.path"].sep,
+    ]
     with pytest.raises(AttributeError):
         monkey.get_original("os", "no_such_thing_here")
     with pytest.raises(ImportError):

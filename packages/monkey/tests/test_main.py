@@ -11,8 +11,15 @@ import pytest
 from greenkit_testing import run_python
 
 #: Leave out the modules whose mirrors are not under test here.
-ONLY_TIME_AND_QUEUE = ["--no-os", "--no-thread", "--no-socket", "--no-select", "--no-ssl",
-                       "--no-subprocess", "--no-signal"]
+ONLY_TIME_AND_QUEUE = [
+    "--no-os",
+    "--no-thread",
+    "--no-socket",
+    "--no-select",
+    "--no-ssl",
+    "--no-subprocess",
+    "--no-signal",
+]
 
 SCRIPT = """\
 import os, sys, time
@@ -30,8 +37,9 @@ def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_script(tmp_path: Path) -> None:
     (tmp_path / "script.py").write_text(SCRIPT)
-    patched = run(["-m", "greenkit.monkey", *ONLY_TIME_AND_QUEUE, "script.py", "a", "--b"],
-                  tmp_path)
+    patched = run(
+        ["-m", "greenkit.monkey", *ONLY_TIME_AND_QUEUE, "script.py", "a", "--b"], tmp_path
+    )
     plain = run(["script.py", "a", "--b"], tmp_path)
     assert patched.returncode == plain.returncode == 0, patched.stderr + plain.stderr
     lines, plain_lines = patched.stdout.splitlines(), plain.stdout.splitlines()
@@ -46,7 +54,8 @@ def test_package_and_module(tmp_path: Path) -> None:
     package.mkdir()
     (package / "__init__.py").write_text("")
     (package / "__main__.py").write_text(
-        "import sys, queue\nprint(__name__, sys.argv[1:], queue.SimpleQueue.__module__)\n")
+        "import sys, queue\nprint(__name__, sys.argv[1:], queue.SimpleQueue.__module__)\n"
+    )
     for target in (["pkg"], ["--module", "pkg"]):
         done = run(["-m", "greenkit.monkey", *ONLY_TIME_AND_QUEUE, *target, "x"], tmp_path)
         assert done.returncode == 0, done.stderr
@@ -55,18 +64,22 @@ def test_package_and_module(tmp_path: Path) -> None:
 
 def test_script_exit_status_and_error(tmp_path: Path) -> None:
     (tmp_path / "fails.py").write_text("import sys\nsys.exit(3)\n")
-    assert run(["-m", "greenkit.monkey", *ONLY_TIME_AND_QUEUE, "fails.py"],
-               tmp_path).returncode == 3
+    assert (
+        run(["-m", "greenkit.monkey", *ONLY_TIME_AND_QUEUE, "fails.py"], tmp_path).returncode == 3
+    )
     (tmp_path / "raises.py").write_text("raise ValueError('boom')\n")
     done = run(["-m", "greenkit.monkey", *ONLY_TIME_AND_QUEUE, "raises.py"], tmp_path)
     assert done.returncode == 1
     assert "ValueError: boom" in done.stderr
 
 
-@pytest.mark.parametrize("args, message", [
-    ([], "no script or module to run"),
-    (["--bogus", "x.py"], "unknown option --bogus"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ([], "no script or module to run"),
+        (["--bogus", "x.py"], "unknown option --bogus"),
+    ],
+)
 def test_usage_errors(tmp_path: Path, args: list[str], message: str) -> None:
     done = run(["-m", "greenkit.monkey", *args], tmp_path)
     assert done.returncode == 2
@@ -78,16 +91,23 @@ def test_parse() -> None:
     from greenkit.monkey._main import parse
 
     assert parse(["--verbose", "--no-ssl", "--sys", "s.py", "--no-ssl"]) == (
-        {"ssl": False, "sys": True}, True, False, ["s.py", "--no-ssl"])
+        {"ssl": False, "sys": True},
+        True,
+        False,
+        ["s.py", "--no-ssl"],
+    )
     assert parse(["--module", "--not-an-option", "x"]) == (
-        {}, False, True, ["--not-an-option", "x"])
+        {},
+        False,
+        True,
+        ["--not-an-option", "x"],
+    )
     assert parse(["--", "--weird.py"]) == ({}, False, False, ["--weird.py"])
 
 
 def test_verbose(tmp_path: Path) -> None:
     (tmp_path / "quiet.py").write_text("")
-    done = run(["-m", "greenkit.monkey", "--verbose", *ONLY_TIME_AND_QUEUE, "quiet.py"],
-               tmp_path)
+    done = run(["-m", "greenkit.monkey", "--verbose", *ONLY_TIME_AND_QUEUE, "quiet.py"], tmp_path)
     assert done.returncode == 0, done.stderr
     assert "greenkit.monkey: patch_all({'os': False," in done.stderr
     assert "'queue'" in done.stderr and "'time'" in done.stderr

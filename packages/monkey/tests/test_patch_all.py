@@ -10,7 +10,7 @@ from greenkit_testing import run_python
 
 #: Installs stand-ins for every mirror patch_all uses; each records the
 #: target it was asked to patch in ORDER.
-PRELUDE = '''
+PRELUDE = """
 import sys, types
 ORDER = []
 MIRRORS = ["os", "time", "thread", "threading", "socket", "select", "selectors",
@@ -42,7 +42,7 @@ def green_ssl():
     mirror.__implements__ = ['SSLContext']
     mirror.__target__ = 'ssl'
     mirror.SSLContext = type('SSLContext', (ssl.SSLContext,), {'__module__': 'greenkit.ssl'})
-'''
+"""
 
 
 def run_child(code: str) -> tuple[list[str], str]:
@@ -235,8 +235,7 @@ def test_selector_classes_use_the_patched_select() -> None:
         print(monkey.get_original('fake_selectors.SelectSelector', '_select') is original)
         print(monkey.get_original('fake_selectors.PollSelector', '_selector_cls'))
     """)
-    assert out == ["('green select', ([1], [], [], 0))", "True green poll", "True",
-                   "native poll"]
+    assert out == ["('green select', ([1], [], [], 0))", "True green poll", "True", "native poll"]
 
 
 def test_late_ssl_warning_only_the_first_time() -> None:

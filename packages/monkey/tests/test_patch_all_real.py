@@ -70,7 +70,8 @@ def test_threads_and_sleeps_are_cooperative() -> None:
 def test_entry_point_plugins(tmp_path: Path) -> None:
     """Plugins registered as entry points (greenkit's groups and gevent's)
     are called with the events."""
-    (tmp_path / "myplugin.py").write_text(textwrap.dedent("""
+    (tmp_path / "myplugin.py").write_text(
+        textwrap.dedent("""
         def will(event):
             print('will', type(event).__name__, event.patch_all_kwargs)
         def did(event):
@@ -78,26 +79,32 @@ def test_entry_point_plugins(tmp_path: Path) -> None:
         def module(event):
             if event.module_name == 'time':
                 print('module', event.module_name)
-    """))
+    """)
+    )
     dist = tmp_path / "myplugin-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: myplugin\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text(textwrap.dedent("""
+    (dist / "entry_points.txt").write_text(
+        textwrap.dedent("""
         [greenkit.plugins.monkey.will_patch_all]
         will = myplugin:will
         [gevent.plugins.monkey.did_patch_all]
         did = myplugin:did
         [greenkit.plugins.monkey.did_patch_module]
         module = myplugin:module
-    """))
+    """)
+    )
     out = run_child(f"""
         import sys
         sys.path.insert(0, {str(tmp_path)!r})
         from greenkit import monkey
         monkey.patch_all(custom='x')
     """)
-    assert out == ["will GeventWillPatchAllEvent {'custom': 'x'}", "module time",
-                   "did GeventDidPatchAllEvent"]
+    assert out == [
+        "will GeventWillPatchAllEvent {'custom': 'x'}",
+        "module time",
+        "did GeventDidPatchAllEvent",
+    ]
 
 
 def test_joining_the_main_thread_from_a_greenlet() -> None:
@@ -126,7 +133,8 @@ def test_python_m_greenkit_monkey(tmp_path: Path) -> None:
     (tmp_path / "script.py").write_text(
         "import socket, threading, time\n"
         "print(socket.socket.__module__, time.sleep.__module__)\n"
-        "print(threading.current_thread() is threading.main_thread())\n")
+        "print(threading.current_thread() is threading.main_thread())\n"
+    )
     done = run_python(argv=["-m", "greenkit.monkey", "script.py"], cwd=tmp_path)
     assert done.stdout.splitlines() == ["greenkit.socket greenkit.hub", "True"]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from greenkit_testing import run_python
 
-PRELUDE = '''
+PRELUDE = """
 import sys, types, _thread
 native_get_ident = _thread.get_ident
 def get_ident():
@@ -20,7 +20,7 @@ for name, target in (("thread", "_thread"), ("threading", "threading")):
     mirror.__implements__ = ["get_ident"]
     mirror.get_ident = get_ident
     sys.modules[mirror.__name__] = mirror
-'''
+"""
 
 
 def run_child(code: str) -> list[str]:
@@ -48,8 +48,15 @@ def test_main_thread_moves_to_the_main_greenlet() -> None:
         print(_threading_local.local.__module__)
         print(monkey.get_original('_thread', 'get_ident') is native_get_ident)
     """)
-    assert out == ["True", "True True", "False True", "None 0", "greenkit.event True",
-                   "greenkit.local", "True"]
+    assert out == [
+        "True",
+        "True True",
+        "False True",
+        "None 0",
+        "greenkit.event True",
+        "greenkit.local",
+        "True",
+    ]
 
 
 def test_options_leave_parts_alone() -> None:
@@ -113,8 +120,7 @@ def test_patching_in_another_thread_warns() -> None:
 def test_patching_during_an_import(tmp_path: Path) -> None:
     # importlib holds the module lock of the module being imported, owned by
     # the native identity; releasing it after patching must still work.
-    (tmp_path / "patcher.py").write_text(
-        "from greenkit import monkey\nmonkey.patch_thread()\n")
+    (tmp_path / "patcher.py").write_text("from greenkit import monkey\nmonkey.patch_thread()\n")
     (tmp_path / "outer.py").write_text("import patcher\nVALUE = 42\n")
     out = run_child(f"""
         sys.path.insert(0, {str(tmp_path)!r})

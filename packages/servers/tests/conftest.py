@@ -56,8 +56,9 @@ def handle_errors() -> Iterator[list[tuple[Any, Any, Any]]]:
 
 
 class Response:
-    def __init__(self, status: str, headers: dict[str, str], body: bytes,
-                 chunks: list[bytes] | None) -> None:
+    def __init__(
+        self, status: str, headers: dict[str, str], body: bytes, chunks: list[bytes] | None
+    ) -> None:
         self.status = status
         self.code = int(status.split()[1])
         self.headers = headers

@@ -56,7 +56,7 @@ def test_ways_to_leave(command: bytes) -> None:
             if command:
                 client.sendall(command)
             else:
-                client.shutdown(1)   # SHUT_WR: end of input, like Ctrl-D
+                client.shutdown(1)  # SHUT_WR: end of input, like Ctrl-D
             # The console ends the line the user was typing, then hangs up.
             assert read_all(client) == (b"" if command else b"\r\n")
     finally:
@@ -99,8 +99,9 @@ def test_output_follows_the_console_across_switches() -> None:
     try:
         jobs = [Greenlet.spawn(session, n) for n in range(5)]
         joinall(jobs, raise_error=True)
-        assert [job.value for job in jobs] == [b"before\r\nafter\r\n%d\r\n>>> " % n
-                                               for n in range(5)]
+        assert [job.value for job in jobs] == [
+            b"before\r\nafter\r\n%d\r\n>>> " % n for n in range(5)
+        ]
     finally:
         server.stop()
     assert sys.stdout is original

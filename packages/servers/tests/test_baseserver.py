@@ -19,16 +19,19 @@ from greenkit.server import StreamServer
 pytestmark = pytest.mark.fd_leak_check
 
 
-@pytest.mark.parametrize(("address", "expected"), [
-    (("127.0.0.1", 80), (stdlib_socket.AF_INET, ("127.0.0.1", 80))),
-    (("::1", 80), (stdlib_socket.AF_INET6, ("::1", 80))),
-    (("[::1]", "81"), (stdlib_socket.AF_INET6, ("::1", 81))),
-    ("127.0.0.1:8080", (stdlib_socket.AF_INET, ("127.0.0.1", 8080))),
-    (":8080", (stdlib_socket.AF_INET, ("", 8080))),
-    ("8080", (stdlib_socket.AF_INET, ("", 8080))),
-    (8080, (stdlib_socket.AF_INET, ("", 8080))),
-    ("[::]:9000", (stdlib_socket.AF_INET6, ("::", 9000))),
-])
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        (("127.0.0.1", 80), (stdlib_socket.AF_INET, ("127.0.0.1", 80))),
+        (("::1", 80), (stdlib_socket.AF_INET6, ("::1", 80))),
+        (("[::1]", "81"), (stdlib_socket.AF_INET6, ("::1", 81))),
+        ("127.0.0.1:8080", (stdlib_socket.AF_INET, ("127.0.0.1", 8080))),
+        (":8080", (stdlib_socket.AF_INET, ("", 8080))),
+        ("8080", (stdlib_socket.AF_INET, ("", 8080))),
+        (8080, (stdlib_socket.AF_INET, ("", 8080))),
+        ("[::]:9000", (stdlib_socket.AF_INET6, ("::", 9000))),
+    ],
+)
 def test_parse_address(address: Any, expected: Any) -> None:
     assert parse_address(address) == expected
 
@@ -182,7 +185,7 @@ def test_error_in_handle_is_reported_and_server_goes_on(handle_errors: list[Any]
     server = StreamServer(("127.0.0.1", 0), handle, spawn=None)
     server.start()
     try:
-        assert _ask(server, b"") == b""      # the failed connection is closed
+        assert _ask(server, b"") == b""  # the failed connection is closed
         assert _ask(server, b"").startswith(b"hello")
     finally:
         server.stop()
@@ -238,7 +241,7 @@ def test_fatal_accept_error_closes(handle_errors: list[Any], capsys: Any) -> Non
         try:
             client = connect(server)
         except ConnectionResetError:
-            client = None      # the listener closed before the handshake finished
+            client = None  # the listener closed before the handshake finished
         sleep(0.1)
         assert server.closed and not server.started
         if client is not None:

@@ -15,10 +15,15 @@ def chunked(*chunks: bytes, end: bytes = b"0\r\n\r\n") -> bytes:
     return b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for chunk in chunks) + end
 
 
-def make(data: bytes, content_length: int | None = None, chunked_input: bool = False,
-         socket: Any = None) -> Input:
-    return Input(io.BufferedReader(io.BytesIO(data)), content_length, socket=socket,
-                 chunked_input=chunked_input)
+def make(
+    data: bytes, content_length: int | None = None, chunked_input: bool = False, socket: Any = None
+) -> Input:
+    return Input(
+        io.BufferedReader(io.BytesIO(data)),
+        content_length,
+        socket=socket,
+        chunked_input=chunked_input,
+    )
 
 
 def test_plain_read_stops_at_content_length() -> None:
@@ -69,29 +74,33 @@ def test_chunked_read() -> None:
 def test_chunked_read_sizes_and_lines() -> None:
     data = chunked(b"this", b" is ", b"chunked", b"\nline", b" 2", b"\n", b"line3")
     assert make(data, chunked_input=True).read(10) == b"this is ch"
-    assert list(make(data, chunked_input=True)) == [b"this is chunked\n", b"line 2\n",
-                                                    b"line3"]
+    assert list(make(data, chunked_input=True)) == [b"this is chunked\n", b"line 2\n", b"line3"]
     body = make(data, chunked_input=True)
     assert [body.read(1) for _ in range(4)] == [b"t", b"h", b"i", b"s"]
 
 
 def test_chunk_extensions_and_trailers_are_accepted() -> None:
-    data = (b'2;name="quoted value"\r\noh\r\n4;token\r\n hai\r\n0\r\n'
-            b"Trailer-One: 1\r\nTrailer-Two: 2\r\n\r\nNEXT")
+    data = (
+        b'2;name="quoted value"\r\noh\r\n4;token\r\n hai\r\n0\r\n'
+        b"Trailer-One: 1\r\nTrailer-Two: 2\r\n\r\nNEXT"
+    )
     body = make(data, chunked_input=True)
     assert body.read() == b"oh hai" and body.complete
     assert body.rfile.read() == b"NEXT"
 
 
-@pytest.mark.parametrize("data", [
-    b'{"hi": "ho"}\r\n',                          # not a chunk size at all
-    b"2\r\noh\r\n0GET / HTTP/1.1\r\n\r\n",         # garbage after the last chunk size
-    b"2;" + b"x" * (MAX_REQUEST_LINE + 1) + b"\r\noh\r\n0\r\n\r\n",
-    b"2\r\nohXX4\r\n hai\r\n0\r\n\r\n",            # chunk data longer than its size
-    b"2\r\noh\r\n0\r\nGET /smuggled HTTP/1.1\r\n\r\n",  # a request line as a trailer
-    b"2\r\noh\r\n0\r\ntrailer: " + b"t" * MAX_REQUEST_LINE,
-    b"12345678901234567\r\n",                      # absurd size
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"hi": "ho"}\r\n',  # not a chunk size at all
+        b"2\r\noh\r\n0GET / HTTP/1.1\r\n\r\n",  # garbage after the last chunk size
+        b"2;" + b"x" * (MAX_REQUEST_LINE + 1) + b"\r\noh\r\n0\r\n\r\n",
+        b"2\r\nohXX4\r\n hai\r\n0\r\n\r\n",  # chunk data longer than its size
+        b"2\r\noh\r\n0\r\nGET /smuggled HTTP/1.1\r\n\r\n",  # a request line as a trailer
+        b"2\r\noh\r\n0\r\ntrailer: " + b"t" * MAX_REQUEST_LINE,
+        b"12345678901234567\r\n",  # absurd size
+    ],
+)
 def test_malformed_chunking_is_invalid_input(data: bytes) -> None:
     with pytest.raises(InvalidClientInput):
         make(data, chunked_input=True).read()

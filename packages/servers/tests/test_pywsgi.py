@@ -51,10 +51,24 @@ def application(environ: dict[str, Any], start_response: Any) -> Any:
         return []
     if path == "/environ":
         start_response("200 OK", [])
-        keys = ("REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "SERVER_PROTOCOL",
-                "REMOTE_ADDR", "SERVER_PORT", "HTTP_X_THING", "HTTP_COOKIE", "CONTENT_TYPE",
-                "CONTENT_LENGTH", "wsgi.url_scheme", "wsgi.multithread", "wsgi.multiprocess",
-                "wsgi.input_terminated", "SCRIPT_NAME", "HTTP_X_BAD_NAME")
+        keys = (
+            "REQUEST_METHOD",
+            "PATH_INFO",
+            "QUERY_STRING",
+            "SERVER_PROTOCOL",
+            "REMOTE_ADDR",
+            "SERVER_PORT",
+            "HTTP_X_THING",
+            "HTTP_COOKIE",
+            "CONTENT_TYPE",
+            "CONTENT_LENGTH",
+            "wsgi.url_scheme",
+            "wsgi.multithread",
+            "wsgi.multiprocess",
+            "wsgi.input_terminated",
+            "SCRIPT_NAME",
+            "HTTP_X_BAD_NAME",
+        )
         return [repr({key: environ.get(key) for key in keys}).encode()]
     start_response("404 Not Found", [("Content-Type", "text/plain")])
     return [b"not found"]
@@ -62,8 +76,9 @@ def application(environ: dict[str, Any], start_response: Any) -> Any:
 
 @pytest.fixture
 def server() -> Iterator[WSGIServer]:
-    with WSGIServer(("127.0.0.1", 0), application, log=None, error_log=None,
-                    spawn=Pool(20)) as server:
+    with WSGIServer(
+        ("127.0.0.1", 0), application, log=None, error_log=None, spawn=Pool(20)
+    ) as server:
         server.start()
         yield server
 
@@ -78,7 +93,8 @@ def test_list_result_gets_content_length(server: WSGIServer) -> None:
 def test_keep_alive_and_pipelining(server: WSGIServer) -> None:
     request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /missing HTTP/1.1\r\nHost: x\r\n\r\n"
     first, second, third = exchange(
-        server, request + b"GET /gen HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 3)
+        server, request + b"GET /gen HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 3
+    )
     assert first is not None and first.body == b"hello world"
     assert "Connection" not in first.headers
     assert second is not None and second.code == 404 and second.body == b"not found"
@@ -87,8 +103,9 @@ def test_keep_alive_and_pipelining(server: WSGIServer) -> None:
 
 
 def test_connection_close_ends_the_connection(server: WSGIServer) -> None:
-    request = (b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-               b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    request = (
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
     first, second = exchange(server, request, 2)
     assert first is not None and first.body == b"hello world"
     assert second is None
@@ -100,7 +117,8 @@ def test_http10_closes_unless_keep_alive(server: WSGIServer) -> None:
     assert first.status.startswith("HTTP/1.1 200")
     assert second is None
     first, second = exchange(
-        server, b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /gen HTTP/1.0\r\n\r\n", 2)
+        server, b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /gen HTTP/1.0\r\n\r\n", 2
+    )
     assert first is not None and first.headers["Connection"] == "keep-alive"
     assert second is not None and second.chunks is None and second.body == b"abc"
 
@@ -128,34 +146,37 @@ def test_head_has_no_body(server: WSGIServer) -> None:
         first = read_response(rfile, head=True)
         second = read_response(rfile)
     assert first is not None and first.headers["Content-Length"] == "11"
-    assert second is not None and second.body == b"abc"      # nothing stray in between
+    assert second is not None and second.body == b"abc"  # nothing stray in between
 
 
 def test_304_has_no_body(server: WSGIServer) -> None:
     first, second = exchange(
-        server, b"GET /304 HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", 2)
+        server, b"GET /304 HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", 2
+    )
     assert first is not None and first.code == 304
     assert "Content-Length" not in first.headers and "Transfer-Encoding" not in first.headers
     assert second is not None and second.body == b"hello world"
 
 
 def test_request_bodies(server: WSGIServer) -> None:
-    request = (b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
-               b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-               b"2\r\noh\r\n4;ext=1\r\n hai\r\n0\r\nTrailer: x\r\n\r\n"
-               b"POST /ignore-body HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nskip"
-               b"POST /ignore-body HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-               b"3\r\nabc\r\n0\r\n\r\n"
-               b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-    bodies = [response.body if response else None
-              for response in exchange(server, request, 5)]
+    request = (
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"2\r\noh\r\n4;ext=1\r\n hai\r\n0\r\nTrailer: x\r\n\r\n"
+        b"POST /ignore-body HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nskip"
+        b"POST /ignore-body HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"3\r\nabc\r\n0\r\n\r\n"
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+    bodies = [response.body if response else None for response in exchange(server, request, 5)]
     assert bodies == [b"hello", b"oh hai", b"ignored", b"ignored", b"hello world"]
 
 
 def test_expect_100_continue(server: WSGIServer) -> None:
     with connect(server) as client, client.makefile("rb") as rfile:
-        client.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
-                       b"Expect: 100-continue\r\n\r\n")
+        client.sendall(
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"
+        )
         interim = read_response(rfile)
         assert interim is not None and interim.status == "HTTP/1.1 100 Continue"
         client.sendall(b"body")
@@ -163,18 +184,21 @@ def test_expect_100_continue(server: WSGIServer) -> None:
         assert final is not None and final.body == b"body"
 
 
-@pytest.mark.parametrize("request_bytes", [
-    b"GET / HTTP %\r\n\r\n",
-    b"GET /\r\n\r\n",
-    b"GET / HTTP/1.1 extra\r\n\r\n",
-    b"GET / HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n",
-    b"GET / HTTP/1.1\r\nHost: x\r\nBad Name: x\r\n\r\n",
-    b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
-    b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -100\r\n\r\n",
-    b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx",
-    b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
-    b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-])
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GET / HTTP %\r\n\r\n",
+        b"GET /\r\n\r\n",
+        b"GET / HTTP/1.1 extra\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nBad Name: x\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -100\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx",
+        b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ],
+)
 def test_malformed_requests_get_400(server: WSGIServer, request_bytes: bytes) -> None:
     first, second = exchange(server, request_bytes + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 2)
     assert first is not None and first.code == 400
@@ -195,18 +219,30 @@ def test_too_many_or_too_long_headers_get_431(server: WSGIServer) -> None:
 
 
 def test_environ(server: WSGIServer) -> None:
-    response = one(server, b"POST /environ?a=1&b=%20 HTTP/1.1\r\nHost: h\r\n"
-                           b"X-Thing: one\r\nX-Thing: two\r\nX_Bad_Name: dropped\r\n"
-                           b"Cookie: a=1\r\nCookie: b=2\r\nContent-Type: text/x;\r\n"
-                           b"  charset=utf-8\r\nContent-Length: 0\r\n\r\n")
+    response = one(
+        server,
+        b"POST /environ?a=1&b=%20 HTTP/1.1\r\nHost: h\r\n"
+        b"X-Thing: one\r\nX-Thing: two\r\nX_Bad_Name: dropped\r\n"
+        b"Cookie: a=1\r\nCookie: b=2\r\nContent-Type: text/x;\r\n"
+        b"  charset=utf-8\r\nContent-Length: 0\r\n\r\n",
+    )
     environ = eval(response.body)  # noqa: S307 - our own repr of a dict of literals
     assert environ == {
-        "REQUEST_METHOD": "POST", "PATH_INFO": "/environ", "QUERY_STRING": "a=1&b=%20",
-        "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
-        "SERVER_PORT": str(server.server_port), "HTTP_X_THING": "one,two",
-        "HTTP_COOKIE": "a=1; b=2", "CONTENT_TYPE": "text/x; charset=utf-8",
-        "CONTENT_LENGTH": "0", "wsgi.url_scheme": "http", "wsgi.multithread": False,
-        "wsgi.multiprocess": False, "wsgi.input_terminated": True, "SCRIPT_NAME": "",
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/environ",
+        "QUERY_STRING": "a=1&b=%20",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "SERVER_PORT": str(server.server_port),
+        "HTTP_X_THING": "one,two",
+        "HTTP_COOKIE": "a=1; b=2",
+        "CONTENT_TYPE": "text/x; charset=utf-8",
+        "CONTENT_LENGTH": "0",
+        "wsgi.url_scheme": "http",
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.input_terminated": True,
+        "SCRIPT_NAME": "",
         "HTTP_X_BAD_NAME": None,
     }
 
@@ -225,8 +261,7 @@ def test_path_is_unquoted_as_latin1(server: WSGIServer) -> None:
     assert seen == [b"/\xd0\xbf x".decode("latin-1")]
 
 
-def test_non_latin1_header_is_a_unicode_error(server: WSGIServer,
-                                              handle_errors: list[Any]) -> None:
+def test_non_latin1_header_is_a_unicode_error(server: WSGIServer, handle_errors: list[Any]) -> None:
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         start_response("200 OK", [("X", "\u1f4a3")])
         return []
@@ -237,14 +272,16 @@ def test_non_latin1_header_is_a_unicode_error(server: WSGIServer,
     assert issubclass(type_, UnicodeError) and isinstance(context, SecureEnviron)
 
 
-def test_application_error_gives_500_and_is_reported(server: WSGIServer,
-                                                     handle_errors: list[Any]) -> None:
+def test_application_error_gives_500_and_is_reported(
+    server: WSGIServer, handle_errors: list[Any]
+) -> None:
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         raise LookupError("boom")
 
     server.application = app
     first, second = exchange(
-        server, b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", 2)
+        server, b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", 2
+    )
     assert first is not None and first.code == 500 and first.body == b"Internal Server Error"
     assert second is None
     [(context, type_, value)] = handle_errors
@@ -252,8 +289,9 @@ def test_application_error_gives_500_and_is_reported(server: WSGIServer,
     assert isinstance(context, SecureEnviron) and context["PATH_INFO"] == "/"
 
 
-def test_error_after_headers_closes_connection(server: WSGIServer,
-                                               handle_errors: list[Any]) -> None:
+def test_error_after_headers_closes_connection(
+    server: WSGIServer, handle_errors: list[Any]
+) -> None:
     def app(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
         start_response("200 OK", [])
         yield b"partial"
@@ -263,12 +301,11 @@ def test_error_after_headers_closes_connection(server: WSGIServer,
     with connect(server) as client:
         client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         data = read_all(client)
-    assert data.endswith(b"7\r\npartial\r\n")      # no terminating chunk
+    assert data.endswith(b"7\r\npartial\r\n")  # no terminating chunk
     assert [type_ for _, type_, _ in handle_errors] == [LookupError]
 
 
-def test_body_on_304_is_an_application_error(server: WSGIServer,
-                                             handle_errors: list[Any]) -> None:
+def test_body_on_304_is_an_application_error(server: WSGIServer, handle_errors: list[Any]) -> None:
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         start_response("304 Not Modified", [])
         return [b"body"]
@@ -401,8 +438,9 @@ def test_many_concurrent_keep_alive_clients(server: WSGIServer) -> None:
     assert all(job.get(timeout=20) == [b"hello world"] * 5 for job in jobs)
 
 
-def test_errors_on_a_later_request_of_a_connection(server: WSGIServer,
-                                                  handle_errors: list[Any]) -> None:
+def test_errors_on_a_later_request_of_a_connection(
+    server: WSGIServer, handle_errors: list[Any]
+) -> None:
     class Handler(WSGIHandler):
         def get_environ(self) -> Any:
             if self.path == "/broken":
@@ -410,37 +448,42 @@ def test_errors_on_a_later_request_of_a_connection(server: WSGIServer,
             return WSGIHandler.get_environ(self)
 
     server.handler_class = Handler
-    first, second, third = exchange(
-        server, b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE\r\n\r\n", 3)
+    first, second, third = exchange(server, b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE\r\n\r\n", 3)
     assert first is not None and first.body == b"hello world"
     assert second is not None and second.code == 400 and third is None
     first, second = exchange(
-        server, b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /broken HTTP/1.1\r\nHost: x\r\n\r\n", 2)
+        server, b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /broken HTTP/1.1\r\nHost: x\r\n\r\n", 2
+    )
     assert first is not None and first.body == b"hello world"
     assert second is not None and second.code == 500
     assert [type_ for _, type_, _ in handle_errors] == [LookupError]
 
 
 def test_request_arriving_in_pieces(server: WSGIServer) -> None:
-    request = (b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-               b"Connection: close\r\n\r\nhello")
+    request = (
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
+    )
     with connect(server) as client:
         for start in range(0, len(request), 7):
-            client.sendall(request[start:start + 7])
+            client.sendall(request[start : start + 7])
             sleep(0.001)
         with client.makefile("rb") as rfile:
             response = read_response(rfile)
     assert response is not None and response.body == b"hello"
 
 
-@pytest.mark.parametrize("partial", [
-    b"GET / HT",
-    b"GET / HTTP/1.1\r\nHost: x\r\n",
-    b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc",
-    b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
-])
-def test_client_leaving_mid_request_is_not_an_error(server: WSGIServer, partial: bytes,
-                                                   handle_errors: list[Any]) -> None:
+@pytest.mark.parametrize(
+    "partial",
+    [
+        b"GET / HT",
+        b"GET / HTTP/1.1\r\nHost: x\r\n",
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc",
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
+    ],
+)
+def test_client_leaving_mid_request_is_not_an_error(
+    server: WSGIServer, partial: bytes, handle_errors: list[Any]
+) -> None:
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         try:
             body = environ["wsgi.input"].read()

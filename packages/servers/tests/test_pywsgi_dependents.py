@@ -22,14 +22,14 @@ from greenkit.pywsgi import WSGIHandler, WSGIServer
 
 pytestmark = pytest.mark.fd_leak_check
 
-_UPGRADE = (b"GET /chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
-            b"Upgrade: shout\r\n\r\n")
+_UPGRADE = b"GET /chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: shout\r\n\r\n"
 _SWITCHED = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: shout\r\nConnection: Upgrade\r\n\r\n"
 
 
 def _serve(application: Any, handler_class: type[WSGIHandler] | None = None) -> WSGIServer:
-    server = WSGIServer(("127.0.0.1", 0), application, log=None, error_log=None,
-                        handler_class=handler_class)
+    server = WSGIServer(
+        ("127.0.0.1", 0), application, log=None, error_log=None, handler_class=handler_class
+    )
     server.start()
     return server
 
@@ -71,7 +71,8 @@ def _shout_once(server: WSGIServer) -> None:
 
 
 def test_server_software_names_the_gevent_release_then_greenkit(
-        serve: Callable[..., WSGIServer]) -> None:
+    serve: Callable[..., WSGIServer],
+) -> None:
     value = WSGIServer.base_env["SERVER_SOFTWARE"]
     python = "Python/{}.{}".format(*sys.version_info[:2])
     assert re.fullmatch(r"gevent/26\.9 greenkit/\d+\.\d+ " + re.escape(python), value), value
@@ -90,7 +91,8 @@ def test_server_software_names_the_gevent_release_then_greenkit(
 
 
 def test_an_application_can_take_the_connection_over_as_simple_websocket_does(
-        serve: Callable[..., WSGIServer]) -> None:
+    serve: Callable[..., WSGIServer],
+) -> None:
     """Where the environ says gevent, simple-websocket finds the socket at
     ``wsgi.input.rfile.raw._sock``, duplicates it, answers 101 itself and
     speaks the new protocol until it is done; the application then returns
@@ -122,8 +124,9 @@ class ShoutHandler(WSGIHandler):
             super().run_application()
             return
         assert self.request_version == "HTTP/1.1"
-        self.start_response("101 Switching Protocols",
-                            [("Upgrade", "shout"), ("Connection", "Upgrade")])
+        self.start_response(
+            "101 Switching Protocols", [("Upgrade", "shout"), ("Connection", "Upgrade")]
+        )
         assert not self.headers_sent
         self.provided_content_length = False  # type: ignore[assignment]
         self.response_use_chunked = False
@@ -133,9 +136,17 @@ class ShoutHandler(WSGIHandler):
             self.write("")
         read, write = self.rfile.read, self.socket.sendall
         write(read(5).upper())
-        self.seen.append((self.status, self.code, self.headers_sent, self.response_headers,
-                          self.connection_upgraded, self.client_address == self.socket.getpeername()
-                          if self.socket else None, self.server.application is self.application))
+        self.seen.append(
+            (
+                self.status,
+                self.code,
+                self.headers_sent,
+                self.response_headers,
+                self.connection_upgraded,
+                self.client_address == self.socket.getpeername() if self.socket else None,
+                self.server.application is self.application,
+            )
+        )
 
     def log_request(self) -> None:
         if "101" not in str(self.status):
@@ -144,7 +155,8 @@ class ShoutHandler(WSGIHandler):
 
 
 def test_a_handler_subclass_can_upgrade_as_gevent_websocket_does(
-        serve: Callable[..., WSGIServer]) -> None:
+    serve: Callable[..., WSGIServer],
+) -> None:
     ShoutHandler.seen = []
 
     def application(environ: dict[str, Any], start_response: Any) -> list[bytes]:
@@ -155,7 +167,13 @@ def test_a_handler_subclass_can_upgrade_as_gevent_websocket_does(
     _shout_once(server)
     status, code, sent, headers, upgraded, same_peer, same_app = ShoutHandler.seen[0]
     assert (status, code, sent, upgraded, same_peer, same_app) == (
-        "101 Switching Protocols", 101, True, True, True, True)
+        "101 Switching Protocols",
+        101,
+        True,
+        True,
+        True,
+        True,
+    )
     assert headers == [("Upgrade", "shout"), ("Connection", "Upgrade")]
     assert ShoutHandler.seen[1] == "GET /chat HTTP/1.1"
     # A request without an upgrade goes to the application as usual.
@@ -165,15 +183,17 @@ def test_a_handler_subclass_can_upgrade_as_gevent_websocket_does(
 
 
 def test_after_101_input_and_output_are_the_raw_connection(
-        serve: Callable[..., WSGIServer]) -> None:
+    serve: Callable[..., WSGIServer],
+) -> None:
     """A plain WSGI application switches protocols: ``wsgi.input`` then reads
     the connection unbounded and what it writes is not chunked."""
     seen = []
 
     def application(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         seen.append(environ["wsgi.input_terminated"])
-        write = start_response("101 Switching Protocols",
-                               [("Upgrade", "shout"), ("Connection", "Upgrade")])
+        write = start_response(
+            "101 Switching Protocols", [("Upgrade", "shout"), ("Connection", "Upgrade")]
+        )
         write(b"")
         for line in environ["wsgi.input"]:
             if line == b"bye\n":
@@ -197,7 +217,8 @@ def test_after_101_input_and_output_are_the_raw_connection(
 
 
 def test_an_upgrade_request_answered_normally_closes_the_connection(
-        serve: Callable[..., WSGIServer]) -> None:
+    serve: Callable[..., WSGIServer],
+) -> None:
     def application(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         start_response("200 OK", [])
         return [b"no thanks"]
@@ -218,7 +239,8 @@ class ServerHeaderHandler(WSGIHandler):
 
 
 def test_finalize_headers_adds_the_server_supplied_headers(
-        serve: Callable[..., WSGIServer]) -> None:
+    serve: Callable[..., WSGIServer],
+) -> None:
     def application(environ: dict[str, Any], start_response: Any) -> Any:
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"abc"] if environ["PATH_INFO"] == "/list" else iter([b"abc"])
@@ -243,9 +265,11 @@ def test_documented_class_attributes() -> None:
 
 
 def test_an_upgrade_request_with_a_body_reads_just_the_body(
-        serve: Callable[..., WSGIServer]) -> None:
+    serve: Callable[..., WSGIServer],
+) -> None:
     """curl --http2 asks every request to upgrade to h2c: a server that does
     not switch still reads the body by its Content-Length."""
+
     def application(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         body = environ["wsgi.input"].read()
         start_response("200 OK", [])
@@ -253,8 +277,10 @@ def test_an_upgrade_request_with_a_body_reads_just_the_body(
 
     server = serve(application)
     with connect(server) as client:
-        client.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n"
-                       b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n"
-                       b"Content-Length: 5\r\n\r\nhello")
+        client.sendall(
+            b"POST / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+            b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n"
+            b"Content-Length: 5\r\n\r\nhello"
+        )
         data = read_all(client)
     assert data.startswith(b"HTTP/1.1 200 OK\r\n") and data.endswith(b"\r\n\r\ngot hello")

@@ -57,21 +57,74 @@ SEEDS = [
 PROTOCOL_5XX = (501, 505)
 SMUGGLED = b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
 SEPARATORS = b" \t:;,\r\n"
-INTERESTING = [b" ", b"\t", b"\r", b"\n", b"\r\n", b"\x00", b"\x0b", b"\x0c", b":", b";",
-               b",", b'"', b"\\", b"0", b"-", b"+", b"x", b"a", b"\x80", b"\xff", b"\xa0"]
-CHUNK_SIZES = [b"05", b"0000000000000005", b"+5", b"-5", b"0x5", b"5 ", b" 5", b"5\t", b"5;x",
-               b"5 ;x", b"5;x=y", b'5;x="a b"', b"5;x=a b", b"5;", b"6", b"4", b"5\x00",
-               b"5\n", b"500000000000000000"]
-TE_VALUES = [b"chunked", b" chunked", b"chunked, identity", b"xchunked", b"Chunked",
-             b"\x0bchunked", b"chunked\x00", b"gzip, chunked", b"chunked,", b"identity"]
+INTERESTING = [
+    b" ",
+    b"\t",
+    b"\r",
+    b"\n",
+    b"\r\n",
+    b"\x00",
+    b"\x0b",
+    b"\x0c",
+    b":",
+    b";",
+    b",",
+    b'"',
+    b"\\",
+    b"0",
+    b"-",
+    b"+",
+    b"x",
+    b"a",
+    b"\x80",
+    b"\xff",
+    b"\xa0",
+]
+CHUNK_SIZES = [
+    b"05",
+    b"0000000000000005",
+    b"+5",
+    b"-5",
+    b"0x5",
+    b"5 ",
+    b" 5",
+    b"5\t",
+    b"5;x",
+    b"5 ;x",
+    b"5;x=y",
+    b'5;x="a b"',
+    b"5;x=a b",
+    b"5;",
+    b"6",
+    b"4",
+    b"5\x00",
+    b"5\n",
+    b"500000000000000000",
+]
+TE_VALUES = [
+    b"chunked",
+    b" chunked",
+    b"chunked, identity",
+    b"xchunked",
+    b"Chunked",
+    b"\x0bchunked",
+    b"chunked\x00",
+    b"gzip, chunked",
+    b"chunked,",
+    b"identity",
+]
 
 
 # -- the reference --------------------------------------------------------------------
 
 
 def _keeps_alive(request: Any) -> bool:
-    tokens = {token.strip().lower() for name, value in request.headers
-              if name == b"connection" for token in value.split(b",")}
+    tokens = {
+        token.strip().lower()
+        for name, value in request.headers
+        if name == b"connection"
+        for token in value.split(b",")
+    }
     if request.http_version == b"1.0":
         return b"keep-alive" in tokens
     return b"close" not in tokens
@@ -82,7 +135,7 @@ def h11_frames(data: bytes) -> list[tuple[str, str, bytes]]:
     framed: list[tuple[str, str, bytes]] = []
     while data:
         if data.startswith(b"\r\n"):
-            data = data[2:]                      # RFC 9112 §2.2
+            data = data[2:]  # RFC 9112 §2.2
         conn = h11.Connection(h11.SERVER)
         conn.receive_data(data)
         conn.receive_data(b"")
@@ -136,10 +189,10 @@ def mutate(rng: random.Random, data: bytes) -> bytes:
         return data[:at] + rng.choice(INTERESTING) + data[at:]
     if kind == 1 and data:
         at = min(_near_separator(rng, data), len(data) - 1)
-        return data[:at] + data[at + 1:]
+        return data[:at] + data[at + 1 :]
     if kind == 2 and data:
         at = min(_near_separator(rng, data), len(data) - 1)
-        return data[:at] + rng.choice(INTERESTING) + data[at + 1:]
+        return data[:at] + rng.choice(INTERESTING) + data[at + 1 :]
     lines, rest = _split(data)
     if kind == 3 and len(lines) > 1:
         line = rng.choice(lines[1:])
@@ -148,11 +201,14 @@ def mutate(rng: random.Random, data: bytes) -> bytes:
         i, j = rng.sample(range(1, len(lines)), 2)
         lines[i], lines[j] = lines[j], lines[i]
     elif kind == 5:
-        lines.insert(rng.randrange(1, len(lines) + 1),
-                     b"Content-Length: %d" % rng.choice((0, 1, 3, 5, 11, 40)))
+        lines.insert(
+            rng.randrange(1, len(lines) + 1),
+            b"Content-Length: %d" % rng.choice((0, 1, 3, 5, 11, 40)),
+        )
     elif kind == 6:
-        lines.insert(rng.randrange(1, len(lines) + 1),
-                     b"Transfer-Encoding: " + rng.choice(TE_VALUES))
+        lines.insert(
+            rng.randrange(1, len(lines) + 1), b"Transfer-Encoding: " + rng.choice(TE_VALUES)
+        )
     else:
         return data + rng.choice((SMUGGLED, b"\r\n" + SMUGGLED, b"0\r\n\r\n" + SMUGGLED))
     return _join(lines, rest)
@@ -213,8 +269,14 @@ class ErrorLog:
 @pytest.fixture
 def target() -> Iterator[tuple[WSGIServer, App, ErrorLog]]:
     app, error_log = App(), ErrorLog()
-    with WSGIServer(("127.0.0.1", 0), app, log=None, error_log=error_log, spawn=Pool(10),
-                    handler_class=Recording) as server:
+    with WSGIServer(
+        ("127.0.0.1", 0),
+        app,
+        log=None,
+        error_log=error_log,
+        spawn=Pool(10),
+        handler_class=Recording,
+    ) as server:
         server.start()
         yield server, app, error_log
 
@@ -247,8 +309,9 @@ def send(server: WSGIServer, data: bytes) -> bytes:
 
 
 @pytest.mark.fd_leak_check
-def test_fuzz_pywsgi_against_h11(target: tuple[WSGIServer, App, ErrorLog],
-                                 handle_errors: list[Any]) -> None:
+def test_fuzz_pywsgi_against_h11(
+    target: tuple[WSGIServer, App, ErrorLog], handle_errors: list[Any]
+) -> None:
     server, app, error_log = target
     rng = random.Random(SEED)
     counts: Counter[str] = Counter()
@@ -263,10 +326,11 @@ def test_fuzz_pywsgi_against_h11(target: tuple[WSGIServer, App, ErrorLog],
         assert not [code for code in codes if code >= 500 and code not in PROTOCOL_5XX], context
         served = app.served
         if served and served[-1][2] is None:
-            served = served[:-1]               # its body broke: refused, and the last one
+            served = served[:-1]  # its body broke: refused, and the last one
         assert None not in [body for _, _, body in served], context
-        assert served == expected[:len(served)], (
-            f"{context}\nserved {app.served!r}\nh11 {expected!r}")
+        assert served == expected[: len(served)], (
+            f"{context}\nserved {app.served!r}\nh11 {expected!r}"
+        )
         assert handle_errors == [], context
         assert not [line for line in error_log.lines if "Traceback" in line], context
         counts["cases"] += 1
@@ -275,6 +339,8 @@ def test_fuzz_pywsgi_against_h11(target: tuple[WSGIServer, App, ErrorLog],
         counts["cases where greenkit served fewer than h11"] += len(served) < len(expected)
         for code in codes:
             counts[f"status {code}"] += 1
-    print(f"\npywsgi fuzz (seed {SEED}): " + ", ".join(
-        f"{key}: {value}" for key, value in sorted(counts.items())))
+    print(
+        f"\npywsgi fuzz (seed {SEED}): "
+        + ", ".join(f"{key}: {value}" for key, value in sorted(counts.items()))
+    )
     assert counts["requests served"] > 0 and counts["status 400"] > 0

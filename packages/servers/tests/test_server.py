@@ -43,8 +43,7 @@ def test_stream_server_echo_several_clients() -> None:
                 return read_all(client)
 
         jobs = [Greenlet.spawn(talk, i) for i in range(20)]
-        assert [job.get(timeout=10) for job in jobs] == [b"LINE %d\nMORE\n" % i
-                                                        for i in range(20)]
+        assert [job.get(timeout=10) for job in jobs] == [b"LINE %d\nMORE\n" % i for i in range(20)]
 
 
 def test_stream_server_from_listener_socket() -> None:
@@ -62,7 +61,7 @@ def test_stream_server_from_listener_socket() -> None:
             assert client.recv(10) == b"X\n"
     finally:
         server.stop()
-    assert listener.fileno() == -1     # the server closed it
+    assert listener.fileno() == -1  # the server closed it
 
 
 def test_backlog_is_used_for_addresses() -> None:
@@ -130,9 +129,26 @@ def certificate() -> Iterator[str]:
     folder = tempfile.mkdtemp(prefix="greenkit-servers-")
     path = os.path.join(folder, "cert.pem")
     key = os.path.join(folder, "key.pem")
-    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=localhost", "-keyout", key, "-out", path],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            key,
+            "-out",
+            path,
+        ],
+        check=True,
+        capture_output=True,
+    )
     with open(path, "a") as out, open(key) as key_file:
         out.write(key_file.read())
     yield path
@@ -164,8 +180,7 @@ def _show_cipher(sock: Any, address: Any) -> None:
 
 def test_ssl_with_certfile(certificate: str) -> None:
     pytest.importorskip("greenkit.ssl")
-    server = StreamServer(("127.0.0.1", 0), _show_cipher, certfile=certificate,
-                          keyfile=certificate)
+    server = StreamServer(("127.0.0.1", 0), _show_cipher, certfile=certificate, keyfile=certificate)
     assert server.ssl_enabled
     server.start()
     try:
@@ -194,8 +209,9 @@ def test_proxy_protocol_header_comes_before_the_ssl_handshake(certificate: str) 
         addresses.append(address)
         _show_cipher(sock, address)
 
-    server = StreamServer(("127.0.0.1", 0), handle, certfile=certificate, keyfile=certificate,
-                          proxy_protocol=True)
+    server = StreamServer(
+        ("127.0.0.1", 0), handle, certfile=certificate, keyfile=certificate, proxy_protocol=True
+    )
     server.start()
     try:
         header = b"PROXY TCP4 192.0.2.1 10.0.0.1 56324 443\r\n"

@@ -27,8 +27,6 @@ SHORT = 0.02
 LONG = 5.0
 
 
-
-
 class CountingLoop:
     """Stands in for ``hub.loop``, counting the callbacks queued."""
 

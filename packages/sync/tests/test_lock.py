@@ -55,8 +55,13 @@ def destroy_own_hub() -> None:
 
 
 def test_public_names() -> None:
-    assert lock_module.__all__ == ["Semaphore", "BoundedSemaphore", "DummySemaphore",
-                                   "RLock", "Lock"]
+    assert lock_module.__all__ == [
+        "Semaphore",
+        "BoundedSemaphore",
+        "DummySemaphore",
+        "RLock",
+        "Lock",
+    ]
     for name in lock_module.__all__:
         assert getattr(lock_module, name).__module__ == "greenkit.lock"
 
@@ -565,8 +570,7 @@ def test_thread_gives_up_while_greenlet_holds() -> None:
     sem = Semaphore(1)
     sem.acquire()
     acquired: list[bool] = []
-    thread = threading.Thread(target=lambda: acquired.append(sem.acquire(timeout=0.2)),
-                              daemon=True)
+    thread = threading.Thread(target=lambda: acquired.append(sem.acquire(timeout=0.2)), daemon=True)
 
     def greenlet_one() -> bool:
         result = sem.acquire()
@@ -597,8 +601,11 @@ def test_hubless_thread_release_wakes_greenlets() -> None:
         notified_on: list[int] = []
         resumed_on: list[int] = []
 
-        def producer(sem: BoundedSemaphore = sem, release_now: threading.Event = release_now,
-                     producer_hub: list[Any] = producer_hub) -> None:
+        def producer(
+            sem: BoundedSemaphore = sem,
+            release_now: threading.Event = release_now,
+            producer_hub: list[Any] = producer_hub,
+        ) -> None:
             sem.acquire()
             assert release_now.wait(LONG)
             sem.release()

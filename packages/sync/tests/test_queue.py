@@ -198,8 +198,12 @@ def test_maxsize_zero_warns_and_is_unbounded(cls: type) -> None:
 def test_items_argument(cls: type) -> None:
     q = cls(None, [3, 1, 2])
     assert q.qsize() == 3
-    expected = {"SimpleQueue": [3, 1, 2], "Queue": [3, 1, 2],
-                "LifoQueue": [2, 1, 3], "PriorityQueue": [1, 2, 3]}[cls.__name__]
+    expected = {
+        "SimpleQueue": [3, 1, 2],
+        "Queue": [3, 1, 2],
+        "LifoQueue": [2, 1, 3],
+        "PriorityQueue": [1, 2, 3],
+    }[cls.__name__]
     assert [q.get() for _ in range(3)] == expected
 
 

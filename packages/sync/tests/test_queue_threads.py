@@ -304,8 +304,10 @@ def test_producer_threads_that_end_right_after_being_woken(attempt: int) -> None
 
     consumer_thread = Thread(consumers)
     consumer_thread.start()
-    producers = [threading.Thread(target=producer, args=(base,), daemon=True)
-                 for base in (0, 10000, 20000, 30000)]
+    producers = [
+        threading.Thread(target=producer, args=(base,), daemon=True)
+        for base in (0, 10000, 20000, 30000)
+    ]
     for p in producers:
         p.start()
     for p in producers:

@@ -14,16 +14,20 @@ from greenkit_testing import run_guarded, run_python
 
 
 def test_runs_dedented_code_after_the_prelude() -> None:
-    done = run_python("""
+    done = run_python(
+        """
         print(PRELUDE_VALUE * 2)
-    """, prelude="PRELUDE_VALUE = 21\n")
+    """,
+        prelude="PRELUDE_VALUE = 21\n",
+    )
     assert done.stdout == "42\n"
     assert done.returncode == 0
 
 
 def test_argv_flags_cwd_and_the_same_interpreter(tmp_path: Path) -> None:
     (tmp_path / "script.py").write_text(
-        "import os, sys; print(sys.executable, sys.argv[1:], os.getcwd(), sys.flags.optimize)")
+        "import os, sys; print(sys.executable, sys.argv[1:], os.getcwd(), sys.flags.optimize)"
+    )
     done = run_python(argv=["script.py", "a", "--b"], flags=["-O"], cwd=tmp_path)
     executable, rest = done.stdout.split(" ", 1)
     assert executable == sys.executable

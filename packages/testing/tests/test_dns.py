@@ -11,8 +11,12 @@ from greenkit_testing.dns import TYPES, DNSResponder
 
 def _query(name: str, qtype: str, ident: int = 0x1234) -> bytes:
     labels = b"".join(bytes([len(p)]) + p.encode() for p in name.split("."))
-    return struct.pack("!HHHHHH", ident, 0x0100, 1, 0, 0, 0) + labels + b"\0" + \
-        struct.pack("!HH", TYPES[qtype], 1)
+    return (
+        struct.pack("!HHHHHH", ident, 0x0100, 1, 0, 0, 0)
+        + labels
+        + b"\0"
+        + struct.pack("!HH", TYPES[qtype], 1)
+    )
 
 
 def _header(reply: bytes) -> tuple[int, int, int, int]:
@@ -53,8 +57,9 @@ def test_answers_over_udp_and_tcp() -> None:
 
 
 def test_delay_and_silence() -> None:
-    with DNSResponder({"a.test": [("A", "10.0.0.1")]}, delay=0.2,
-                      silent={"quiet.test"}) as responder:
+    with DNSResponder(
+        {"a.test": [("A", "10.0.0.1")]}, delay=0.2, silent={"quiet.test"}
+    ) as responder:
         start = time.monotonic()
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             sock.settimeout(5)

@@ -24,8 +24,9 @@ LONG = 5.0
 
 def test_module_surface() -> None:
     assert gthread.__target__ == "_thread"
-    assert {"allocate_lock", "get_ident", "start_new_thread", "LockType", "_local",
-            "RLock"} <= set(gthread.__implements__)
+    assert {"allocate_lock", "get_ident", "start_new_thread", "LockType", "_local", "RLock"} <= set(
+        gthread.__implements__
+    )
     if sys.version_info < (3, 13):
         assert "_set_sentinel" in gthread.__implements__
     else:
@@ -52,8 +53,9 @@ def test_get_ident_is_per_greenlet() -> None:
 
 def test_start_new_thread_runs_a_greenlet() -> None:
     seen: list[Any] = []
-    ident = gthread.start_new_thread(lambda a, b=0: seen.append((a, b, gthread.get_ident())),
-                                     (1,), {"b": 2})
+    ident = gthread.start_new_thread(
+        lambda a, b=0: seen.append((a, b, gthread.get_ident())), (1,), {"b": 2}
+    )
     assert seen == []  # not before we yield
     assert gthread._count() == 1
     sleep(0)
@@ -62,11 +64,14 @@ def test_start_new_thread_runs_a_greenlet() -> None:
     assert gthread._count() == 0
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    ((42, ()), "first arg must be callable"),
-    ((print, [1]), "2nd arg must be a tuple"),
-    ((print, (), [1]), "optional 3rd arg must be a dictionary"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((42, ()), "first arg must be callable"),
+        ((print, [1]), "2nd arg must be a tuple"),
+        ((print, (), [1]), "optional 3rd arg must be a dictionary"),
+    ],
+)
 def test_start_new_thread_checks_arguments(args: tuple[Any, ...], message: str) -> None:
     with pytest.raises(TypeError, match=message):
         gthread.start_new_thread(*args)
@@ -260,6 +265,7 @@ def test_lock_from_a_hubless_native_thread_does_not_create_a_hub() -> None:
 
     def native() -> None:
         from greenkit.hub import get_hub_if_exists
+
         out.append(lock.acquire(False))
         out.append(get_hub_if_exists())
         done.release()

@@ -14,14 +14,22 @@ import greenkit.threading as gthreading
 
 Run = Callable[[str], list[str]]
 
+
 def test_module_surface() -> None:
     assert set(gthreading.__implements__) >= {
-        "local", "_allocate_lock", "Lock", "get_ident", "_DummyThread", "_CRLock"}
+        "local",
+        "_allocate_lock",
+        "Lock",
+        "get_ident",
+        "_DummyThread",
+        "_CRLock",
+    }
     if sys.version_info < (3, 13):
         assert {"_start_new_thread", "_set_sentinel"} <= set(gthreading.__implements__)
     else:
-        assert {"_start_joinable_thread", "_ThreadHandle", "_LockType",
-                "_thread_shutdown"} <= set(gthreading.__implements__)
+        assert {"_start_joinable_thread", "_ThreadHandle", "_LockType", "_thread_shutdown"} <= set(
+            gthreading.__implements__
+        )
     for name in gthreading.__implements__:
         assert hasattr(threading, name), name
         assert hasattr(gthreading, name), name

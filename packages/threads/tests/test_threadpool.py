@@ -94,7 +94,8 @@ def test_many_tasks_under_load(pools: list[ThreadPool]) -> None:
 
 
 def test_exception_propagates_to_the_waiter_and_is_reported(
-        pools: list[ThreadPool], quiet_hub: Any) -> None:
+    pools: list[ThreadPool], quiet_hub: Any
+) -> None:
     pool = make(pools, 2)
 
     def fail() -> None:
@@ -434,7 +435,8 @@ def test_task_setup_and_cleanup_failures(pools: list[ThreadPool], quiet_hub: Any
 
 
 def test_executor_futures_with_concurrent_futures_wait_when_patched(
-        run_patched: Callable[..., list[str]]) -> None:
+    run_patched: Callable[..., list[str]],
+) -> None:
     # Quietly: telling the waiters of concurrent.futures never blocks the hub
     # (as_completed holds their locks across switches).
     out = run_patched("""
@@ -456,8 +458,10 @@ def test_executor_futures_with_concurrent_futures_wait_when_patched(
 
 
 def test_concurrent_futures_wait_for_the_first_exception_when_patched(
-        run_patched: Callable[..., list[str]]) -> None:
-    out = run_patched("""
+    run_patched: Callable[..., list[str]],
+) -> None:
+    out = run_patched(
+        """
         import concurrent.futures as cf
         from greenkit.threadpool import ThreadPoolExecutor
         import time
@@ -466,5 +470,7 @@ def test_concurrent_futures_wait_for_the_first_exception_when_patched(
             done, _ = cf.wait([first, executor.submit(time.sleep, 0.5)],
                               return_when=cf.FIRST_EXCEPTION)
             print(list(done) == [first], type(first.exception()).__name__)
-    """, quiet=False)  # the pool's hub reports the task's error
+    """,
+        quiet=False,
+    )  # the pool's hub reports the task's error
     assert out == ["True", "ValueError"]

@@ -13,10 +13,18 @@ from collections.abc import Mapping, Sequence
 __all__ = ["run_python"]
 
 
-def run_python(code: str | None = None, *, argv: Sequence[str] = (), prelude: str = "",
-               flags: Sequence[str] = (), env: Mapping[str, str | None] | None = None,
-               cwd: str | os.PathLike[str] | None = None, timeout: float = 120,
-               check: bool = True, quiet: bool = False) -> subprocess.CompletedProcess[str]:
+def run_python(
+    code: str | None = None,
+    *,
+    argv: Sequence[str] = (),
+    prelude: str = "",
+    flags: Sequence[str] = (),
+    env: Mapping[str, str | None] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    timeout: float = 120,
+    check: bool = True,
+    quiet: bool = False,
+) -> subprocess.CompletedProcess[str]:
     """Run ``prelude + dedent(code)`` with this interpreter (``sys.executable
     *flags -c CODE *argv``; without *code*: ``sys.executable *flags *argv``,
     e.g. ``argv=["-m", "greenkit.config"]``) and return the finished process,
@@ -37,11 +45,11 @@ def run_python(code: str | None = None, *, argv: Sequence[str] = (), prelude: st
         environ = {**os.environ, **{k: v for k, v in env.items() if v is not None}}
         for key in [k for k, v in env.items() if v is None]:
             environ.pop(key, None)
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                          env=environ, cwd=cwd, check=False)
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, env=environ, cwd=cwd, check=False
+    )
     if check:
-        assert done.returncode == 0, (
-            f"child exited with {done.returncode}:\n{done.stderr[-3000:]}")
+        assert done.returncode == 0, f"child exited with {done.returncode}:\n{done.stderr[-3000:]}"
     if quiet:
         assert done.stderr == "", done.stderr[-3000:]
     return done

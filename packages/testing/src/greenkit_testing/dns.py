@@ -42,8 +42,17 @@ from typing import Any
 __all__ = ["DNSResponder", "TYPES"]
 
 #: Record type name -> number.
-TYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28,
-         "ANY": 255}
+TYPES = {
+    "A": 1,
+    "NS": 2,
+    "CNAME": 5,
+    "SOA": 6,
+    "PTR": 12,
+    "MX": 15,
+    "TXT": 16,
+    "AAAA": 28,
+    "ANY": 255,
+}
 _NAMES = {number: name for name, number in TYPES.items()}
 
 _NOERROR, _SERVFAIL, _NXDOMAIN = 0, 2, 3
@@ -76,12 +85,12 @@ def _parse_question(message: bytes) -> tuple[int, int, str, int, bytes]:
             break
         if length > 63:
             raise ValueError("compressed or bad label")
-        labels.append(message[at:at + length].decode("ascii", "replace"))
+        labels.append(message[at : at + length].decode("ascii", "replace"))
         at += length
     if at + 4 > len(message):
         raise ValueError("truncated question")
-    qtype = struct.unpack("!H", message[at:at + 2])[0]
-    return ident, flags, ".".join(labels), qtype, message[12:at + 4]
+    qtype = struct.unpack("!H", message[at : at + 2])[0]
+    return ident, flags, ".".join(labels), qtype, message[12 : at + 4]
 
 
 def _rdata(rtype: str, value: str) -> bytes:
@@ -103,12 +112,19 @@ class DNSResponder:
     Use it as a context manager, or call :meth:`start` and :meth:`stop`.
     """
 
-    def __init__(self, zone: Mapping[str, Iterable[tuple[str, str]]] | None = None, *,
-                 delay: float = 0.0, servfail: Iterable[str] = (),
-                 silent: Iterable[str] = (), truncate: Iterable[str] = (),
-                 ttl: int = 60) -> None:
-        self.zone = {name.lower().rstrip("."): list(records)
-                     for name, records in (zone or {}).items()}
+    def __init__(
+        self,
+        zone: Mapping[str, Iterable[tuple[str, str]]] | None = None,
+        *,
+        delay: float = 0.0,
+        servfail: Iterable[str] = (),
+        silent: Iterable[str] = (),
+        truncate: Iterable[str] = (),
+        ttl: int = 60,
+    ) -> None:
+        self.zone = {
+            name.lower().rstrip("."): list(records) for name, records in (zone or {}).items()
+        }
         self.delay = delay
         self.servfail = {name.lower() for name in servfail}
         self.silent = {name.lower() for name in silent}
@@ -149,8 +165,9 @@ class DNSResponder:
         self.port = port
         self._sockets = [udp, tcp, wake_r, wake_w]
         self._running = True
-        self._thread = threading.Thread(target=self._serve, args=(udp, tcp, wake_r),
-                                        name="DNSResponder", daemon=True)
+        self._thread = threading.Thread(
+            target=self._serve, args=(udp, tcp, wake_r), name="DNSResponder", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -168,8 +185,12 @@ class DNSResponder:
     def __enter__(self) -> DNSResponder:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     # -- answers ---------------------------------------------------------------
@@ -210,13 +231,17 @@ class DNSResponder:
 
     def _record(self, name: str, rtype: str, value: str) -> bytes:
         data = _rdata(rtype, value)
-        return (_encode_name(name) + struct.pack("!HHIH", TYPES[rtype], 1, self.ttl, len(data))
-                + data)
+        return (
+            _encode_name(name) + struct.pack("!HHIH", TYPES[rtype], 1, self.ttl, len(data)) + data
+        )
 
     @staticmethod
     def _message(ident: int, flags: int, question: bytes, records: list[bytes]) -> bytes:
-        return struct.pack("!HHHHHH", ident, flags, 1, len(records), 0, 0) + question + \
-            b"".join(records)
+        return (
+            struct.pack("!HHHHHH", ident, flags, 1, len(records), 0, 0)
+            + question
+            + b"".join(records)
+        )
 
     # -- the thread --------------------------------------------------------------
 
@@ -231,8 +256,7 @@ class DNSResponder:
         order = itertools.count()
 
         def schedule(conn: socket.socket | None, peer: Any, reply: bytes) -> None:
-            heapq.heappush(later, (time.monotonic() + self.delay, next(order), conn, peer,
-                                   reply))
+            heapq.heappush(later, (time.monotonic() + self.delay, next(order), conn, peer, reply))
 
         try:
             while self._running:
@@ -264,8 +288,13 @@ class DNSResponder:
                 conn.close()
             selector.close()
 
-    def _read_tcp(self, conn: Any, buffers: dict[socket.socket, bytes],
-                  selector: selectors.BaseSelector, schedule: Any) -> None:
+    def _read_tcp(
+        self,
+        conn: Any,
+        buffers: dict[socket.socket, bytes],
+        selector: selectors.BaseSelector,
+        schedule: Any,
+    ) -> None:
         """Read from a TCP client; answer each complete length-prefixed query."""
         chunk = conn.recv(65535)
         if not chunk:
@@ -278,8 +307,8 @@ class DNSResponder:
             size = struct.unpack("!H", buffer[:2])[0]
             if len(buffer) < 2 + size:
                 break
-            reply = self.answer(buffer[2:2 + size], "tcp")
-            buffer = buffer[2 + size:]
+            reply = self.answer(buffer[2 : 2 + size], "tcp")
+            buffer = buffer[2 + size :]
             if reply is not None:
                 schedule(conn, None, struct.pack("!H", len(reply)) + reply)
         buffers[conn] = buffer

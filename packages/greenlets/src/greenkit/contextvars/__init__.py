@@ -52,7 +52,6 @@ class _ContextHolder(local):
         self.context = Context()
 
 
-
 def _current() -> Context:
     return _holder.context
 

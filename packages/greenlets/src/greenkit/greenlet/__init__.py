@@ -210,8 +210,7 @@ class Greenlet(RawGreenlet):  # type: ignore[misc]  # greenlet ships no type inf
     _ident: int | None = None
     _name: str | None = None
 
-    def __init__(self, run: Callable[..., Any] | None = None, *args: Any,
-                 **kwargs: Any) -> None:
+    def __init__(self, run: Callable[..., Any] | None = None, *args: Any, **kwargs: Any) -> None:
         _raw_init(self, None, get_hub())
         if run is not None and not callable(run):
             raise TypeError(f"The run argument or self._run must be callable, not {run!r}")
@@ -480,18 +479,21 @@ class Greenlet(RawGreenlet):  # type: ignore[misc]  # greenlet ships no type inf
         ):
             self._notifier = self.parent.loop.run_callback(self._notify_links)
 
-    def link(self, callback: Callable[[Any], Any],
-             SpawnedLink: type[SpawnedLink] = SpawnedLink) -> None:
+    def link(
+        self, callback: Callable[[Any], Any], SpawnedLink: type[SpawnedLink] = SpawnedLink
+    ) -> None:
         """Call ``callback(self)`` in a new greenlet once this one has finished."""
         self.rawlink(SpawnedLink(callback))
 
-    def link_value(self, callback: Callable[[Any], Any],
-                   SpawnedLink: type[SpawnedLink] = SuccessSpawnedLink) -> None:
+    def link_value(
+        self, callback: Callable[[Any], Any], SpawnedLink: type[SpawnedLink] = SuccessSpawnedLink
+    ) -> None:
         """Like ``link()``, only if this greenlet finishes successfully."""
         self.link(callback, SpawnedLink=SpawnedLink)
 
-    def link_exception(self, callback: Callable[[Any], Any],
-                       SpawnedLink: type[SpawnedLink] = FailureSpawnedLink) -> None:
+    def link_exception(
+        self, callback: Callable[[Any], Any], SpawnedLink: type[SpawnedLink] = FailureSpawnedLink
+    ) -> None:
         """Like ``link()``, only if this greenlet dies with an error."""
         self.link(callback, SpawnedLink=SpawnedLink)
 
@@ -571,8 +573,7 @@ class Greenlet(RawGreenlet):  # type: ignore[misc]  # greenlet ships no type inf
 
         Not finished yet: with ``block`` false raise ``Timeout``; otherwise
         wait, raising ``Timeout`` if ``timeout`` seconds pass first."""
-        if not (self._exc_info is not None or self._start_event is _ABORTED
-                or _raw_dead(self)):
+        if not (self._exc_info is not None or self._start_event is _ABORTED or _raw_dead(self)):
             if not block:
                 raise Timeout()
             self._wait(timeout, False)
@@ -621,8 +622,9 @@ class Greenlet(RawGreenlet):  # type: ignore[misc]  # greenlet ships no type inf
         if not _raw_dead(self):
             _raw_throw(self, *args)
 
-    def kill(self, exception: Any = GreenletExit, block: bool = True,
-             timeout: float | None = None) -> None:
+    def kill(
+        self, exception: Any = GreenletExit, block: bool = True, timeout: float | None = None
+    ) -> None:
         """Raise ``exception`` in the greenlet (never raises itself).
 
         A greenlet that was never switched into is finished on the spot and
@@ -645,8 +647,9 @@ class Greenlet(RawGreenlet):  # type: ignore[misc]  # greenlet ships no type inf
     def __enter__(self: _G) -> _G:
         return self
 
-    def __exit__(self, typ: type[BaseException] | None, value: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, typ: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
         """Join the greenlet; if the ``with`` body raised, kill it with that
         exception instead.  Either way it is dead afterwards."""
         if value is None:
@@ -669,8 +672,12 @@ def _kill(glet: Greenlet, exception: Any) -> None:
 # -- many greenlets ------------------------------------------------------------------
 
 
-def joinall(greenlets: Iterable[Any], timeout: float | None = None,
-            raise_error: bool = False, count: int | None = None) -> list[Any]:
+def joinall(
+    greenlets: Iterable[Any],
+    timeout: float | None = None,
+    raise_error: bool = False,
+    count: int | None = None,
+) -> list[Any]:
     """Wait for the greenlets to finish; return those that did, in the order
     they finished.
 
@@ -717,8 +724,12 @@ def _killall_and_answer(greenlets: list[Any], exception: Any, waiter: Waiter) ->
     waiter.switch(alive)
 
 
-def killall(greenlets: Iterable[Any], exception: Any = GreenletExit, block: bool = True,
-            timeout: float | None = None) -> None:
+def killall(
+    greenlets: Iterable[Any],
+    exception: Any = GreenletExit,
+    block: bool = True,
+    timeout: float | None = None,
+) -> None:
     """Raise ``exception`` in every greenlet (all from this thread).
 
     With ``block`` (the default) return only when all are dead, joining

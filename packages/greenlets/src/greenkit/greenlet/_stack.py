@@ -18,8 +18,9 @@ class _Frame:
 
     __slots__ = ("f_code", "f_lineno", "f_globals", "f_back")
 
-    def __init__(self, f_code: Any, f_lineno: int, f_globals: dict[str, Any],
-                 f_back: _Frame | None) -> None:
+    def __init__(
+        self, f_code: Any, f_lineno: int, f_globals: dict[str, Any], f_back: _Frame | None
+    ) -> None:
         self.f_code = f_code
         self.f_lineno = f_lineno
         self.f_globals = f_globals
@@ -31,8 +32,7 @@ class _Frame:
         return {}
 
     def __repr__(self) -> str:
-        return (f"<_Frame {self.f_code.co_name} at "
-                f"{self.f_code.co_filename}:{self.f_lineno}>")
+        return f"<_Frame {self.f_code.co_name} at {self.f_code.co_filename}:{self.f_lineno}>"
 
 
 def _build_frames(data: tuple[Any, ...]) -> _Frame | None:

@@ -186,7 +186,8 @@ class local:
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "__dict__":
             raise AttributeError(
-                f"{type(self).__name__!r} object attribute '__dict__' is read-only")
+                f"{type(self).__name__!r} object attribute '__dict__' is read-only"
+            )
         values = _current_dict(self)
         attr = _type_lookup(type(self), name)
         if attr is not _MISSING:
@@ -199,7 +200,8 @@ class local:
     def __delattr__(self, name: str) -> None:
         if name == "__dict__":
             raise AttributeError(
-                f"{type(self).__name__!r} object attribute '__dict__' is read-only")
+                f"{type(self).__name__!r} object attribute '__dict__' is read-only"
+            )
         values = _current_dict(self)
         attr = _type_lookup(type(self), name)
         if attr is not _MISSING:
@@ -211,7 +213,8 @@ class local:
             del values[name]
         except KeyError:
             raise AttributeError(
-                f"{type(self).__name__!r} object has no attribute {name!r}") from None
+                f"{type(self).__name__!r} object has no attribute {name!r}"
+            ) from None
 
     def __copy__(self) -> local:
         """A new local of the same class, built with the same constructor

@@ -86,9 +86,14 @@ class IMapUnordered(Greenlet):
     #: The queue of finished tasks (and the end marker) awaiting the reader.
     queue: Any
 
-    def __init__(self, func: Callable[..., Any], iterable: Iterable[Any],
-                 spawn: Callable[..., Any], maxsize: int | None = None,
-                 _zipped: bool = False) -> None:
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        iterable: Iterable[Any],
+        spawn: Callable[..., Any],
+        maxsize: int | None = None,
+        _zipped: bool = False,
+    ) -> None:
         Greenlet.__init__(self)
         if not callable(func):
             raise TypeError(f"{func!r} is not callable")
@@ -239,8 +244,12 @@ class GroupMappingMixin:
     def _apply_cb_callback(self, callback: Callable[[Any], Any], result: Any) -> None:
         Greenlet.spawn(callback, result)
 
-    def apply(self, func: Callable[..., Any], args: Iterable[Any] | None = None,
-              kwds: dict[str, Any] | None = None) -> Any:
+    def apply(
+        self,
+        func: Callable[..., Any],
+        args: Iterable[Any] | None = None,
+        kwds: dict[str, Any] | None = None,
+    ) -> Any:
         """Call ``func(*args, **kwds)`` (usually in a new member) and return its
         result, or raise its exception."""
         if args is None:
@@ -251,9 +260,13 @@ class GroupMappingMixin:
             return func(*args, **kwds)
         return self.spawn(func, *args, **kwds).get()
 
-    def apply_cb(self, func: Callable[..., Any], args: Iterable[Any] | None = None,
-                 kwds: dict[str, Any] | None = None,
-                 callback: Callable[[Any], Any] | None = None) -> Any:
+    def apply_cb(
+        self,
+        func: Callable[..., Any],
+        args: Iterable[Any] | None = None,
+        kwds: dict[str, Any] | None = None,
+        callback: Callable[[Any], Any] | None = None,
+    ) -> Any:
         """``apply()``, then (if it did not raise) hand the result to
         ``callback``, here in a new greenlet this group does not track."""
         result = self.apply(func, args, kwds)
@@ -261,9 +274,13 @@ class GroupMappingMixin:
             self._apply_cb_callback(callback, result)
         return result
 
-    def apply_async(self, func: Callable[..., Any], args: Iterable[Any] | None = None,
-                    kwds: dict[str, Any] | None = None,
-                    callback: Callable[[Any], Any] | None = None) -> Any:
+    def apply_async(
+        self,
+        func: Callable[..., Any],
+        args: Iterable[Any] | None = None,
+        kwds: dict[str, Any] | None = None,
+        callback: Callable[[Any], Any] | None = None,
+    ) -> Any:
         """Start ``func(*args, **kwds)`` and return the greenlet running it,
         without ever blocking (when the group is full, a separate greenlet
         waits for room).  ``callback(result)`` is called if it succeeds."""
@@ -283,30 +300,44 @@ class GroupMappingMixin:
         first error (in input order) is raised."""
         return list(self.imap(func, iterable))
 
-    def map_cb(self, func: Callable[..., Any], iterable: Iterable[Any],
-               callback: Callable[[Any], Any] | None = None) -> list[Any]:
+    def map_cb(
+        self,
+        func: Callable[..., Any],
+        iterable: Iterable[Any],
+        callback: Callable[[Any], Any] | None = None,
+    ) -> list[Any]:
         """``map()``, then pass the list of results to ``callback``."""
         result = self.map(func, iterable)
         if callback is not None:
             callback(result)
         return result
 
-    def map_async(self, func: Callable[..., Any], iterable: Iterable[Any],
-                  callback: Callable[[Any], Any] | None = None) -> Greenlet:
+    def map_async(
+        self,
+        func: Callable[..., Any],
+        iterable: Iterable[Any],
+        callback: Callable[[Any], Any] | None = None,
+    ) -> Greenlet:
         """Run ``map_cb(func, iterable, callback)`` in a new greenlet (not
         tracked by this group) and return that greenlet."""
         return Greenlet.spawn(self.map_cb, func, iterable, callback)
 
-    def _imap(self, cls: type[_M], func: Callable[..., Any],
-              iterables: tuple[Iterable[Any], ...], maxsize: int | None) -> _M:
+    def _imap(
+        self,
+        cls: type[_M],
+        func: Callable[..., Any],
+        iterables: tuple[Iterable[Any], ...],
+        maxsize: int | None,
+    ) -> _M:
         if not iterables:
             raise TypeError("imap() needs at least one iterable")
         if len(iterables) == 1:
             return cls.spawn(func, iterables[0], self.spawn, maxsize)
         return cls.spawn(func, zip(*iterables, strict=False), self.spawn, maxsize, True)
 
-    def imap(self, func: Callable[..., Any], *iterables: Iterable[Any],
-             maxsize: int | None = None) -> IMap:
+    def imap(
+        self, func: Callable[..., Any], *iterables: Iterable[Any], maxsize: int | None = None
+    ) -> IMap:
         """Like the builtin ``map()`` (several iterables are zipped), but the
         calls run in parallel; results come in input order.
 
@@ -315,8 +346,9 @@ class GroupMappingMixin:
         finished results may wait for the reader."""
         return self._imap(IMap, func, iterables, maxsize)
 
-    def imap_unordered(self, func: Callable[..., Any], *iterables: Iterable[Any],
-                       maxsize: int | None = None) -> IMapUnordered:
+    def imap_unordered(
+        self, func: Callable[..., Any], *iterables: Iterable[Any], maxsize: int | None = None
+    ) -> IMapUnordered:
         """Like ``imap()``, but results come in the order they are ready."""
         return self._imap(IMapUnordered, func, iterables, maxsize)
 
@@ -447,8 +479,13 @@ class Group(GroupMappingMixin):
                 raise greenlet.exception
         return emptied
 
-    def killone(self, greenlet: Any, exception: Any = GreenletExit, block: bool = True,
-                timeout: float | None = None) -> None:
+    def killone(
+        self,
+        greenlet: Any,
+        exception: Any = GreenletExit,
+        block: bool = True,
+        timeout: float | None = None,
+    ) -> None:
         """Raise ``exception`` in one tracked greenlet (once: a greenlet
         already being killed is left alone); with ``block``, wait up to
         ``timeout`` seconds for it to finish."""
@@ -459,8 +496,9 @@ class Group(GroupMappingMixin):
         if block and hasattr(greenlet, "join"):
             greenlet.join(timeout)
 
-    def kill(self, exception: Any = GreenletExit, block: bool = True,
-             timeout: float | None = None) -> None:
+    def kill(
+        self, exception: Any = GreenletExit, block: bool = True, timeout: float | None = None
+    ) -> None:
         """Raise ``exception`` in every tracked greenlet (each one only once).
 
         With ``block`` (the default) wait until they have all finished,
@@ -523,8 +561,9 @@ class Pool(Group):
     ValueError.  ``greenlet_class`` replaces the class ``spawn()`` creates.
     """
 
-    def __init__(self, size: int | None = None,
-                 greenlet_class: type[Greenlet] | None = None) -> None:
+    def __init__(
+        self, size: int | None = None, greenlet_class: type[Greenlet] | None = None
+    ) -> None:
         if size is not None and size < 0:
             raise ValueError(f"size must not be negative: {size!r}")
         Group.__init__(self)
@@ -535,8 +574,7 @@ class Pool(Group):
         self._semaphore: Any = DummySemaphore() if size is None else Semaphore(size)
 
     def __repr__(self) -> str:
-        return (f"<{type(self).__name__} at {id(self):#x} size={self.size!r} "
-                f"{self.greenlets!r}>")
+        return f"<{type(self).__name__} at {id(self):#x} size={self.size!r} {self.greenlets!r}>"
 
     def wait_available(self, timeout: float | None = None) -> int:
         """Wait (up to ``timeout`` seconds) until a greenlet can be added;
@@ -557,8 +595,7 @@ class Pool(Group):
             return 1
         return max(0, size - len(self.greenlets))
 
-    def add(self, greenlet: Any, blocking: bool = True,
-            timeout: float | None = None) -> None:
+    def add(self, greenlet: Any, blocking: bool = True, timeout: float | None = None) -> None:
         """Track ``greenlet``, first waiting for room if the pool is full.
 
         With ``blocking`` false, or when ``timeout`` seconds pass without
@@ -573,8 +610,7 @@ class Pool(Group):
             self._semaphore.release()
             raise
 
-    def start(self, greenlet: Any, blocking: bool = True,
-              timeout: float | None = None) -> None:
+    def start(self, greenlet: Any, blocking: bool = True, timeout: float | None = None) -> None:
         """``add(greenlet, blocking, timeout)``, then start the greenlet."""
         self.add(greenlet, blocking, timeout)
         greenlet.start()
@@ -583,4 +619,3 @@ class Pool(Group):
         if greenlet in self.greenlets:
             Group._discard(self, greenlet)
             self._semaphore.release()
-

@@ -60,8 +60,11 @@ class wrap_errors:
     attributes are those of ``func``.
     """
 
-    def __init__(self, errors: type[BaseException] | tuple[type[BaseException], ...],
-                 func: Callable[..., Any]) -> None:
+    def __init__(
+        self,
+        errors: type[BaseException] | tuple[type[BaseException], ...],
+        func: Callable[..., Any],
+    ) -> None:
         self.__errors = errors
         self.__func = func
 
@@ -179,8 +182,13 @@ def _sort_key(tree: GreenletTree) -> tuple[int, float]:
     return (1, ident if isinstance(ident, int) else float("inf"))
 
 
-_DETAIL_KEYS = ("running_stacks", "running_stack_limit", "spawning_stacks",
-                "spawn_tree_locals", "locals")
+_DETAIL_KEYS = (
+    "running_stacks",
+    "running_stack_limit",
+    "spawning_stacks",
+    "spawn_tree_locals",
+    "locals",
+)
 
 
 def _detail_options(details: Any) -> dict[str, Any] | None:
@@ -302,8 +310,9 @@ class GreenletTree:
                 lines.append("Spawn Tree Locals")
                 lines.extend(_safe_pformat(tree_locals))
         if options.get("locals"):
-            found = [(key, values) for key, values in all_local_dicts_for_greenlet(greenlet)
-                     if values]
+            found = [
+                (key, values) for key, values in all_local_dicts_for_greenlet(greenlet) if values
+            ]
             if found:
                 lines.append("Greenlet Locals:")
                 for (kind, ident), values in found:
@@ -317,8 +326,11 @@ class GreenletTree:
         greenlet = self.greenlet
         raw = getattr(greenlet, "_tree_locals", None)
         if raw is None or not isinstance(raw, dict):
-            raw = greenlet.__dict__.get("spawn_tree_locals") if hasattr(
-                greenlet, "__dict__") else None
+            raw = (
+                greenlet.__dict__.get("spawn_tree_locals")
+                if hasattr(greenlet, "__dict__")
+                else None
+            )
         if not raw:
             return None
         spawner = _spawner(greenlet)
@@ -330,8 +342,7 @@ class GreenletTree:
                 return None
         return raw
 
-    def _render(self, lines: list[str], options: dict[str, Any] | None,
-                trail: list[bool]) -> None:
+    def _render(self, lines: list[str], options: dict[str, Any] | None, trail: list[bool]) -> None:
         depth = len(trail)
         label = self._label()
         if depth == 0:
@@ -377,8 +388,9 @@ class GreenletTree:
 # -- run info ---------------------------------------------------------------------
 
 
-def _format_threads(lines: list[str], thread_stacks: bool, limit: int | None,
-                    current_thread_ident: int | None) -> None:
+def _format_threads(
+    lines: list[str], thread_stacks: bool, limit: int | None, current_thread_ident: int | None
+) -> None:
     names = {thread.ident: thread.name for thread in threading.enumerate()}
     if current_thread_ident is None:
         current_thread_ident = _native_get_ident()
@@ -410,9 +422,12 @@ def _format_greenlets(lines: list[str], greenlet_stacks: bool, limit: int | None
         lines.extend(tree.format_lines(details=options))
 
 
-def format_run_info(thread_stacks: bool = True, greenlet_stacks: bool = True,
-                    limit: int | None = None,
-                    current_thread_ident: int | None = None) -> list[str]:
+def format_run_info(
+    thread_stacks: bool = True,
+    greenlet_stacks: bool = True,
+    limit: int | None = None,
+    current_thread_ident: int | None = None,
+) -> list[str]:
     """Describe the process's threads and greenlets; returns a list of lines.
 
     ``thread_stacks``/``greenlet_stacks`` false leave out the stacks of
@@ -426,8 +441,12 @@ def format_run_info(thread_stacks: bool = True, greenlet_stacks: bool = True,
     return lines
 
 
-def print_run_info(thread_stacks: bool = True, greenlet_stacks: bool = True,
-                   limit: int | None = None, file: IO[str] | None = None) -> None:
+def print_run_info(
+    thread_stacks: bool = True,
+    greenlet_stacks: bool = True,
+    limit: int | None = None,
+    file: IO[str] | None = None,
+) -> None:
     """Write ``format_run_info()`` to ``file`` (default ``sys.stderr``)."""
     lines = format_run_info(thread_stacks, greenlet_stacks, limit)
     stream = sys.stderr if file is None else file
@@ -502,8 +521,10 @@ class _MaxSwitchTracer(_SwitchTracer):
         self._note_gap(perf_counter())
         if self.longest <= self.max_blocking_time:
             return None
-        return (f"To any greenlet in {self.longest:.4f} seconds "
-                f"(max allowed {self.max_blocking_time:.4f} seconds)")
+        return (
+            f"To any greenlet in {self.longest:.4f} seconds "
+            f"(max allowed {self.max_blocking_time:.4f} seconds)"
+        )
 
 
 class _HubSwitchTracer(_SwitchTracer):
@@ -525,8 +546,10 @@ class _HubSwitchTracer(_SwitchTracer):
         self._note_gap(perf_counter())
         if self.entered_hub and self.longest <= self.max_blocking_time:
             return None
-        return (f"To the hub in {self.longest:.4f} seconds "
-                f"(max allowed {self.max_blocking_time:.4f} seconds)")
+        return (
+            f"To the hub in {self.longest:.4f} seconds "
+            f"(max allowed {self.max_blocking_time:.4f} seconds)"
+        )
 
 
 class assert_switches:
@@ -547,8 +570,7 @@ class assert_switches:
 
     tracer: Any = None
 
-    def __init__(self, max_blocking_time: float | None = None,
-                 hub_only: bool = False) -> None:
+    def __init__(self, max_blocking_time: float | None = None, hub_only: bool = False) -> None:
         self.max_blocking_time = max_blocking_time
         self.hub_only = hub_only
 
@@ -563,8 +585,9 @@ class assert_switches:
             self.tracer = _MaxSwitchTracer(self.max_blocking_time)
         return self
 
-    def __exit__(self, t: type[BaseException] | None, v: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, t: type[BaseException] | None, v: BaseException | None, tb: TracebackType | None
+    ) -> None:
         tracer = self.tracer
         self.tracer = None
         tracer.kill()

@@ -120,15 +120,18 @@ class PyWSGIHandler(WSGIHandler):
         # A request refused before it had an environ (400, 414, 431).
         parts = (self.requestline or "").split()
         method, uri, protocol = parts if len(parts) == 3 else ("-", "-", "-")
-        return {"REQUEST_METHOD": method, "RAW_URI": uri, "SERVER_PROTOCOL": protocol,
-                "REMOTE_ADDR": self._client_host()}
+        return {
+            "REQUEST_METHOD": method,
+            "RAW_URI": uri,
+            "SERVER_PROTOCOL": protocol,
+            "REMOTE_ADDR": self._client_host(),
+        }
 
     def log_request(self) -> None:
         """One line in gunicorn's access log, in its ``access_log_format``."""
         finish = self.time_finish or self.time_start
         duration = timedelta(seconds=max(0.0, finish - self.time_start))
-        response = _Response(self.status, list(self.response_headers or ()),
-                             self.response_length)
+        response = _Response(self.status, list(self.response_headers or ()), self.response_length)
         request_headers = self.headers.items() if self.headers is not None else []
         self.server.worker.log.access(response, request_headers, self._log_environ(), duration)
 
@@ -142,8 +145,15 @@ class _Server(WSGIServer):
         self.worker = worker
         environ = base_environ(worker.cfg)
         environ["wsgi.multithread"] = True
-        super().__init__(listener, application=worker.wsgi, spawn=spawn, log=None,
-                         error_log=_ErrorLog(worker.log), environ=environ, **ssl_args)
+        super().__init__(
+            listener,
+            application=worker.wsgi,
+            spawn=spawn,
+            log=None,
+            error_log=_ErrorLog(worker.log),
+            environ=environ,
+            **ssl_args,
+        )
 
     def wrap_socket_and_handle(self, client_socket: Any, address: Any) -> Any:
         """TLS handshake first (a failed one is logged at debug level and
@@ -153,7 +163,7 @@ class _Server(WSGIServer):
             ssl_socket = self.wrap_socket(client_socket, **ssl_args)
             if not ssl_args.get("do_handshake_on_connect", True):
                 ssl_socket.do_handshake()
-        except OSError as ex:   # ssl.SSLError is an OSError
+        except OSError as ex:  # ssl.SSLError is an OSError
             self.worker.log.debug("TLS handshake failed with %s: %s", address, ex)
             client_socket.close()
             return None

@@ -66,7 +66,7 @@ def _has_input(sock: Any) -> bool:
         if pending is not None and pending():
             return True
         return bool(_socket.socket.recv(sock, 1, _PEEK_NOW))
-    except OSError:     # BlockingIOError: nothing there
+    except OSError:  # BlockingIOError: nothing there
         return False
 
 
@@ -156,9 +156,12 @@ class Worker(AsyncWorker):  # type: ignore[misc]
 
     def _signal_methods(self) -> dict[str, Any]:
         return {
-            "SIGQUIT": self.handle_quit, "SIGINT": self.handle_quit,
-            "SIGTERM": self.handle_exit, "SIGWINCH": self.handle_winch,
-            "SIGUSR1": self.handle_usr1, "SIGABRT": self.handle_abort,
+            "SIGQUIT": self.handle_quit,
+            "SIGINT": self.handle_quit,
+            "SIGTERM": self.handle_exit,
+            "SIGWINCH": self.handle_winch,
+            "SIGUSR1": self.handle_usr1,
+            "SIGABRT": self.handle_abort,
         }
 
     def _catch_signals_while_booting(self) -> None:
@@ -274,17 +277,20 @@ class Worker(AsyncWorker):  # type: ignore[misc]
 
     # -- connections -------------------------------------------------------------
 
-    def serve_connection(self, listener: Any, client: Any, address: Any,
-                         context: Any = None) -> None:
+    def serve_connection(
+        self, listener: Any, client: Any, address: Any, context: Any = None
+    ) -> None:
         """One connection: wrap it in TLS if configured, then gunicorn's
         ``handle`` (requests until the connection is to be closed)."""
         if context is not None:
             try:
                 client = context.wrap_socket(
-                    client, server_side=True,
+                    client,
+                    server_side=True,
                     do_handshake_on_connect=self.cfg.do_handshake_on_connect,
-                    suppress_ragged_eofs=self.cfg.suppress_ragged_eofs)
-            except OSError as ex:   # ssl.SSLError is an OSError
+                    suppress_ragged_eofs=self.cfg.suppress_ragged_eofs,
+                )
+            except OSError as ex:  # ssl.SSLError is an OSError
                 self.log.debug("TLS handshake failed with %s: %s", address, ex)
                 client.close()
                 return

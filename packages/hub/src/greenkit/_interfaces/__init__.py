@@ -85,8 +85,15 @@ class TimerProtocol(WatcherProtocol, Protocol):
     #: The loop that created the timer.
     loop: LoopProtocol
 
-    def restart(self, after: float, ref: bool, priority: int, update: bool,
-                callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    def restart(
+        self,
+        after: float,
+        ref: bool,
+        priority: int,
+        update: bool,
+        callback: Callable[..., Any],
+        args: tuple[Any, ...],
+    ) -> None:
         """Reuse a stopped timer: fire once, ``after`` seconds from now (the
         loop's clock refreshed first if ``update``), with ``ref`` and
         ``priority``, calling ``callback(*args)``.  Raises AttributeError if
@@ -143,12 +150,14 @@ class LoopProtocol(Protocol):
     def run_callback_threadsafe(self, func: Callable[..., Any], *args: Any) -> CallbackProtocol:
         """Queue ``func(*args)`` from any thread and wake the loop."""
 
-    def io(self, fd: int, events: int, ref: bool = True,
-           priority: int | None = None) -> WatcherProtocol:
+    def io(
+        self, fd: int, events: int, ref: bool = True, priority: int | None = None
+    ) -> WatcherProtocol:
         """A watcher for readiness of ``fd`` (1 read, 2 write)."""
 
-    def timer(self, after: float, repeat: float = 0.0, ref: bool = True,
-              priority: int | None = None) -> TimerProtocol:
+    def timer(
+        self, after: float, repeat: float = 0.0, ref: bool = True, priority: int | None = None
+    ) -> TimerProtocol:
         """A watcher firing after ``after`` seconds, then every ``repeat``."""
 
     def signal(self, signum: int, ref: bool = True, priority: int | None = None) -> WatcherProtocol:
@@ -172,8 +181,9 @@ class LoopProtocol(Protocol):
     def child(self, pid: int, trace: int = 0, ref: bool = True) -> WatcherProtocol:
         """A watcher for status changes of a child process."""
 
-    def stat(self, path: Any, interval: float = 0.0, ref: bool = True,
-             priority: int | None = None) -> WatcherProtocol:
+    def stat(
+        self, path: Any, interval: float = 0.0, ref: bool = True, priority: int | None = None
+    ) -> WatcherProtocol:
         """A watcher for changes of a path's stat data."""
 
 
@@ -191,8 +201,9 @@ def _as_zope_interface(name: str, protocol: type) -> Any:
             members[member] = fromMethod(value, name=member)
     for member in getattr(protocol, "__annotations__", {}):
         members.setdefault(member, Attribute(member))
-    return InterfaceClass(name, (Interface,), members, __doc__=protocol.__doc__,
-                          __module__=__name__)
+    return InterfaceClass(
+        name, (Interface,), members, __doc__=protocol.__doc__, __module__=__name__
+    )
 
 
 ICallback = _as_zope_interface("ICallback", CallbackProtocol)

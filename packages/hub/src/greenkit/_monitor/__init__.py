@@ -96,8 +96,14 @@ class GreenletTracer:
     the calling thread (greenlet tracing is per thread).
     """
 
-    __slots__ = ("active_greenlet", "greenlet_switch_counter", "previous_trace_function",
-                 "ignoring", "_installed", "thread_ident")
+    __slots__ = (
+        "active_greenlet",
+        "greenlet_switch_counter",
+        "previous_trace_function",
+        "ignoring",
+        "_installed",
+        "thread_ident",
+    )
 
     def __init__(self) -> None:
         self.active_greenlet: Any = None
@@ -233,8 +239,9 @@ class PeriodicMonitoringThread:
         """The shortest period of the registered functions (or the inactive time)."""
         return self._calculated_sleep_time or self.inactive_sleep_time
 
-    def add_monitoring_function(self, function: Callable[[Any], object],
-                                period: float | None) -> None:
+    def add_monitoring_function(
+        self, function: Callable[[Any], object], period: float | None
+    ) -> None:
         """Call ``function(hub)`` about every ``period`` seconds in this thread.
 
         Adding a function already present changes its period; ``period=None``
@@ -407,12 +414,13 @@ class PeriodicMonitoringThread:
             period = max(_config.memory_monitor_period, self.min_memory_monitor_period)
             self.add_monitoring_function(self.monitor_memory_usage, period)
             return
-        if (_config.max_memory_usage is not None
-                or importlib.util.find_spec("psutil") is not None):
+        if _config.max_memory_usage is not None or importlib.util.find_spec("psutil") is not None:
             warnings.warn(
                 "Unable to monitor memory usage: install psutil (and make sure it can"
                 " read this process's memory information).",
-                MonitorWarning, stacklevel=2)
+                MonitorWarning,
+                stacklevel=2,
+            )
 
     def monitor_memory_usage(self, _hub: Any) -> Any:
         """Compare memory usage with ``config.max_memory_usage``; emit crossing events.
@@ -449,5 +457,7 @@ class PeriodicMonitoringThread:
         ident = getattr(self, "monitor_thread_ident", None)
         thread = f"{ident:#x}" if isinstance(ident, int) else repr(ident)
         state = "running" if self._should_run else "killed"
-        return (f"<{type(self).__module__}.{type(self).__name__} at {id(self):#x}"
-                f" thread={thread} {state}>")
+        return (
+            f"<{type(self).__module__}.{type(self).__name__} at {id(self):#x}"
+            f" thread={thread} {state}>"
+        )

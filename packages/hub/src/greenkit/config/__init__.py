@@ -84,9 +84,21 @@ __all__ = [
 ]
 
 # Re-exported classes and functions keep the public module name.
-for _public in (BoolSetting, ByteCountSetting, ConfigWarning, FloatSetting, ImportableSetting,
-                LibevBackendSetting, ListSetting, PassThroughSetting, Setting, validate_anything,
-                validate_bool, validate_byte_count, validate_invalid):
+for _public in (
+    BoolSetting,
+    ByteCountSetting,
+    ConfigWarning,
+    FloatSetting,
+    ImportableSetting,
+    LibevBackendSetting,
+    ListSetting,
+    PassThroughSetting,
+    Setting,
+    validate_anything,
+    validate_bool,
+    validate_byte_count,
+    validate_invalid,
+):
     _public.__module__ = __name__
 del _public
 
@@ -185,8 +197,11 @@ for _setting in _SETTINGS:
 
 def _print_help(settings: Mapping[str, Setting], file: IO[str] | None = None) -> None:
     out = sys.stdout if file is None else file
-    lines = ["greenkit configuration. Set in code (greenkit.config.NAME = value) or in",
-             "the environment, before greenkit uses the setting.", ""]
+    lines = [
+        "greenkit configuration. Set in code (greenkit.config.NAME = value) or in",
+        "the environment, before greenkit uses the setting.",
+        "",
+    ]
     for setting in settings.values():
         if not setting.document:
             continue
@@ -194,8 +209,9 @@ def _print_help(settings: Mapping[str, Setting], file: IO[str] | None = None) ->
         lines.append(f"    Environment: {', '.join(setting.environment_keys)}")
         lines.append(f"    Default:     {setting.default!r}")
         lines.append(f"    Value:       {setting.kind}")
-        lines.extend(textwrap.indent(textwrap.fill(para, 72), "    ")
-                     for para in setting.desc.split("\n\n"))
+        lines.extend(
+            textwrap.indent(textwrap.fill(para, 72), "    ") for para in setting.desc.split("\n\n")
+        )
         lines.append("")
     out.write("\n".join(lines))
 
@@ -276,4 +292,3 @@ if TYPE_CHECKING:
     ares_servers: list[str] | None
 
 sys.modules[__name__].__class__ = _ConfigModule
-

@@ -76,8 +76,15 @@ def validate_bool(value: object) -> bool:
     return bool(value)
 
 
-_BYTE_SUFFIXES = (("kb", 1024), ("mb", 1024**2), ("gb", 1024**3), ("k", 1024),
-                  ("m", 1024**2), ("g", 1024**3), ("b", 1))
+_BYTE_SUFFIXES = (
+    ("kb", 1024),
+    ("mb", 1024**2),
+    ("gb", 1024**3),
+    ("k", 1024),
+    ("m", 1024**2),
+    ("g", 1024**3),
+    ("b", 1),
+)
 
 
 def validate_byte_count(value: object) -> int | None:
@@ -134,9 +141,15 @@ class Setting:
     #: How values from the environment are turned into Python values.
     kind = "any value"
 
-    def __init__(self, name: str, default: Any, desc: str, *,
-                 gevent_environment_keys: Sequence[str] = (),
-                 document: bool = True) -> None:
+    def __init__(
+        self,
+        name: str,
+        default: Any,
+        desc: str,
+        *,
+        gevent_environment_keys: Sequence[str] = (),
+        document: bool = True,
+    ) -> None:
         self.name = name
         self.default = default
         self.desc = textwrap.dedent(desc).strip()
@@ -227,8 +240,7 @@ class Setting:
 class BoolSetting(Setting):
     """A true/false setting."""
 
-    kind = ("a boolean: 1, true, on or yes for True; 0, false, off or no for False"
-            " (any case)")
+    kind = "a boolean: 1, true, on or yes for True; 0, false, off or no for False (any case)"
 
     def validate(self, value: Any) -> bool:
         return validate_bool(value)
@@ -239,9 +251,16 @@ class FloatSetting(Setting):
 
     kind = "a positive number"
 
-    def __init__(self, name: str, default: Any, desc: str, *,
-                 allow_none: bool = False, allowed_negative: Sequence[float] = (),
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        name: str,
+        default: Any,
+        desc: str,
+        *,
+        allow_none: bool = False,
+        allowed_negative: Sequence[float] = (),
+        **kwargs: Any,
+    ) -> None:
         self.allow_none = allow_none or default is None
         self.allowed_negative = tuple(allowed_negative)
         super().__init__(name, default, desc, **kwargs)
@@ -308,7 +327,7 @@ class PassThroughSetting(Setting):
         """The keyword argument this setting becomes for the resolver's channel."""
         for prefix in ("ares_", "resolver_"):
             if self.name.startswith(prefix):
-                name = self.name[len(prefix):]
+                name = self.name[len(prefix) :]
                 return "servers" if name == "nameservers" else name
         return self.name
 
@@ -380,13 +399,21 @@ class ImportableSetting(Setting):
     imports is used.  The import happens on first read and is cached.
     """
 
-    kind = ("an importable object: a dotted name, a short name, or a comma-separated list"
-            " tried in order")
+    kind = (
+        "an importable object: a dotted name, a short name, or a comma-separated list"
+        " tried in order"
+    )
 
-    def __init__(self, name: str, default: Any, desc: str, *,
-                 shortname_map: Mapping[str, str] | None = None,
-                 gevent_names: Mapping[str, str | _Unavailable] | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        name: str,
+        default: Any,
+        desc: str,
+        *,
+        shortname_map: Mapping[str, str] | None = None,
+        gevent_names: Mapping[str, str | _Unavailable] | None = None,
+        **kwargs: Any,
+    ) -> None:
         #: short name -> dotted name
         self.shortname_map: dict[str, str] = dict(shortname_map or {})
         #: gevent's names (short or dotted) -> greenkit dotted name, or unavailable
@@ -403,7 +430,7 @@ class ImportableSetting(Setting):
         if name in self.gevent_names:
             return self.gevent_names[name]
         if name.startswith("gevent."):
-            return "greenkit." + name[len("gevent."):]
+            return "greenkit." + name[len("gevent.") :]
         return name
 
     def _candidates(self, value: Any) -> list[Any]:
@@ -424,8 +451,7 @@ class ImportableSetting(Setting):
                     continue
                 candidates.append(translated)
             elif item is None or not callable(item):
-                raise TypeError(
-                    f"expected a dotted name, a short name or a callable, not {item!r}")
+                raise TypeError(f"expected a dotted name, a short name or a callable, not {item!r}")
             else:
                 candidates.append(item)
         if dropped:
@@ -435,12 +461,16 @@ class ImportableSetting(Setting):
                 warnings.warn(
                     f"greenkit cannot honour {self.name}={reasons}; using the default"
                     f" {self._describe(default)} instead",
-                    ConfigWarning, stacklevel=5)
+                    ConfigWarning,
+                    stacklevel=5,
+                )
                 return default
             warnings.warn(
                 f"greenkit cannot honour {self.name}={reasons}; trying"
                 f" {self._describe(candidates)}",
-                ConfigWarning, stacklevel=5)
+                ConfigWarning,
+                stacklevel=5,
+            )
         return candidates
 
     def _default_candidates(self) -> list[Any]:
@@ -455,8 +485,9 @@ class ImportableSetting(Setting):
 
     @staticmethod
     def _describe(candidates: Sequence[Any]) -> str:
-        names = [c if isinstance(c, str) else getattr(c, "__qualname__", repr(c))
-                 for c in candidates]
+        names = [
+            c if isinstance(c, str) else getattr(c, "__qualname__", repr(c)) for c in candidates
+        ]
         return names[0] if len(names) == 1 else "[" + ", ".join(names) + "]"
 
     def validate(self, value: Any) -> Any:
@@ -470,8 +501,9 @@ class ImportableSetting(Setting):
         if not isinstance(path, str):
             return path
         if "/" in path or "\\" in path or not path:
-            raise ImportError(f"Cannot import {path!r}: file paths are not supported;"
-                              " give a dotted name")
+            raise ImportError(
+                f"Cannot import {path!r}: file paths are not supported; give a dotted name"
+            )
         module_name, _, attribute = path.rpartition(".")
         if not module_name:
             # A bare module name: the module itself.
@@ -481,13 +513,16 @@ class ImportableSetting(Setting):
         except ImportError:
             raise
         except Exception as exc:
-            raise ImportError(f"Cannot import {path!r}: importing {module_name!r} failed"
-                              f" with {type(exc).__name__}: {exc}") from exc
+            raise ImportError(
+                f"Cannot import {path!r}: importing {module_name!r} failed"
+                f" with {type(exc).__name__}: {exc}"
+            ) from exc
         try:
             return getattr(module, attribute)
         except AttributeError:
-            raise ImportError(f"Cannot import {path!r}: module {module_name!r} has no"
-                              f" attribute {attribute!r}") from None
+            raise ImportError(
+                f"Cannot import {path!r}: module {module_name!r} has no attribute {attribute!r}"
+            ) from None
 
     def _import_one_of(self, candidates: Sequence[Any]) -> Any:
         """The first candidate that imports; ImportError naming what to install if none."""

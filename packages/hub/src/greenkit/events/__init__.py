@@ -233,16 +233,19 @@ class IEventLoopBlocked(Interface):
 class EventLoopBlocked:
     """The loop of ``hub`` was blocked by ``greenlet`` for about ``blocking_time`` seconds."""
 
-    def __init__(self, greenlet: Any, blocking_time: float, info: Sequence[str],
-                 *, hub: Any = None) -> None:
+    def __init__(
+        self, greenlet: Any, blocking_time: float, info: Sequence[str], *, hub: Any = None
+    ) -> None:
         self.greenlet = greenlet
         self.blocking_time = blocking_time
         self.info = info
         self.hub = hub
 
     def __repr__(self) -> str:
-        return (f"<{type(self).__name__} greenlet={self.greenlet!r}"
-                f" blocking_time={self.blocking_time!r} hub={self.hub!r}>")
+        return (
+            f"<{type(self).__name__} greenlet={self.greenlet!r}"
+            f" blocking_time={self.blocking_time!r} hub={self.hub!r}>"
+        )
 
 
 class IMemoryUsageThresholdExceeded(Interface):
@@ -292,8 +295,7 @@ class IMemoryUsageUnderThreshold(Interface):
 class MemoryUsageUnderThreshold(_AbstractMemoryEvent):
     """Memory usage ``mem_usage`` is back under ``max_allowed`` (peak: ``max_memory_usage``)."""
 
-    def __init__(self, mem_usage: int, max_allowed: int, memory_info: Any,
-                 max_usage: int) -> None:
+    def __init__(self, mem_usage: int, max_allowed: int, memory_info: Any, max_usage: int) -> None:
         super().__init__(mem_usage, max_allowed, memory_info)
         self.max_memory_usage = max_usage
 
@@ -400,8 +402,9 @@ class IGeventWillPatchAllEvent(IGeventWillPatchEvent):
 
 
 class _PatchAllMixin:
-    def __init__(self, patch_all_arguments: Mapping[str, Any],
-                 patch_all_kwargs: Mapping[str, Any]) -> None:
+    def __init__(
+        self, patch_all_arguments: Mapping[str, Any], patch_all_kwargs: Mapping[str, Any]
+    ) -> None:
         super().__init__(None, None)  # type: ignore[call-arg]
         self._patch_all_arguments = dict(patch_all_arguments)
         self._patch_all_kwargs = dict(patch_all_kwargs)

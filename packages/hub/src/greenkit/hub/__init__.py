@@ -221,8 +221,15 @@ class Hub(RawGreenlet):  # type: ignore[misc]
     #: How many stopped timers ``_timer_pool`` keeps at most.
     TIMER_POOL_SIZE = 128
 
-    def start_timer(self, seconds: float, ref: bool, priority: int, update: bool,
-                    callback: Callable[..., Any], args: tuple[Any, ...]) -> TimerProtocol:
+    def start_timer(
+        self,
+        seconds: float,
+        ref: bool,
+        priority: int,
+        update: bool,
+        callback: Callable[..., Any],
+        args: tuple[Any, ...],
+    ) -> TimerProtocol:
         """Start a one-shot timer of this hub's loop: ``callback(*args)`` runs
         ``seconds`` from now (``update``: from now by the system clock, not
         from the loop's cached time).
@@ -349,8 +356,9 @@ class Hub(RawGreenlet):  # type: ignore[misc]
                 f"(expected {waiter!r}; waiting on {self!r} with {watcher!r})"
             )
 
-    def cancel_wait(self, watcher: WatcherProtocol | None, error: _Raisable,
-                    close_watcher: bool = False) -> None:
+    def cancel_wait(
+        self, watcher: WatcherProtocol | None, error: _Raisable, close_watcher: bool = False
+    ) -> None:
         """Make a greenlet blocked in ``wait(watcher)`` raise ``error`` (soon, from the
         hub); ``close_watcher`` closes the watcher afterwards."""
         if watcher is None:
@@ -362,8 +370,7 @@ class Hub(RawGreenlet):  # type: ignore[misc]
         if close_watcher:
             watcher.close()
 
-    def _cancel_wait(self, watcher: WatcherProtocol, error: _Raisable,
-                     close_watcher: bool) -> None:
+    def _cancel_wait(self, watcher: WatcherProtocol, error: _Raisable, close_watcher: bool) -> None:
         active = watcher.active
         callback = watcher.callback
         if close_watcher:
@@ -467,17 +474,21 @@ class Hub(RawGreenlet):  # type: ignore[misc]
             info = "destroyed"
         else:
             try:
-                info = (f"{loop.backend}{' default' if loop.default else ''}"
-                        f" pending={loop.pendingcnt}")
+                info = (
+                    f"{loop.backend}{' default' if loop.default else ''} pending={loop.pendingcnt}"
+                )
             except Exception:  # noqa: BLE001 - repr must not fail
                 info = repr(self.loop)
         name = f" {self.name!r}" if self.name else " ''"
-        return (f"<{type(self).__name__}{name} at {id(self):#x} {info}"
-                f" thread_ident={self.thread_ident:#x}>")
+        return (
+            f"<{type(self).__name__}{name} at {id(self):#x} {info}"
+            f" thread_ident={self.thread_ident:#x}>"
+        )
 
 
 _HUB_MODULE_FILES = tuple(
-    module.__file__ for module in (sys.modules[__name__], sys.modules[Waiter.__module__])
+    module.__file__
+    for module in (sys.modules[__name__], sys.modules[Waiter.__module__])
     if module.__file__
 )
 
@@ -581,8 +592,9 @@ class signal:
     """Run ``handler(*args, **kwargs)`` in a new greenlet whenever ``signalnum``
     arrives; ``cancel()`` stops it.  Returned by ``signal_handler``."""
 
-    def __init__(self, signalnum: int, handler: Callable[..., Any], *args: Any,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, signalnum: int, handler: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> None:
         if not callable(handler):
             raise TypeError(f"signal handler must be callable, not {handler!r}")
         self.hub = get_hub()
@@ -679,8 +691,9 @@ class _WaitIterator:
     def __enter__(self) -> _WaitIterator:
         return self
 
-    def __exit__(self, t: type[BaseException] | None, v: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, t: type[BaseException] | None, v: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self._cleanup()
 
 
@@ -707,8 +720,9 @@ class _JoinOnce:
         self._done = True
 
 
-def iwait(objects: Iterable[Any] | None, timeout: float | None = None,
-          count: int | None = None) -> _WaitIterator | _JoinOnce:
+def iwait(
+    objects: Iterable[Any] | None, timeout: float | None = None, count: int | None = None
+) -> _WaitIterator | _JoinOnce:
     """Yield objects (anything with rawlink/unlink) as they become ready, until all
     (or ``count``) are, or ``timeout`` expires.  Also a context manager that
     unlinks from the objects on exit."""
@@ -719,8 +733,9 @@ def iwait(objects: Iterable[Any] | None, timeout: float | None = None,
     return _WaitIterator(objects, get_hub(), timeout, count)
 
 
-def wait(objects: Iterable[Any] | None = None, timeout: float | None = None,
-         count: int | None = None) -> Any:  # list of the ready objects, or a bool
+def wait(
+    objects: Iterable[Any] | None = None, timeout: float | None = None, count: int | None = None
+) -> Any:  # list of the ready objects, or a bool
     """Wait for objects to be ready (return them, in readiness order), or with no
     objects until the loop has nothing left to do (return True) or ``timeout``."""
     if objects is None:

@@ -37,9 +37,25 @@ _MODE_CHARS = frozenset("rwxabt+U")
 
 #: The methods of an io object that a file object forwards.
 _IO_METHODS = (
-    "flush", "fileno", "isatty", "read", "read1", "readable", "readall", "readinto",
-    "readinto1", "readline", "readlines", "seek", "seekable", "tell", "truncate",
-    "writable", "write", "writelines", "detach",
+    "flush",
+    "fileno",
+    "isatty",
+    "read",
+    "read1",
+    "readable",
+    "readall",
+    "readinto",
+    "readinto1",
+    "readline",
+    "readlines",
+    "seek",
+    "seekable",
+    "tell",
+    "truncate",
+    "writable",
+    "write",
+    "writelines",
+    "detach",
 )
 
 if TYPE_CHECKING:
@@ -98,11 +114,19 @@ class OpenDescriptor:
 
     default_buffer_size = io.DEFAULT_BUFFER_SIZE
 
-    def __init__(self, fobj: Any, mode: str = "r", bufsize: int | None = None,
-                 close: bool | None = None, encoding: str | None = None,
-                 errors: str | None = None, newline: str | None = None,
-                 buffering: int | None = None, closefd: bool | None = None,
-                 atomic_write: bool = False) -> None:
+    def __init__(
+        self,
+        fobj: Any,
+        mode: str = "r",
+        bufsize: int | None = None,
+        close: bool | None = None,
+        encoding: str | None = None,
+        errors: str | None = None,
+        newline: str | None = None,
+        buffering: int | None = None,
+        closefd: bool | None = None,
+        atomic_write: bool = False,
+    ) -> None:
         if closefd is None:
             closefd = True if close is None else bool(close)
         if buffering is None:
@@ -136,12 +160,13 @@ class OpenDescriptor:
         if kinds == 0:
             raise ValueError("must have exactly one of create/read/write/append mode")
         if self.binary:
-            for name, value in (("encoding", encoding), ("errors", errors),
-                                ("newline", newline)):
+            for name, value in (("encoding", encoding), ("errors", errors), ("newline", newline)):
                 if value is not None:
-                    raise ValueError(f"binary mode doesn't take an {name} argument"
-                                     if name != "newline" else
-                                     "binary mode doesn't take a newline argument")
+                    raise ValueError(
+                        f"binary mode doesn't take an {name} argument"
+                        if name != "newline"
+                        else "binary mode doesn't take a newline argument"
+                    )
         if newline not in (None, "", "\n", "\r", "\r\n"):
             raise ValueError(f"illegal newline value: {newline!r}")
         if self.binary and buffering == 1:
@@ -356,6 +381,7 @@ class FileObjectThread(FileObjectBase):
                 raise FileObjectClosed
             with self.lock:
                 return self.threadpool.apply(getattr(fobj, name), args, kwargs)
+
         method.__name__ = name
         return method
 

@@ -44,8 +44,9 @@ class GreenFileDescriptorIO(io.RawIOBase):
     or the name of the object it came from.
     """
 
-    def __init__(self, fileno: int, open_descriptor: OpenDescriptor,
-                 closefd: bool = True, name: Any = None) -> None:
+    def __init__(
+        self, fileno: int, open_descriptor: OpenDescriptor, closefd: bool = True, name: Any = None
+    ) -> None:
         super().__init__()
         self._fileno = fileno
         self._closefd = closefd
@@ -135,7 +136,7 @@ class GreenFileDescriptorIO(io.RawIOBase):
             except BlockingIOError:
                 self._wait(self._read_watcher)
                 continue
-            view[:len(data)] = data
+            view[: len(data)] = data
             return len(data)
 
     def readall(self) -> bytes:

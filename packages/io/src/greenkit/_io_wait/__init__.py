@@ -49,8 +49,9 @@ _WRITE = 2
 _TIMED_OUT: Any = object()
 
 
-def wait_on_watcher(watcher: Any, timeout: float | None = None,
-                    timeout_exc: Any = _TIMED_OUT, hub: Any = None) -> Any:
+def wait_on_watcher(
+    watcher: Any, timeout: float | None = None, timeout_exc: Any = _TIMED_OUT, hub: Any = None
+) -> Any:
     """Block the current greenlet until ``watcher`` (an unstarted io watcher) fires.
 
     After ``timeout`` seconds, raise ``timeout_exc`` (by default
@@ -94,16 +95,18 @@ def wait_read(fileno: int, timeout: float | None = None, timeout_exc: Any = _TIM
     return _wait_fd(fileno, _READ, timeout, timeout_exc)
 
 
-def wait_write(fileno: int, timeout: float | None = None, timeout_exc: Any = _TIMED_OUT,
-               event: Any = None) -> Any:
+def wait_write(
+    fileno: int, timeout: float | None = None, timeout_exc: Any = _TIMED_OUT, event: Any = None
+) -> Any:
     """Block the current greenlet until ``fileno`` is writable (or ``timeout_exc``
     is raised after ``timeout`` seconds).  ``event`` is ignored (gevent kept it
     for compatibility)."""
     return _wait_fd(fileno, _WRITE, timeout, timeout_exc)
 
 
-def wait_readwrite(fileno: int, timeout: float | None = None, timeout_exc: Any = _TIMED_OUT,
-                   event: Any = None) -> Any:
+def wait_readwrite(
+    fileno: int, timeout: float | None = None, timeout_exc: Any = _TIMED_OUT, event: Any = None
+) -> Any:
     """Block the current greenlet until ``fileno`` is readable or writable (or
     ``timeout_exc`` is raised after ``timeout`` seconds).  ``event`` is ignored."""
     return _wait_fd(fileno, _READ | _WRITE, timeout, timeout_exc)
@@ -119,8 +122,9 @@ def cancel_wait(watcher: Any, error: BaseException = cancel_wait_ex) -> None:
     get_hub().cancel_wait(watcher, error)
 
 
-def cancel_wait_at_once(watcher: Any, error: BaseException = cancel_wait_ex,
-                        hub: Any = None) -> None:
+def cancel_wait_at_once(
+    watcher: Any, error: BaseException = cancel_wait_ex, hub: Any = None
+) -> None:
     """Close ``watcher`` now and make the greenlet waiting on it (if any) raise
     ``error``, from the hub, soon.
 

@@ -36,8 +36,9 @@ __all__: list[str] = []  # private module: greenkit.socket exports these names
 _SPECIAL_HOSTS = frozenset(["", "<broadcast>", b"", b"<broadcast>"])
 
 
-def getaddrinfo(host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0,
-                flags: int = 0) -> list[_AddrInfo]:
+def getaddrinfo(
+    host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0
+) -> list[_AddrInfo]:
     """Resolve ``host``/``port`` into a list of
     ``(family, type, proto, canonname, sockaddr)`` tuples, as
     :func:`socket.getaddrinfo` does, through the hub's resolver."""
@@ -93,8 +94,14 @@ def getfqdn(name: str = "") -> str:
     return hostname
 
 
-for _function in (getaddrinfo, gethostbyname, gethostbyname_ex, gethostbyaddr, getnameinfo,
-                  getfqdn):
+for _function in (
+    getaddrinfo,
+    gethostbyname,
+    gethostbyname_ex,
+    gethostbyaddr,
+    getnameinfo,
+    getfqdn,
+):
     _function.__module__ = "greenkit.socket"
 del _function
 

@@ -15,8 +15,13 @@ from typing import Any
 __all__ = ["reexport"]
 
 
-def reexport(namespace: dict[str, Any], module: ModuleType, skip: Container[str] = (),
-             *, modules: bool = True) -> list[str]:
+def reexport(
+    namespace: dict[str, Any],
+    module: ModuleType,
+    skip: Container[str] = (),
+    *,
+    modules: bool = True,
+) -> list[str]:
     """Copy ``module``'s public names into ``namespace`` (a module's globals),
     except those in ``skip`` and, with ``modules`` false, submodules; return
     the names copied."""

@@ -41,9 +41,15 @@ _T = TypeVar("_T")
 
 __implements__ = ["fork", "forkpty", "waitpid", "posix_spawn", "posix_spawnp"]
 __extensions__ = [
-    "tp_read", "tp_write",
-    "make_nonblocking", "nb_read", "nb_write",
-    "fork_and_watch", "forkpty_and_watch", "fork_gevent", "forkpty_gevent",
+    "tp_read",
+    "tp_write",
+    "make_nonblocking",
+    "nb_read",
+    "nb_write",
+    "fork_and_watch",
+    "forkpty_and_watch",
+    "fork_gevent",
+    "forkpty_gevent",
 ]
 __implements__ = [name for name in __implements__ if hasattr(_os, name)]
 __all__ = __implements__ + __extensions__
@@ -177,8 +183,12 @@ def _reap_children(timeout: float = 60) -> None:
             del _watched_children[pid]
 
 
-def fork_and_watch(callback: Callable[[Any], Any] | None = None, loop: Any = None,
-                   ref: bool = False, fork: Callable[[], int] = fork_gevent) -> int:
+def fork_and_watch(
+    callback: Callable[[Any], Any] | None = None,
+    loop: Any = None,
+    ref: bool = False,
+    fork: Callable[[], int] = fork_gevent,
+) -> int:
     """Fork with ``fork`` (default :func:`fork_gevent`) and, in the parent,
     watch the child with a child watcher on ``loop`` (the hub's).
 
@@ -195,9 +205,12 @@ def fork_and_watch(callback: Callable[[Any], Any] | None = None, loop: Any = Non
     return pid
 
 
-def forkpty_and_watch(callback: Callable[[Any], Any] | None = None, loop: Any = None,
-                      ref: bool = False,
-                      forkpty: Callable[[], tuple[int, int]] = forkpty_gevent) -> tuple[int, int]:
+def forkpty_and_watch(
+    callback: Callable[[Any], Any] | None = None,
+    loop: Any = None,
+    ref: bool = False,
+    forkpty: Callable[[], tuple[int, int]] = forkpty_gevent,
+) -> tuple[int, int]:
     """Like :func:`fork_and_watch`, with ``forkpty`` (default
     :func:`forkpty_gevent`); returns ``(pid, master_fd)``."""
     result: list[tuple[int, int]] = []
@@ -251,6 +264,7 @@ def posix_spawnp(*args: Any, **kwargs: Any) -> int:
 
 
 # -- waitpid ------------------------------------------------------------------
+
 
 def _take_finished(pid: int) -> tuple[int, int]:
     watched = _watched_children.pop(pid)
@@ -338,4 +352,3 @@ def _waitpid_unwatched(pid: int, options: int) -> tuple[int, int]:
     if options & _os.WNOHANG:
         return 0, 0
     return _wait_child_watcher(pid if pid > 0 else 0)
-

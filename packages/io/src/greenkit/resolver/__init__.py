@@ -53,8 +53,9 @@ _gethostbyname: Callable[[str], str]
 _gethostbyname_ex: Callable[[str], tuple[str, list[str], list[str]]]
 _gethostbyaddr: Callable[[str], tuple[str, list[str], list[str]]]
 _getnameinfo: Callable[[Any, int], tuple[str, str]]
-(_getaddrinfo, _gethostbyname, _gethostbyname_ex, _gethostbyaddr,
- _getnameinfo) = get_original("socket", _NAMES)
+(_getaddrinfo, _gethostbyname, _gethostbyname_ex, _gethostbyaddr, _getnameinfo) = get_original(
+    "socket", _NAMES
+)
 
 
 def _is_numeric(host: Any, families: tuple[int, ...] = (AF_INET, AF_INET6)) -> bool:
@@ -87,8 +88,9 @@ class AbstractResolver:
         (or raise its exception), blocking at most the calling greenlet."""
         raise NotImplementedError
 
-    def getaddrinfo(self, host: Any, port: Any, family: int = 0, type: int = 0,
-                    proto: int = 0, flags: int = 0) -> list[_AddrInfo]:
+    def getaddrinfo(
+        self, host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0
+    ) -> list[_AddrInfo]:
         """As :func:`socket.getaddrinfo`."""
         if host is None or _is_numeric(host):
             return _getaddrinfo(host, port, family, type, proto, flags)
@@ -110,8 +112,13 @@ class AbstractResolver:
 
     def getnameinfo(self, sockaddr: Any, flags: int) -> tuple[str, str]:
         """As :func:`socket.getnameinfo`."""
-        if (isinstance(flags, int) and flags & _NUMERIC_NAMEINFO == _NUMERIC_NAMEINFO
-                and isinstance(sockaddr, tuple) and sockaddr and _is_numeric(sockaddr[0])):
+        if (
+            isinstance(flags, int)
+            and flags & _NUMERIC_NAMEINFO == _NUMERIC_NAMEINFO
+            and isinstance(sockaddr, tuple)
+            and sockaddr
+            and _is_numeric(sockaddr[0])
+        ):
             return _getnameinfo(sockaddr, flags)
         return self._run(_getnameinfo, sockaddr, flags)
 

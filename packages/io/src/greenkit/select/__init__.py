@@ -53,9 +53,7 @@ def _fileno(obj: Any) -> int:
         try:
             method = obj.fileno
         except AttributeError:
-            raise TypeError(
-                "argument must be an int, or have a fileno() method."
-            ) from None
+            raise TypeError("argument must be an int, or have a fileno() method.") from None
         fd = method()
         if not isinstance(fd, int):
             raise TypeError("fileno() returned a non-integer")
@@ -105,8 +103,9 @@ class _Readiness:
             self.close()
 
 
-def select(rlist: Iterable[Any], wlist: Iterable[Any], xlist: Iterable[Any],
-           timeout: float | None = None) -> tuple[list[Any], list[Any], list[Any]]:
+def select(
+    rlist: Iterable[Any], wlist: Iterable[Any], xlist: Iterable[Any], timeout: float | None = None
+) -> tuple[list[Any], list[Any], list[Any]]:
     """Wait until some of the objects are ready; like ``select.select``, but
     only the calling greenlet blocks.
 
@@ -146,8 +145,11 @@ def select(rlist: Iterable[Any], wlist: Iterable[Any], xlist: Iterable[Any],
         raise
     readiness.wait(timeout)
     keys = list(readiness.ready)
-    return ([obj for events, obj in keys if events == _READ],
-            [obj for events, obj in keys if events == _WRITE], [])
+    return (
+        [obj for events, obj in keys if events == _READ],
+        [obj for events, obj in keys if events == _WRITE],
+        [],
+    )
 
 
 def _invalid(fd: int) -> bool:

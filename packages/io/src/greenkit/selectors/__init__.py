@@ -18,9 +18,18 @@ import greenkit.select as _gselect
 __implements__ = ["DefaultSelector"]
 __extensions__ = ["GeventSelector", "GreenSelector"]
 __imports__ = [
-    name for name in ("BaseSelector", "SelectorKey", "EVENT_READ", "EVENT_WRITE",
-                      "SelectSelector", "PollSelector", "EpollSelector",
-                      "DevpollSelector", "KqueueSelector")
+    name
+    for name in (
+        "BaseSelector",
+        "SelectorKey",
+        "EVENT_READ",
+        "EVENT_WRITE",
+        "SelectSelector",
+        "PollSelector",
+        "EpollSelector",
+        "DevpollSelector",
+        "KqueueSelector",
+    )
     if hasattr(_selectors, name)
 ]
 __all__ = __implements__ + __extensions__ + __imports__
@@ -58,8 +67,8 @@ class GreenSelector(_selectors._BaseSelectorImpl):
         poller = _gselect.poll()
         registered = self.get_map()
         for key in registered.values():
-            mask = (_POLLIN if key.events & EVENT_READ else 0)
-            mask |= (_POLLOUT if key.events & EVENT_WRITE else 0)
+            mask = _POLLIN if key.events & EVENT_READ else 0
+            mask |= _POLLOUT if key.events & EVENT_WRITE else 0
             poller.register(key.fd, mask)
         milliseconds: float | None
         if timeout is None:

@@ -86,8 +86,9 @@ def signal(signalnum: int, handler: Any) -> Any:
     if signalnum != _SIGCHLD:
         return _signal_signal(signalnum, handler)
     if handler not in (_SIG_DFL, _SIG_IGN) and not callable(handler):
-        raise TypeError("signal handler must be signal.SIG_IGN, signal.SIG_DFL, "
-                        "or a callable object")
+        raise TypeError(
+            "signal handler must be signal.SIG_IGN, signal.SIG_DFL, or a callable object"
+        )
     old = getsignal(signalnum)
     if handler in (_SIG_DFL, _SIG_IGN):
         _child_handler = None

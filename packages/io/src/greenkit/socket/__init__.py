@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     # set through globals(): let type checkers see them (as Any).
     def __getattr__(name: str) -> Any: ...
 
+
 __dns__ = (
     "getaddrinfo",
     "gethostbyname",
@@ -102,12 +103,14 @@ __all__ = __implements__ + __extensions__ + __imports__
 
 # The originals, whatever monkey patching does to the standard module later.
 if TYPE_CHECKING:
+
     class _std_socket(__socket__.socket):
         """The standard class, with the private methods typeshed leaves out."""
 
         def _accept(self) -> tuple[int, Any]: ...
-        def _sendfile_use_send(self, file: Any, offset: int = 0,
-                               count: int | None = None) -> int: ...
+        def _sendfile_use_send(
+            self, file: Any, offset: int = 0, count: int | None = None
+        ) -> int: ...
 else:
     _std_socket = get_original("socket", "socket")
 _std_create_server = get_original("socket", "create_server")
@@ -195,8 +198,9 @@ class socket(_std_socket):
     _read_event: Any
     _write_event: Any
 
-    def __init__(self, family: int = -1, type: int = -1, proto: int = -1,
-                 fileno: Any = None) -> None:
+    def __init__(
+        self, family: int = -1, type: int = -1, proto: int = -1, fileno: Any = None
+    ) -> None:
         super().__init__(family, type, proto, fileno)
         self._timeout = _socket.getdefaulttimeout()
         if _c_gettimeout(self) != 0.0:
@@ -485,8 +489,7 @@ class socket(_std_socket):
                     continue
                 except OSError:
                     if total == 0:
-                        return self._sendfile_use_send(
-                            file, offset, count)
+                        return self._sendfile_use_send(file, offset, count)
                     raise
                 if sent == 0:
                     break
@@ -504,8 +507,10 @@ SocketType = socket
 
 # -- module functions --------------------------------------------------------
 
-def socketpair(family: Any = None, type: Any = _SOCK_STREAM, proto: Any = 0
-               ) -> tuple[socket, socket]:
+
+def socketpair(
+    family: Any = None, type: Any = _SOCK_STREAM, proto: Any = 0
+) -> tuple[socket, socket]:
     """A pair of connected cooperative sockets (default family: AF_UNIX)."""
     if family is None:
         family = getattr(__socket__, "AF_UNIX", _AF_INET)
@@ -518,8 +523,13 @@ def fromfd(fd: Any, family: Any, type: Any, proto: Any = 0) -> socket:
     return socket(family, type, proto, _socket.dup(fd))
 
 
-def create_connection(address: Any, timeout: Any = _GLOBAL_DEFAULT_TIMEOUT,
-                      source_address: Any = None, *, all_errors: bool = False) -> socket:
+def create_connection(
+    address: Any,
+    timeout: Any = _GLOBAL_DEFAULT_TIMEOUT,
+    source_address: Any = None,
+    *,
+    all_errors: bool = False,
+) -> socket:
     """Connect to ``address`` (``(host, port)``) and return the socket.
 
     Tries every address ``getaddrinfo`` gives, in order; ``timeout`` (if
@@ -558,12 +568,23 @@ def create_connection(address: Any, timeout: Any = _GLOBAL_DEFAULT_TIMEOUT,
         exceptions.clear()
 
 
-def create_server(address: Any, *, family: Any = _AF_INET, backlog: Any = None,
-                  reuse_port: bool = False, dualstack_ipv6: bool = False) -> socket:
+def create_server(
+    address: Any,
+    *,
+    family: Any = _AF_INET,
+    backlog: Any = None,
+    reuse_port: bool = False,
+    dualstack_ipv6: bool = False,
+) -> socket:
     """A listening cooperative TCP socket bound to ``address``; the options are
     those of :func:`socket.create_server` (which does the setting up)."""
-    sock = _std_create_server(address, family=family, backlog=backlog,
-                              reuse_port=reuse_port, dualstack_ipv6=dualstack_ipv6)
+    sock = _std_create_server(
+        address,
+        family=family,
+        backlog=backlog,
+        reuse_port=reuse_port,
+        dualstack_ipv6=dualstack_ipv6,
+    )
     if isinstance(sock, socket):
         return sock
     return socket(sock.family, sock.type, sock.proto, sock.detach())

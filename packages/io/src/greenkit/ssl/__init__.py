@@ -63,6 +63,7 @@ class _SSLObjectInfo(Protocol):
     def version(self) -> str | None: ...
     def get_channel_binding(self, cb_type: str = ...) -> bytes | None: ...
 
+
 #: The names monkey patching copies into :mod:`ssl`.
 __implements__ = [
     "SSLContext",
@@ -79,12 +80,14 @@ if not hasattr(_stdlib_ssl, "wrap_socket"):  # removed in Python 3.12
 
 #: Names of :mod:`ssl` that are also socket-module names: ours come from
 #: :mod:`greenkit.socket`, never the blocking ones.
-_NOT_IMPORTED = frozenset({"socket", "create_connection", "SOCK_STREAM", "SOL_SOCKET",
-                           "SO_TYPE", "namedtuple"})
+_NOT_IMPORTED = frozenset(
+    {"socket", "create_connection", "SOCK_STREAM", "SOL_SOCKET", "SO_TYPE", "namedtuple"}
+)
 
 #: The names taken unchanged from :mod:`ssl`.
-__imports__: list[str] = reexport(globals(), _stdlib_ssl, _NOT_IMPORTED | set(__implements__),
-                                  modules=False)
+__imports__: list[str] = reexport(
+    globals(), _stdlib_ssl, _NOT_IMPORTED | set(__implements__), modules=False
+)
 
 #: Our names that :mod:`ssl` does not have.
 __extensions__: list[str] = []
@@ -102,8 +105,9 @@ def _wrap_msg_callback(callback: Callable[..., Any]) -> Callable[..., Any]:
     alert_types = std._TLSAlertType
     message_types = std._TLSMessageType
 
-    def inner(conn: Any, direction: str, version: Any, content_type: Any,
-              msg_type: Any, data: bytes) -> Any:
+    def inner(
+        conn: Any, direction: str, version: Any, content_type: Any, msg_type: Any, data: bytes
+    ) -> Any:
         try:
             version = tls_version(version)
         except ValueError:
@@ -164,13 +168,10 @@ class SSLContext(_stdlib_ssl.SSLContext):
 
     _std: Any = _stdlib_ssl.SSLContext
     options = property(_std.options.fget, _set_options)
-    verify_flags = property(_std.verify_flags.fget,
-                            _set_verify_flags)
+    verify_flags = property(_std.verify_flags.fget, _set_verify_flags)
     verify_mode = property(_std.verify_mode.fget, _set_verify_mode)
-    minimum_version = property(_std.minimum_version.fget,
-                               _set_minimum_version)
-    maximum_version = property(_std.maximum_version.fget,
-                               _set_maximum_version)
+    minimum_version = property(_std.minimum_version.fget, _set_minimum_version)
+    maximum_version = property(_std.maximum_version.fget, _set_maximum_version)
     _msg_callback = property(_std._msg_callback.fget, _set_msg_callback)
     del _std
 
@@ -195,23 +196,45 @@ class SSLSocket(_greensocket):
 
     _sslobj: Any
 
-    def __init__(self, sock: Any = None, keyfile: str | None = None,
-                 certfile: str | None = None, server_side: bool = False,
-                 cert_reqs: int = _CERT_NONE, ssl_version: int = _stdlib_ssl.PROTOCOL_TLS,
-                 ca_certs: str | None = None, do_handshake_on_connect: bool = True,
-                 family: int = _socket.AF_INET, type: int = _socket.SOCK_STREAM,
-                 proto: int = 0, fileno: int | None = None,
-                 suppress_ragged_eofs: bool = True, npn_protocols: Any = None,
-                 ciphers: str | None = None, server_hostname: str | bytes | None = None,
-                 _session: Any = None, _context: Any = None) -> None:
+    def __init__(
+        self,
+        sock: Any = None,
+        keyfile: str | None = None,
+        certfile: str | None = None,
+        server_side: bool = False,
+        cert_reqs: int = _CERT_NONE,
+        ssl_version: int = _stdlib_ssl.PROTOCOL_TLS,
+        ca_certs: str | None = None,
+        do_handshake_on_connect: bool = True,
+        family: int = _socket.AF_INET,
+        type: int = _socket.SOCK_STREAM,
+        proto: int = 0,
+        fileno: int | None = None,
+        suppress_ragged_eofs: bool = True,
+        npn_protocols: Any = None,
+        ciphers: str | None = None,
+        server_hostname: str | bytes | None = None,
+        _session: Any = None,
+        _context: Any = None,
+    ) -> None:
         context: Any
         if _context is None:
-            context = _legacy_context(server_side, keyfile, certfile, cert_reqs,
-                                      ssl_version, ca_certs, npn_protocols, ciphers)
+            context = _legacy_context(
+                server_side,
+                keyfile,
+                certfile,
+                cert_reqs,
+                ssl_version,
+                ca_certs,
+                npn_protocols,
+                ciphers,
+            )
         else:
             context = _context
-        if sock is not None and sock.getsockopt(_socket.SOL_SOCKET,
-                                                _socket.SO_TYPE) != _socket.SOCK_STREAM:
+        if (
+            sock is not None
+            and sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_TYPE) != _socket.SOCK_STREAM
+        ):
             raise NotImplementedError("only stream sockets are supported")
         if server_side:
             if server_hostname:
@@ -254,8 +277,10 @@ class SSLSocket(_greensocket):
                 self._sslobj = self._wrap_sslobj(server_side)
                 if do_handshake_on_connect:
                     if timeout == 0.0:
-                        raise ValueError("do_handshake_on_connect should not be specified "
-                                         "for non-blocking sockets")
+                        raise ValueError(
+                            "do_handshake_on_connect should not be specified "
+                            "for non-blocking sockets"
+                        )
                     self.do_handshake()
             except BaseException:
                 # Also on a kill or a Timeout in the handshake: the fd is ours now.
@@ -263,14 +288,26 @@ class SSLSocket(_greensocket):
                 raise
 
     @classmethod
-    def _create(cls, sock: Any, server_side: bool = False, do_handshake_on_connect: bool = True,
-                suppress_ragged_eofs: bool = True, server_hostname: Any = None,
-                context: Any = None, session: Any = None) -> SSLSocket:
+    def _create(
+        cls,
+        sock: Any,
+        server_side: bool = False,
+        do_handshake_on_connect: bool = True,
+        suppress_ragged_eofs: bool = True,
+        server_hostname: Any = None,
+        context: Any = None,
+        session: Any = None,
+    ) -> SSLSocket:
         """What :meth:`ssl.SSLContext.wrap_socket` calls on ``sslsocket_class``."""
-        return cls(sock=sock, server_side=server_side,
-                   do_handshake_on_connect=do_handshake_on_connect,
-                   suppress_ragged_eofs=suppress_ragged_eofs,
-                   server_hostname=server_hostname, _context=context, _session=session)
+        return cls(
+            sock=sock,
+            server_side=server_side,
+            do_handshake_on_connect=do_handshake_on_connect,
+            suppress_ragged_eofs=suppress_ragged_eofs,
+            server_hostname=server_hostname,
+            _context=context,
+            _session=session,
+        )
 
     def _refuse_pre_handshake_data(self) -> None:
         """An unconnected socket with bytes already in its receive buffer (a peer
@@ -298,11 +335,18 @@ class SSLSocket(_greensocket):
     def _wrap_sslobj(self, server_side: bool) -> Any:
         # greenkit.socket.socket is a _socket.socket whose fd is always
         # non-blocking: _ssl drives it directly and reports SSLWant*Error.
-        return self._context._wrap_socket(self, server_side, self.server_hostname,
-                                          owner=self, session=self._session)
+        return self._context._wrap_socket(
+            self, server_side, self.server_hostname, owner=self, session=self._session
+        )
 
-    def _ssl_io(self, operation: str, call: Callable[..., Any], *args: Any,
-                block: bool = False, timeout: Any = _GLOBAL_DEFAULT_TIMEOUT) -> Any:
+    def _ssl_io(
+        self,
+        operation: str,
+        call: Callable[..., Any],
+        *args: Any,
+        block: bool = False,
+        timeout: Any = _GLOBAL_DEFAULT_TIMEOUT,
+    ) -> Any:
         """Run ``call(*args)`` until OpenSSL stops asking for the peer.
 
         Each ``SSLWantReadError``/``SSLWantWriteError`` parks the greenlet on
@@ -431,19 +475,16 @@ class SSLSocket(_greensocket):
             """The peer's verified certificate chain, DER-encoded (all of it
             when verification is off)."""
             chain = self._sslobj.get_verified_chain()
-            return [] if chain is None else [cert.public_bytes(_ssl.ENCODING_DER)
-                                             for cert in chain]
+            return [] if chain is None else [cert.public_bytes(_ssl.ENCODING_DER) for cert in chain]
 
         def get_unverified_chain(self) -> list[bytes]:
             """The certificate chain the peer sent, DER-encoded."""
             chain = self._sslobj.get_unverified_chain()
-            return [] if chain is None else [cert.public_bytes(_ssl.ENCODING_DER)
-                                             for cert in chain]
+            return [] if chain is None else [cert.public_bytes(_ssl.ENCODING_DER) for cert in chain]
 
     def selected_npn_protocol(self) -> None:
         """Deprecated NPN: always ``None``, with the standard ``DeprecationWarning``."""
-        _warnings.warn("ssl NPN is deprecated, use ALPN instead", DeprecationWarning,
-                       stacklevel=2)
+        _warnings.warn("ssl NPN is deprecated, use ALPN instead", DeprecationWarning, stacklevel=2)
 
     def selected_alpn_protocol(self) -> str | None:
         """The protocol ALPN selected in the handshake, or ``None``."""
@@ -520,8 +561,7 @@ class SSLSocket(_greensocket):
         if sslobj is None:
             return int(super().send(data, flags, timeout))
         if flags != 0:
-            raise ValueError(
-                f"non-zero flags not allowed in calls to send() on {self.__class__}")
+            raise ValueError(f"non-zero flags not allowed in calls to send() on {self.__class__}")
         if timeout is _GLOBAL_DEFAULT_TIMEOUT:
             return self.write(data)
         return int(self._ssl_io("write", sslobj.write, data, timeout=timeout))
@@ -532,7 +572,8 @@ class SSLSocket(_greensocket):
             return
         if flags != 0:
             raise ValueError(
-                f"non-zero flags not allowed in calls to sendall() on {self.__class__}")
+                f"non-zero flags not allowed in calls to sendall() on {self.__class__}"
+            )
         with memoryview(data) as view, view.cast("B") as byte_view:
             amount = len(byte_view)
             count = 0
@@ -581,7 +622,8 @@ class SSLSocket(_greensocket):
         if self._sslobj is not None:
             if flags != 0:
                 raise ValueError(
-                    f"non-zero flags not allowed in calls to recv() on {self.__class__}")
+                    f"non-zero flags not allowed in calls to recv() on {self.__class__}"
+                )
             return self.read(buflen)
         return super().recv(buflen, flags)
 
@@ -597,7 +639,8 @@ class SSLSocket(_greensocket):
         if self._sslobj is not None:
             if flags != 0:
                 raise ValueError(
-                    f"non-zero flags not allowed in calls to recv_into() on {self.__class__}")
+                    f"non-zero flags not allowed in calls to recv_into() on {self.__class__}"
+                )
             return int(self.read(nbytes, buffer))
         return int(super().recv_into(buffer, nbytes, flags))
 
@@ -663,19 +706,28 @@ class SSLSocket(_greensocket):
         """Accept a connection and wrap it as a server-side :class:`SSLSocket`
         (handshaking now if ``do_handshake_on_connect``)."""
         newsock, addr = super().accept()
-        wrapped = self.context.wrap_socket(newsock,
-                                           do_handshake_on_connect=self.do_handshake_on_connect,
-                                           suppress_ragged_eofs=self.suppress_ragged_eofs,
-                                           server_side=True)
+        wrapped = self.context.wrap_socket(
+            newsock,
+            do_handshake_on_connect=self.do_handshake_on_connect,
+            suppress_ragged_eofs=self.suppress_ragged_eofs,
+            server_side=True,
+        )
         return wrapped, addr
 
 
 SSLContext.sslsocket_class = SSLSocket  # type: ignore[assignment]
 
 
-def _legacy_context(server_side: bool, keyfile: str | None, certfile: str | None,
-                    cert_reqs: int, ssl_version: int, ca_certs: str | None,
-                    npn_protocols: Any, ciphers: str | None) -> SSLContext:
+def _legacy_context(
+    server_side: bool,
+    keyfile: str | None,
+    certfile: str | None,
+    cert_reqs: int,
+    ssl_version: int,
+    ca_certs: str | None,
+    npn_protocols: Any,
+    ciphers: str | None,
+) -> SSLContext:
     """The context the old-style ``wrap_socket``/``SSLSocket`` arguments describe."""
     if server_side and not certfile:
         raise ValueError("certfile must be specified for server-side operations")
@@ -694,27 +746,39 @@ def _legacy_context(server_side: bool, keyfile: str | None, certfile: str | None
     return context
 
 
-def wrap_socket(sock: Any, keyfile: str | None = None, certfile: str | None = None,
-                server_side: bool = False, cert_reqs: int = _CERT_NONE,
-                ssl_version: int = _stdlib_ssl.PROTOCOL_TLS, ca_certs: str | None = None,
-                do_handshake_on_connect: bool = True, suppress_ragged_eofs: bool = True,
-                ciphers: str | None = None) -> SSLSocket:
+def wrap_socket(
+    sock: Any,
+    keyfile: str | None = None,
+    certfile: str | None = None,
+    server_side: bool = False,
+    cert_reqs: int = _CERT_NONE,
+    ssl_version: int = _stdlib_ssl.PROTOCOL_TLS,
+    ca_certs: str | None = None,
+    do_handshake_on_connect: bool = True,
+    suppress_ragged_eofs: bool = True,
+    ciphers: str | None = None,
+) -> SSLSocket:
     """Wrap ``sock`` in a cooperative :class:`SSLSocket` with a context built
     from the arguments (the module function of Python <= 3.11; prefer
     :meth:`SSLContext.wrap_socket`)."""
-    context = _legacy_context(server_side, keyfile, certfile, cert_reqs, ssl_version,
-                              ca_certs, None, ciphers)
-    return context.wrap_socket(sock, server_side=server_side,  # type: ignore[return-value]
-                               do_handshake_on_connect=do_handshake_on_connect,
-                               suppress_ragged_eofs=suppress_ragged_eofs)
+    context = _legacy_context(
+        server_side, keyfile, certfile, cert_reqs, ssl_version, ca_certs, None, ciphers
+    )
+    return context.wrap_socket(
+        sock,
+        server_side=server_side,  # type: ignore[return-value]
+        do_handshake_on_connect=do_handshake_on_connect,
+        suppress_ragged_eofs=suppress_ragged_eofs,
+    )
 
 
 if "wrap_socket" not in __implements__:
     del wrap_socket
 
 
-def _finish_context(context: SSLContext, purpose: Any, cafile: Any, capath: Any,
-                    cadata: Any) -> SSLContext:
+def _finish_context(
+    context: SSLContext, purpose: Any, cafile: Any, capath: Any, cadata: Any
+) -> SSLContext:
     """Load the CA certificates (the given ones, or the system's when the
     context verifies) and honour ``SSLKEYLOGFILE``, as the standard
     context factories do."""
@@ -728,8 +792,13 @@ def _finish_context(context: SSLContext, purpose: Any, cafile: Any, capath: Any,
     return context
 
 
-def create_default_context(purpose: Any = _Purpose.SERVER_AUTH, *, cafile: Any = None,
-                           capath: Any = None, cadata: Any = None) -> SSLContext:
+def create_default_context(
+    purpose: Any = _Purpose.SERVER_AUTH,
+    *,
+    cafile: Any = None,
+    capath: Any = None,
+    cadata: Any = None,
+) -> SSLContext:
     """A cooperative :class:`SSLContext` with the standard secure defaults:
     certificate and host name checks for ``Purpose.SERVER_AUTH`` (clients),
     a server context for ``Purpose.CLIENT_AUTH``."""
@@ -750,11 +819,18 @@ def create_default_context(purpose: Any = _Purpose.SERVER_AUTH, *, cafile: Any =
     return _finish_context(context, purpose, cafile, capath, cadata)
 
 
-def _create_unverified_context(protocol: int | None = None, *, cert_reqs: int = _CERT_NONE,
-                               check_hostname: bool = False,
-                               purpose: Any = _Purpose.SERVER_AUTH,
-                               certfile: Any = None, keyfile: Any = None, cafile: Any = None,
-                               capath: Any = None, cadata: Any = None) -> SSLContext:
+def _create_unverified_context(
+    protocol: int | None = None,
+    *,
+    cert_reqs: int = _CERT_NONE,
+    check_hostname: bool = False,
+    purpose: Any = _Purpose.SERVER_AUTH,
+    certfile: Any = None,
+    keyfile: Any = None,
+    cafile: Any = None,
+    capath: Any = None,
+    cadata: Any = None,
+) -> SSLContext:
     """The lenient cooperative context the standard library's modules use
     when given none (no certificate checks unless asked)."""
     if not isinstance(purpose, _stdlib_ssl._ASN1Object):
@@ -786,9 +862,12 @@ _create_default_https_context = create_default_context
 _create_stdlib_context = _create_unverified_context
 
 
-def get_server_certificate(addr: tuple[str, int], ssl_version: int = _PROTOCOL_TLS_CLIENT,
-                           ca_certs: str | None = None,
-                           timeout: Any = _GLOBAL_DEFAULT_TIMEOUT) -> str:
+def get_server_certificate(
+    addr: tuple[str, int],
+    ssl_version: int = _PROTOCOL_TLS_CLIENT,
+    ca_certs: str | None = None,
+    timeout: Any = _GLOBAL_DEFAULT_TIMEOUT,
+) -> str:
     """Fetch the certificate of the server at ``addr`` (cooperatively) and
     return it PEM-encoded; verify it against ``ca_certs`` if given."""
     host, _port = addr

@@ -58,9 +58,9 @@ __implements__ = [
 __extensions__: list[str] = []
 
 # The stdlib's public names that are the same objects here.
-__imports__ = [
-    name for name in _subprocess.__all__ if name not in __implements__
-] + ["list2cmdline"]
+__imports__ = [name for name in _subprocess.__all__ if name not in __implements__] + [
+    "list2cmdline"
+]
 
 CalledProcessError = _subprocess.CalledProcessError
 CompletedProcess = _subprocess.CompletedProcess
@@ -93,6 +93,7 @@ _NOT_ON_THIS_LOOP = "child watchers are only available on the default loop"
 def _group_id(group: Any) -> int:
     if isinstance(group, str):
         import grp
+
         gid: int = grp.getgrnam(group).gr_gid
     elif isinstance(group, int):
         gid = group
@@ -110,12 +111,12 @@ def _extra_group_ids(extra_groups: Any) -> list[int]:
     for group in extra_groups:
         if isinstance(group, str):
             import grp
+
             gids.append(grp.getgrnam(group).gr_gid)
         elif isinstance(group, int):
             gids.append(group)
         else:
-            raise TypeError("Items in extra_groups must be a string or integer, "
-                            f"not {type(group)}")
+            raise TypeError(f"Items in extra_groups must be a string or integer, not {type(group)}")
     for gid in gids:
         if gid < 0:
             raise ValueError(f"Group ID cannot be negative, got {gid}")
@@ -125,6 +126,7 @@ def _extra_group_ids(extra_groups: Any) -> list[int]:
 def _user_id(user: Any) -> int:
     if isinstance(user, str):
         import pwd
+
         uid: int = pwd.getpwnam(user).pw_uid
     elif isinstance(user, int):
         uid = user
@@ -256,18 +258,36 @@ class Popen(_StdPopen):  # type: ignore[misc]
     _child_watcher: Any = None
     _communicating_greenlets: Any = None
 
-    def __init__(self, args: Any, bufsize: Any = -1, executable: Any = None,
-                 stdin: Any = None, stdout: Any = None, stderr: Any = None,
-                 preexec_fn: Callable[[], Any] | None = None, close_fds: bool = True,
-                 shell: bool = False, cwd: Any = None, env: Any = None,
-                 universal_newlines: bool | None = None,
-                 startupinfo: Any = None, creationflags: int = 0,
-                 restore_signals: bool = True, start_new_session: bool = False,
-                 pass_fds: Any = (), *, user: Any = None, group: Any = None,
-                 extra_groups: Any = None, encoding: str | None = None,
-                 errors: str | None = None, text: bool | None = None,
-                 umask: int = -1, pipesize: Any = -1,
-                 process_group: int | None = None) -> None:
+    def __init__(
+        self,
+        args: Any,
+        bufsize: Any = -1,
+        executable: Any = None,
+        stdin: Any = None,
+        stdout: Any = None,
+        stderr: Any = None,
+        preexec_fn: Callable[[], Any] | None = None,
+        close_fds: bool = True,
+        shell: bool = False,
+        cwd: Any = None,
+        env: Any = None,
+        universal_newlines: bool | None = None,
+        startupinfo: Any = None,
+        creationflags: int = 0,
+        restore_signals: bool = True,
+        start_new_session: bool = False,
+        pass_fds: Any = (),
+        *,
+        user: Any = None,
+        group: Any = None,
+        extra_groups: Any = None,
+        encoding: str | None = None,
+        errors: str | None = None,
+        text: bool | None = None,
+        umask: int = -1,
+        pipesize: Any = -1,
+        process_group: int | None = None,
+    ) -> None:
         self._input: Any = None
         self._communication_started = False
         self.result = AsyncResult()
@@ -284,6 +304,7 @@ class Popen(_StdPopen):  # type: ignore[misc]
             raise TypeError("pipesize must be an integer")
         if pass_fds and not close_fds:
             import warnings
+
             warnings.warn("pass_fds overriding close_fds.", RuntimeWarning, stacklevel=2)
             close_fds = True
         if startupinfo is not None:
@@ -300,11 +321,16 @@ class Popen(_StdPopen):  # type: ignore[misc]
         self.encoding = encoding
         self.errors = errors
         self.pipesize = pipesize
-        if (text is not None and universal_newlines is not None
-                and bool(universal_newlines) != bool(text)):
-            raise SubprocessError("Cannot disambiguate when both text and "
-                                  "universal_newlines are supplied but different. "
-                                  "Pass one or the other.")
+        if (
+            text is not None
+            and universal_newlines is not None
+            and bool(universal_newlines) != bool(text)
+        ):
+            raise SubprocessError(
+                "Cannot disambiguate when both text and "
+                "universal_newlines are supplied but different. "
+                "Pass one or the other."
+            )
         self.text_mode = encoding or errors or text or universal_newlines
         if self.text_mode and encoding is None:
             # The stdlib's choice (and its EncodingWarning under -X warn_default_encoding).
@@ -321,8 +347,9 @@ class Popen(_StdPopen):  # type: ignore[misc]
         gids = None if extra_groups is None else _extra_group_ids(extra_groups)
         uid = None if user is None else _user_id(user)
 
-        (p2cread, p2cwrite, c2pread, c2pwrite,
-         errread, errwrite) = self._get_handles(stdin, stdout, stderr)
+        (p2cread, p2cwrite, c2pread, c2pwrite, errread, errwrite) = self._get_handles(
+            stdin, stdout, stderr
+        )
         try:
             if p2cwrite != -1:
                 self.stdin = self._pipe_file(p2cwrite, "w", bufsize, line_buffering)
@@ -330,11 +357,31 @@ class Popen(_StdPopen):  # type: ignore[misc]
                 self.stdout = self._pipe_file(c2pread, "r", bufsize, False)
             if errread != -1:
                 self.stderr = self._pipe_file(errread, "r", bufsize, False)
-            self._execute_child(args, executable, preexec_fn, close_fds,
-                                pass_fds, cwd, env, startupinfo, creationflags, shell,
-                                p2cread, p2cwrite, c2pread, c2pwrite, errread, errwrite,
-                                restore_signals, gid, gids, uid, umask,
-                                start_new_session, process_group)
+            self._execute_child(
+                args,
+                executable,
+                preexec_fn,
+                close_fds,
+                pass_fds,
+                cwd,
+                env,
+                startupinfo,
+                creationflags,
+                shell,
+                p2cread,
+                p2cwrite,
+                c2pread,
+                c2pwrite,
+                errread,
+                errwrite,
+                restore_signals,
+                gid,
+                gids,
+                uid,
+                umask,
+                start_new_session,
+                process_group,
+            )
         except BaseException:
             for fobj in filter(None, (self.stdin, self.stdout, self.stderr)):
                 try:
@@ -362,18 +409,42 @@ class Popen(_StdPopen):  # type: ignore[misc]
         """Our end of a pipe as a cooperative file object (text in text mode)."""
         if not self.text_mode:
             return FileObject(fd, direction + "b", bufsize)
-        return FileObject(fd, direction, 1 if line_buffering else bufsize,
-                          encoding=self.encoding, errors=self.errors)
+        return FileObject(
+            fd,
+            direction,
+            1 if line_buffering else bufsize,
+            encoding=self.encoding,
+            errors=self.errors,
+        )
 
     # -- starting the child ----------------------------------------------------
 
-    def _execute_child(self, args: Any, executable: Any, preexec_fn: Any, close_fds: bool,
-                       pass_fds: Any, cwd: Any, env: Any, startupinfo: Any,
-                       creationflags: int, shell: bool,
-                       p2cread: int, p2cwrite: int, c2pread: int, c2pwrite: int,
-                       errread: int, errwrite: int, restore_signals: bool,
-                       gid: int | None, gids: list[int] | None, uid: int | None,
-                       umask: int, start_new_session: bool, process_group: int) -> None:
+    def _execute_child(
+        self,
+        args: Any,
+        executable: Any,
+        preexec_fn: Any,
+        close_fds: bool,
+        pass_fds: Any,
+        cwd: Any,
+        env: Any,
+        startupinfo: Any,
+        creationflags: int,
+        shell: bool,
+        p2cread: int,
+        p2cwrite: int,
+        c2pread: int,
+        c2pwrite: int,
+        errread: int,
+        errwrite: int,
+        restore_signals: bool,
+        gid: int | None,
+        gids: list[int] | None,
+        uid: int | None,
+        umask: int,
+        start_new_session: bool,
+        process_group: int,
+    ) -> None:
         """Fork and exec the child, watch for its exit, and raise in the parent
         what made ``exec`` fail in the child (read without blocking the hub)."""
         argv = _argv(args, executable, shell)
@@ -390,8 +461,10 @@ class Popen(_StdPopen):  # type: ignore[misc]
         if os.path.dirname(executable):
             executable_list: tuple[bytes, ...] = (executable,)
         else:
-            executable_list = tuple(os.path.join(os.fsencode(directory), executable)
-                                    for directory in os.get_exec_path(env))
+            executable_list = tuple(
+                os.path.join(os.fsencode(directory), executable)
+                for directory in os.get_exec_path(env)
+            )
 
         for fd in (p2cread, c2pwrite, errwrite):
             if fd != -1:
@@ -412,12 +485,30 @@ class Popen(_StdPopen):  # type: ignore[misc]
                 # time our watcher is started.
                 loop.install_sigchld()
                 self.pid = _fork_exec(
-                    argv, executable_list, close_fds,
-                    tuple(sorted(map(int, fds_to_keep))), cwd, env_list,
-                    p2cread, p2cwrite, c2pread, c2pwrite, errread, errwrite,
-                    errpipe_read, errpipe_write, restore_signals, start_new_session,
-                    process_group, gid, gids, uid, umask, preexec_fn,
-                    _STD._USE_VFORK)
+                    argv,
+                    executable_list,
+                    close_fds,
+                    tuple(sorted(map(int, fds_to_keep))),
+                    cwd,
+                    env_list,
+                    p2cread,
+                    p2cwrite,
+                    c2pread,
+                    c2pwrite,
+                    errread,
+                    errwrite,
+                    errpipe_read,
+                    errpipe_write,
+                    restore_signals,
+                    start_new_session,
+                    process_group,
+                    gid,
+                    gids,
+                    uid,
+                    umask,
+                    preexec_fn,
+                    _STD._USE_VFORK,
+                )
                 self._child_created = True
                 self._child_watcher = loop.child(self.pid)
                 self._child_watcher.start(self._on_child_exit, self._child_watcher)
@@ -485,8 +576,10 @@ class Popen(_StdPopen):  # type: ignore[misc]
 
     def rawlink(self, callback: Callable[[Any], Any]) -> None:
         """Call ``callback(self)`` in the hub once the child has exited."""
+
         def proxy(_result: Any) -> None:
             callback(self)
+
         self._links[callback] = proxy
         self.result.rawlink(proxy)
 
@@ -498,8 +591,9 @@ class Popen(_StdPopen):  # type: ignore[misc]
 
     # -- communicating --------------------------------------------------------
 
-    def _communicate(self, input: Any, endtime: float | None, orig_timeout: float | None
-                     ) -> tuple[Any, Any]:
+    def _communicate(
+        self, input: Any, endtime: float | None, orig_timeout: float | None
+    ) -> tuple[Any, Any]:
         """Write ``input`` and read both outputs in greenlets, until EOF or the
         deadline.  Called again after a timeout, it waits for the same greenlets."""
         if self._communicating_greenlets is None:
@@ -527,8 +621,9 @@ class Popen(_StdPopen):  # type: ignore[misc]
 
         done = joinall(greenlets, timeout=self._remaining_time(endtime))
         if len(done) < len(greenlets):
-            self._check_timeout(endtime, orig_timeout, stdout_seq, stderr_seq,
-                                skip_check_and_raise=True)
+            self._check_timeout(
+                endtime, orig_timeout, stdout_seq, stderr_seq, skip_check_and_raise=True
+            )
         for glet in greenlets:
             if glet.value is not None:  # an error the greenlet caught for us
                 raise glet.value
@@ -588,7 +683,8 @@ class Popen(_StdPopen):  # type: ignore[misc]
                 wait_write(fd)
                 try:
                     self._input_offset += os.write(
-                        fd, view[self._input_offset:self._input_offset + _PIPE_BUF])
+                        fd, view[self._input_offset : self._input_offset + _PIPE_BUF]
+                    )
                 except BlockingIOError:
                     continue
                 except BrokenPipeError:
@@ -649,14 +745,24 @@ def check_output(*popenargs: Any, timeout: float | None = None, **kwargs: Any) -
         if kw in kwargs:
             raise ValueError(f"{kw} argument not allowed, it will be overridden.")
     if "input" in kwargs and kwargs["input"] is None:
-        text = (kwargs.get("universal_newlines") or kwargs.get("text")
-                or kwargs.get("encoding") or kwargs.get("errors"))
+        text = (
+            kwargs.get("universal_newlines")
+            or kwargs.get("text")
+            or kwargs.get("encoding")
+            or kwargs.get("errors")
+        )
         kwargs["input"] = "" if text else b""
     return run(*popenargs, stdout=PIPE, timeout=timeout, check=True, **kwargs).stdout
 
 
-def run(*popenargs: Any, input: Any = None, capture_output: bool = False,
-        timeout: float | None = None, check: bool = False, **kwargs: Any) -> Any:
+def run(
+    *popenargs: Any,
+    input: Any = None,
+    capture_output: bool = False,
+    timeout: float | None = None,
+    check: bool = False,
+    **kwargs: Any,
+) -> Any:
     """Run a command, wait for it and return a :class:`CompletedProcess`.
 
     On a timeout the child is killed and reaped, and the :class:`TimeoutExpired`
@@ -668,8 +774,7 @@ def run(*popenargs: Any, input: Any = None, capture_output: bool = False,
         kwargs["stdin"] = PIPE
     if capture_output:
         if kwargs.get("stdout") is not None or kwargs.get("stderr") is not None:
-            raise ValueError("stdout and stderr arguments may not be used "
-                             "with capture_output.")
+            raise ValueError("stdout and stderr arguments may not be used with capture_output.")
         kwargs["stdout"] = PIPE
         kwargs["stderr"] = PIPE
     with Popen(*popenargs, **kwargs) as process:
@@ -688,13 +793,15 @@ def run(*popenargs: Any, input: Any = None, capture_output: bool = False,
     return CompletedProcess(process.args, retcode, stdout, stderr)
 
 
-def getstatusoutput(cmd: Any, *, encoding: str | None = None,
-                    errors: str | None = None) -> tuple[int, str]:
+def getstatusoutput(
+    cmd: Any, *, encoding: str | None = None, errors: str | None = None
+) -> tuple[int, str]:
     """Run ``cmd`` in a shell; return ``(exitcode, output)`` (stderr included,
     one trailing newline removed)."""
     try:
-        data = check_output(cmd, shell=True, text=True, stderr=STDOUT,
-                            encoding=encoding, errors=errors)
+        data = check_output(
+            cmd, shell=True, text=True, stderr=STDOUT, encoding=encoding, errors=errors
+        )
         exitcode = 0
     except CalledProcessError as ex:
         data = ex.output

@@ -235,7 +235,8 @@ def patch_module(
         implements = getattr(source, "__implements__", None)
         if implements is None:
             raise AttributeError(
-                f"{source.__name__!r} has no __implements__ list; pass the names as items")
+                f"{source.__name__!r} has no __implements__ list; pass the names as items"
+            )
         items = implements
     names = list(items)
     # Every value is fetched before anything changes: a missing one leaves
@@ -250,8 +251,9 @@ def patch_module(
         hook = getattr(source, "_gevent_will_monkey_patch", None)
         if hook is not None:
             hook(target, names, warn, **kwargs)
-        _notify(_events.GeventWillPatchModuleEvent(target.__name__, source, target, names),
-                _warnings)
+        _notify(
+            _events.GeventWillPatchModuleEvent(target.__name__, source, target, names), _warnings
+        )
     except _events.DoNotPatch:
         return False
 
@@ -265,10 +267,12 @@ def patch_module(
     return True
 
 
-def _patch_stdlib(name: str, items: Iterable[str] | None = None,
-                  _warnings: list[str] | None = None,
-                  _patch_kwargs: dict[str, Any] | None = None) -> tuple[types.ModuleType,
-                                                                        types.ModuleType | None]:
+def _patch_stdlib(
+    name: str,
+    items: Iterable[str] | None = None,
+    _warnings: list[str] | None = None,
+    _patch_kwargs: dict[str, Any] | None = None,
+) -> tuple[types.ModuleType, types.ModuleType | None]:
     """Patch a stdlib module from its mirror ``greenkit.<name>``.
 
     The target is the mirror's ``__target__`` (default: ``name``).  Returns
@@ -393,8 +397,7 @@ def patch_select(aggressive: bool = True) -> None:
         _patch_selector_classes(selectors_mod, select_mod)
 
 
-def _patch_selector_classes(selectors_mod: types.ModuleType,
-                            select_mod: types.ModuleType) -> None:
+def _patch_selector_classes(selectors_mod: types.ModuleType, select_mod: types.ModuleType) -> None:
     """Make the stdlib selector classes use the patched :mod:`select`.
 
     ``SelectSelector`` and ``PollSelector`` bound ``select.select`` and
@@ -442,9 +445,14 @@ def patch_ssl(_warnings: list[str] | None = None) -> None:
     _patch_stdlib("ssl", _warnings=_warnings)
 
 
-def patch_thread(threading: bool = True, _threading_local: bool = True, Event: bool = True,
-                 logging: bool = True, existing_locks: bool = True,
-                 _warnings: list[str] | None = None) -> None:
+def patch_thread(
+    threading: bool = True,
+    _threading_local: bool = True,
+    Event: bool = True,
+    logging: bool = True,
+    existing_locks: bool = True,
+    _warnings: list[str] | None = None,
+) -> None:
     """Make threads greenlets: patch :mod:`_thread` (``start_new_thread``,
     ``allocate_lock``, ``get_ident``, ...) and, with ``threading``, the
     :mod:`threading` module.
@@ -508,8 +516,20 @@ def patch_thread(threading: bool = True, _threading_local: bool = True, Event: b
 #: The parameters of :func:`patch_all` that name modules (as opposed to
 #: options of one patch), in patching order.  The order matters: threads
 #: before anything that creates locks, socket before ssl, os (fork) first.
-_PATCH_ALL_ORDER = ("os", "time", "thread", "sys", "socket", "select", "ssl",
-                    "subprocess", "builtins", "signal", "queue", "contextvars")
+_PATCH_ALL_ORDER = (
+    "os",
+    "time",
+    "thread",
+    "sys",
+    "socket",
+    "select",
+    "ssl",
+    "subprocess",
+    "builtins",
+    "signal",
+    "queue",
+    "contextvars",
+)
 
 
 def _settings_to_apply(settings: dict[str, Any], queue: list[str]) -> dict[str, Any] | None:
@@ -525,8 +545,10 @@ def _settings_to_apply(settings: dict[str, Any], queue: list[str]) -> dict[str, 
         remembered.update(settings)
         return dict(settings)
     if remembered != settings:
-        _queue_warning("Patching more than once will result in the union of all True "
-                       "parameters being patched", queue)
+        _queue_warning(
+            "Patching more than once will result in the union of all True parameters being patched",
+            queue,
+        )
     newly_true = {key for key, value in settings.items() if value and not remembered.get(key)}
     for key in newly_true:
         remembered[key] = True
@@ -538,11 +560,24 @@ def _settings_to_apply(settings: dict[str, Any], queue: list[str]) -> dict[str, 
     return todo
 
 
-def patch_all(socket: bool = True, dns: bool = True, time: bool = True, select: bool = True,
-              thread: bool = True, os: bool = True, ssl: bool = True,
-              subprocess: bool = True, sys: bool = False, aggressive: bool = True,
-              Event: bool = True, builtins: bool = True, signal: bool = True,
-              queue: bool = True, contextvars: bool = True, **kwargs: Any) -> bool:
+def patch_all(
+    socket: bool = True,
+    dns: bool = True,
+    time: bool = True,
+    select: bool = True,
+    thread: bool = True,
+    os: bool = True,
+    ssl: bool = True,
+    subprocess: bool = True,
+    sys: bool = False,
+    aggressive: bool = True,
+    Event: bool = True,
+    builtins: bool = True,
+    signal: bool = True,
+    queue: bool = True,
+    contextvars: bool = True,
+    **kwargs: Any,
+) -> bool:
     """Patch every supported module (each argument can leave one out).
 
     Order: os, time, thread (with ``Event``), sys, socket (with ``dns``,
@@ -557,10 +592,21 @@ def patch_all(socket: bool = True, dns: bool = True, time: bool = True, select: 
     :class:`~greenkit.events.DoNotPatch` from the will-patch-all event.
     """
     settings = {
-        "socket": socket, "dns": dns, "time": time, "select": select, "thread": thread,
-        "os": os, "ssl": ssl, "subprocess": subprocess, "sys": sys,
-        "aggressive": aggressive, "Event": Event, "builtins": builtins,
-        "signal": signal, "queue": queue, "contextvars": contextvars,
+        "socket": socket,
+        "dns": dns,
+        "time": time,
+        "select": select,
+        "thread": thread,
+        "os": os,
+        "ssl": ssl,
+        "subprocess": subprocess,
+        "sys": sys,
+        "aggressive": aggressive,
+        "Event": Event,
+        "builtins": builtins,
+        "signal": signal,
+        "queue": queue,
+        "contextvars": contextvars,
     }
     queued: list[str] = []
     first_time = not saved.get(_PATCH_ALL_SETTINGS)

@@ -18,16 +18,21 @@ from typing import Any, NoReturn
 
 __all__ = ["run"]
 
-USAGE = ("usage: python -m greenkit.monkey [--verbose] [--no-<name> | --<name>]... "
-         "[--module] (script | module) [args...]\n"
-         "  <name> is an argument of greenkit.monkey.patch_all: {names}")
+USAGE = (
+    "usage: python -m greenkit.monkey [--verbose] [--no-<name> | --<name>]... "
+    "[--module] (script | module) [args...]\n"
+    "  <name> is an argument of greenkit.monkey.patch_all: {names}"
+)
 
 
 def _patch_all_names() -> list[str]:
     from greenkit.monkey import patch_all
 
-    return [name for name, param in inspect.signature(patch_all).parameters.items()
-            if param.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+    return [
+        name
+        for name, param in inspect.signature(patch_all).parameters.items()
+        if param.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    ]
 
 
 def _usage_error(message: str, names: list[str]) -> NoReturn:
@@ -75,8 +80,7 @@ def run(argv: list[str]) -> None:
     options, verbose, as_module, target = parse(argv)
     patch_all(**options)
     if verbose:
-        print(f"greenkit.monkey: patch_all({options}); patched: {sorted(saved)}",
-              file=sys.stderr)
+        print(f"greenkit.monkey: patch_all({options}); patched: {sorted(saved)}", file=sys.stderr)
     sys.argv[:] = target
     if as_module:
         runpy.run_module(target[0], run_name="__main__", alter_sys=True)

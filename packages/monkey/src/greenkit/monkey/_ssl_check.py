@@ -39,13 +39,20 @@ def late_ssl_patch_message(source: types.ModuleType, target_name: str) -> str | 
     if ssl_mod is None:
         return None
     names = source.__implements__
-    originals = {id(getattr(ssl_mod, name)): getattr(ssl_mod, name)
-                 for name in names if hasattr(ssl_mod, name)}
+    originals = {
+        id(getattr(ssl_mod, name)): getattr(ssl_mod, name)
+        for name in names
+        if hasattr(ssl_mod, name)
+    }
 
     importers = []
     for module_name, module in list(sys.modules.items()):
-        if module is None or module is ssl_mod or _is_own(module_name) \
-                or _is_own(getattr(module, "__name__", "")):
+        if (
+            module is None
+            or module is ssl_mod
+            or _is_own(module_name)
+            or _is_own(getattr(module, "__name__", ""))
+        ):
             continue
         namespace = getattr(module, "__dict__", None)
         if not isinstance(namespace, dict):
@@ -62,12 +69,13 @@ def late_ssl_patch_message(source: types.ModuleType, target_name: str) -> str | 
 
     if not importers and not subclasses:
         return None
-    parts = ["Monkey-patching ssl after ssl has already been imported may lead to errors "
-             "or to blocking the event loop. Please monkey-patch earlier "
-             "(first thing in the main module)."]
+    parts = [
+        "Monkey-patching ssl after ssl has already been imported may lead to errors "
+        "or to blocking the event loop. Please monkey-patch earlier "
+        "(first thing in the main module)."
+    ]
     if importers:
-        parts.append("Modules that had direct imports (NOT patched): "
-                     f"{sorted(importers)}.")
+        parts.append(f"Modules that had direct imports (NOT patched): {sorted(importers)}.")
     if subclasses:
         parts.append(f"Subclasses (NOT patched): {sorted(subclasses)}.")
     return " ".join(parts)

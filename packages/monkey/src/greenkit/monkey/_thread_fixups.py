@@ -44,17 +44,26 @@ from greenkit import _originals
 __all__ = ["ThreadState", "renew_futures_lock", "renew_logging_locks"]
 
 #: Warnings when patching from a thread other than the main native thread.
-NOT_MAIN_NATIVE_THREAD = ("Monkey-patching outside the main native thread. Some APIs will not "
-                          "be available. Expect a KeyError to be printed at shutdown.")
-NOT_MAIN_THREAD_JOIN = ("Monkey-patching not on the main thread; "
-                        "threading.main_thread().join() will hang from a greenlet")
+NOT_MAIN_NATIVE_THREAD = (
+    "Monkey-patching outside the main native thread. Some APIs will not "
+    "be available. Expect a KeyError to be printed at shutdown."
+)
+NOT_MAIN_THREAD_JOIN = (
+    "Monkey-patching not on the main thread; "
+    "threading.main_thread().join() will hang from a greenlet"
+)
 
 
 class ThreadState:
     """The threading facts captured just before patching."""
 
-    def __init__(self, native_get_ident: Callable[[], int], main_thread: Any,
-                 on_main_thread: bool, rlock_class: type | None) -> None:
+    def __init__(
+        self,
+        native_get_ident: Callable[[], int],
+        main_thread: Any,
+        on_main_thread: bool,
+        rlock_class: type | None,
+    ) -> None:
         self.native_get_ident = native_get_ident
         self.native_ident = native_get_ident()
         self.main_thread = main_thread
@@ -113,8 +122,11 @@ class ThreadState:
             main = threading_mod._main_thread
             # Only for the original main thread: in a child forked by another
             # greenlet, threading made that greenlet's thread the main one.
-            if (main is self.main_thread and main.is_alive()
-                    and self.native_get_ident() == self.main_native_ident):
+            if (
+                main is self.main_thread
+                and main.is_alive()
+                and self.native_get_ident() == self.main_native_ident
+            ):
                 main._ident = threading_mod.get_ident()
             if self.main_ended is not None:
                 self.main_ended.set()
@@ -122,8 +134,9 @@ class ThreadState:
 
         return _shutdown
 
-    def _main_join(self, threading_mod: types.ModuleType,
-                   native_join: Callable[..., None]) -> Callable[..., None]:
+    def _main_join(
+        self, threading_mod: types.ModuleType, native_join: Callable[..., None]
+    ) -> Callable[..., None]:
         """``main_thread().join`` usable from a greenlet of the main thread.
 
         The native join waits on a real lock released only at interpreter
@@ -140,7 +153,7 @@ class ThreadState:
                 native_join(timeout)
             elif threading_mod.current_thread() is main:
                 raise RuntimeError("cannot join current thread")
-            elif main.is_alive():   # not in a child forked by another greenlet
+            elif main.is_alive():  # not in a child forked by another greenlet
                 ended.wait(timeout)
 
         return join

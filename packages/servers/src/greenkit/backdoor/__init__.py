@@ -42,8 +42,9 @@ class _Connection:
         self.closed = False
 
     def write(self, text: str) -> int:
-        self.sock.sendall(text.replace("\r\n", "\n").replace("\n", "\r\n").encode(
-            self.encoding, self.errors))
+        self.sock.sendall(
+            text.replace("\r\n", "\n").replace("\n", "\r\n").encode(self.encoding, self.errors)
+        )
         return len(text)
 
     def writelines(self, lines: Any) -> None:
@@ -143,10 +144,16 @@ class BackdoorServer(StreamServer):
     console whose namespace starts with ``locals`` and which prints
     ``banner`` (default: the Python version) first."""
 
-    def __init__(self, listener: Any, locals: dict[str, Any] | None = None,  # noqa: A002
-                 banner: str | None = None, **server_args: Any) -> None:
-        StreamServer.__init__(self, listener, spawn=server_args.pop("spawn", "default"),
-                              **server_args)
+    def __init__(
+        self,
+        listener: Any,
+        locals: dict[str, Any] | None = None,  # noqa: A002
+        banner: str | None = None,
+        **server_args: Any,
+    ) -> None:
+        StreamServer.__init__(
+            self, listener, spawn=server_args.pop("spawn", "default"), **server_args
+        )
         self.locals = locals
         self.banner = banner
 
@@ -165,8 +172,7 @@ class BackdoorServer(StreamServer):
     def _banner(self) -> str:
         if self.banner is not None:
             return self.banner
-        return (f"Python {sys.version} on {sys.platform}\n"
-                f"(greenkit backdoor in {getcurrent()!r})")
+        return f"Python {sys.version} on {sys.platform}\n(greenkit backdoor in {getcurrent()!r})"
 
     def handle(self, conn: Any, address: Any) -> None:
         """Run a console on ``conn`` until the client quits or disconnects."""

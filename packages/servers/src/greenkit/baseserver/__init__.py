@@ -81,8 +81,9 @@ def parse_address(address: Any) -> tuple[int, tuple[Any, ...]]:
         if host.startswith("[") and host.endswith("]"):
             host = host[1:-1]
         return _family_of_host(host), (host, _parse_port(port, address))
-    raise TypeError(f"Expected a socket, an address tuple, a port or a 'host:port' "
-                    f"string, got {address!r}")
+    raise TypeError(
+        f"Expected a socket, an address tuple, a port or a 'host:port' string, got {address!r}"
+    )
 
 
 class BaseServer:
@@ -114,8 +115,9 @@ class BaseServer:
     pool: Any = None
     family: int = _stdlib_socket.AF_INET
 
-    def __init__(self, listener: Any, handle: Callable[..., Any] | None = None,
-                 spawn: Any = _DEFAULT_SPAWN) -> None:
+    def __init__(
+        self, listener: Any, handle: Callable[..., Any] | None = None, spawn: Any = _DEFAULT_SPAWN
+    ) -> None:
         self._stop_event = Event()
         self._stop_event.set()
         self._watcher: Any = None
@@ -167,8 +169,9 @@ class BaseServer:
             self.pool = None
             self._spawn = spawn
         else:
-            raise TypeError(f"spawn must be 'default', None, an int, a pool or a callable: "
-                            f"{spawn!r}")
+            raise TypeError(
+                f"spawn must be 'default', None, an int, a pool or a callable: {spawn!r}"
+            )
 
     def set_handle(self, handle: Callable[..., Any] | None) -> None:
         """Use ``handle`` (or, when None, the ``handle`` method) for each connection."""

@@ -70,18 +70,27 @@ __all__ = [
 ]
 
 _CONNECTION_ERRORS = tuple(
-    code for code in (
-        errno.EPIPE, errno.ECONNRESET, errno.ECONNABORTED, errno.ESHUTDOWN,
-        errno.ENOTCONN, errno.EBADF, getattr(errno, "EPROTOTYPE", None),
-    ) if code is not None
+    code
+    for code in (
+        errno.EPIPE,
+        errno.ECONNRESET,
+        errno.ECONNABORTED,
+        errno.ESHUTDOWN,
+        errno.ENOTCONN,
+        errno.EBADF,
+        getattr(errno, "EPROTOTYPE", None),
+    )
+    if code is not None
 )
 _NO_BODY_CODES = frozenset((204, 304))
 _c_recv = _socket.socket.recv
 
 
 def _canned(status: str, body: str) -> bytes:
-    return (f"HTTP/1.1 {status}\r\nConnection: close\r\nContent-Type: text/plain\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n{body}").encode("latin-1")
+    return (
+        f"HTTP/1.1 {status}\r\nConnection: close\r\nContent-Type: text/plain\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n{body}"
+    ).encode("latin-1")
 
 
 _BAD_REQUEST = _canned("400 Bad Request", "")
@@ -325,14 +334,15 @@ class WSGIHandler:
 
     def _is_connection_error(self, ex: BaseException) -> bool:
         return isinstance(ex, (ConnectionError, TimeoutError)) or (
-            isinstance(ex, OSError) and ex.errno in self.ignored_socket_errors)
+            isinstance(ex, OSError) and ex.errno in self.ignored_socket_errors
+        )
 
     def _send_error_response_if_possible(self, response: bytes) -> None:
         self.close_connection = True
         if self.headers_sent or self.socket is None:
             return
         self.headers_sent = True
-        self.status = response[9:response.index(b"\r\n")].decode("latin-1")
+        self.status = response[9 : response.index(b"\r\n")].decode("latin-1")
         try:
             self.socket.sendall(response)
         except OSError:
@@ -362,6 +372,7 @@ class WSGIHandler:
     def _print_unexpected_exc(self) -> None:
         """Print the exception being handled (for errors with nowhere to go)."""
         import traceback
+
         traceback.print_exc()
 
     # -- reading a request ---------------------------------------------------
@@ -382,8 +393,11 @@ class WSGIHandler:
             line = self.read_requestline()
         except OSError:
             return None
-        if line == b"\r\n" or line == "\r\n" or (
-                self.accept_bare_lf and (line == b"\n" or line == "\n")):
+        if (
+            line == b"\r\n"
+            or line == "\r\n"
+            or (self.accept_bare_lf and (line == b"\n" or line == "\n"))
+        ):
             # RFC 9112 §2.2: one empty line before a request line is ignored.
             try:
                 line = self.read_requestline()
@@ -429,7 +443,7 @@ class WSGIHandler:
         command, path, version = parse_request_line(raw_requestline, bare_lf)
         self.command, self.path, self.request_version = command, path, version
         if path[0] == "/" and "#" not in path and command != "CONNECT":
-            self._target_path, self._target_authority = path, None     # origin-form
+            self._target_path, self._target_authority = path, None  # origin-form
         else:
             self._target_path, self._target_authority = split_target(command, path)
         headers = self.headers = self._read_headers()
@@ -441,7 +455,8 @@ class WSGIHandler:
             self.close_connection = not has_token(connection, "keep-alive")
         else:
             self.close_connection = command == "CONNECT" or (
-                connection is not None and has_token(connection, "close"))
+                connection is not None and has_token(connection, "close")
+            )
         self._upgrade_requested = has_token(connection, "upgrade") or "upgrade" in fields
         if self._upgrade_requested:
             # Whatever the answer, this connection serves no other request.
@@ -452,11 +467,15 @@ class WSGIHandler:
         else:
             self.content_length, chunked = body_framing(encodings, lengths, http10)
         continue_socket = None
-        if (not http10 and (headers.get("Expect") or "").lower() == "100-continue"
-                and (chunked or self.content_length)):
+        if (
+            not http10
+            and (headers.get("Expect") or "").lower() == "100-continue"
+            and (chunked or self.content_length)
+        ):
             continue_socket = self.socket
-        self.wsgi_input = Input(self.rfile, self.content_length, socket=continue_socket,
-                                chunked_input=chunked)
+        self.wsgi_input = Input(
+            self.rfile, self.content_length, socket=continue_socket, chunked_input=chunked
+        )
         if self._upgrade_requested and not chunked and self.content_length is None:
             # No body: what follows the headers is the new protocol's.
             self.wsgi_input._passthrough = True
@@ -567,9 +586,14 @@ class WSGIHandler:
     def process_result(self) -> None:
         """Send the application's result (see the module docstring)."""
         result = self.result
-        if (type(result) in (list, tuple) and not self.headers_sent
-                and self.provided_content_length is None and self.code not in _NO_BODY_CODES
-                and self.code is not None and self.code >= 200):
+        if (
+            type(result) in (list, tuple)
+            and not self.headers_sent
+            and self.provided_content_length is None
+            and self.code not in _NO_BODY_CODES
+            and self.code is not None
+            and self.code >= 200
+        ):
             try:
                 body = b"".join(result)
             except TypeError:
@@ -587,12 +611,15 @@ class WSGIHandler:
             self._send_response_start(None, b"")
         if self.response_use_chunked:
             self.socket.sendall(b"0\r\n\r\n")
-        if (self.provided_content_length is not None
-                and self.provided_content_length != self.response_length):
+        if (
+            self.provided_content_length is not None
+            and self.provided_content_length != self.response_length
+        ):
             self.close_connection = True
 
-    def start_response(self, status: str, headers: list[tuple[str, str]],
-                       exc_info: Any = None) -> Callable[[Any], None]:
+    def start_response(
+        self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Callable[[Any], None]:
         """The WSGI ``start_response``: validate and remember the status and
         headers (sent with the first body bytes); return ``write``."""
         if exc_info:
@@ -629,7 +656,8 @@ class WSGIHandler:
         if code == 304 and provided_length not in (None, "0"):
             raise self.ApplicationError(
                 f"Invalid Content-Length for 304 response: {provided_length!r} "
-                f"(must be absent or zero)")
+                f"(must be absent or zero)"
+            )
         block = "".join(lines).encode("latin-1")
         status_bytes = status.encode("latin-1")
         self.status = status
@@ -638,9 +666,11 @@ class WSGIHandler:
         self._status_bytes = status_bytes
         self._header_bytes = block
         self.provided_date = provided_date
-        self.provided_content_length = (int(provided_length)
-                                        if provided_length is not None and
-                                        provided_length.strip().isdigit() else None)
+        self.provided_content_length = (
+            int(provided_length)
+            if provided_length is not None and provided_length.strip().isdigit()
+            else None
+        )
         return self.write
 
     def finalize_headers(self) -> None:
@@ -681,12 +711,13 @@ class WSGIHandler:
             raise self.ApplicationError("The application did not call start_response()")
         wsgi_input = self.wsgi_input
         if wsgi_input is not None and wsgi_input._error is not None:
-            self.close_connection = True        # the request body's framing failed
+            self.close_connection = True  # the request body's framing failed
         given = len(self.response_headers)
         self._known_length = body_length
         self.finalize_headers()
-        added = "".join([f"{name}: {value}\r\n" for name, value in
-                         self.response_headers[given:]]).encode("latin-1")
+        added = "".join(
+            [f"{name}: {value}\r\n" for name, value in self.response_headers[given:]]
+        ).encode("latin-1")
         extra = [b"HTTP/1.1 ", self._status_bytes, b"\r\n", self._header_bytes, added, b"\r\n"]
         self.headers_sent = True
         if self.code == 101 and self._upgrade_requested:
@@ -735,8 +766,7 @@ class WSGIHandler:
         if isinstance(address, tuple):
             address = address[0]
         status = (self.status or "000").split()[0]
-        return (f'{address or "-"} - - [{now}] "{self.requestline or ""}" '
-                f"{status} {length} {delta}")
+        return f'{address or "-"} - - [{now}] "{self.requestline or ""}" {status} {length} {delta}'
 
     def log_request(self) -> None:
         """Write the access-log line to the server's ``log``."""
@@ -798,10 +828,18 @@ class WSGIServer(StreamServer):
 
     application: Any = None
 
-    def __init__(self, listener: Any, application: Any = None, backlog: int | None = None,
-                 spawn: Any = "default", log: Any = "default", error_log: Any = "default",
-                 handler_class: type[WSGIHandler] | None = None, environ: Any = None,
-                 **ssl_args: Any) -> None:
+    def __init__(
+        self,
+        listener: Any,
+        application: Any = None,
+        backlog: int | None = None,
+        spawn: Any = "default",
+        log: Any = "default",
+        error_log: Any = "default",
+        handler_class: type[WSGIHandler] | None = None,
+        environ: Any = None,
+        **ssl_args: Any,
+    ) -> None:
         StreamServer.__init__(self, listener, backlog=backlog, spawn=spawn, **ssl_args)
         if application is not None:
             self.application = application
@@ -843,6 +881,7 @@ class WSGIServer(StreamServer):
                     name = host or "0.0.0.0"
                 else:
                     import socket as _stdlib_socket
+
                     try:
                         name = _stdlib_socket.getfqdn(host)
                     except OSError:
@@ -857,4 +896,3 @@ class WSGIServer(StreamServer):
         """Serve one connection with a new ``handler_class``."""
         handler = self.handler_class(sock, address, self)
         handler.handle()
-

@@ -71,8 +71,10 @@ _FIELD_LINE = rf"({TOKEN_PATTERN}):[ \t]*([\t\x20-\x7e\x80-\xff]*)"
 _OBS_FOLD = r"[ \t]+([\t\x20-\x7e\x80-\xff]*)"
 # Each line ending in CRLF, or (the accept_bare_lf switch, RFC 9112 §2.2) in LF too.
 _LINES = {
-    bare_lf: tuple(re.compile(pattern + (r"\r?\n" if bare_lf else r"\r\n"))
-                   for pattern in (_REQUEST_LINE, _FIELD_LINE, _OBS_FOLD))
+    bare_lf: tuple(
+        re.compile(pattern + (r"\r?\n" if bare_lf else r"\r\n"))
+        for pattern in (_REQUEST_LINE, _FIELD_LINE, _OBS_FOLD)
+    )
     for bare_lf in (False, True)
 }
 
@@ -111,8 +113,13 @@ def parse_request_line(line: str, bare_lf: bool = False) -> tuple[str, str, str]
         # visible ASCII (no SP after the split), HTTP/1.x and CRLF.
         method, target, version = parts
         version = _VERSIONS_CRLF.get(version, "")
-        if (version and method in _valid_methods and target.isascii()
-                and target.isprintable() and target):
+        if (
+            version
+            and method in _valid_methods
+            and target.isascii()
+            and target.isprintable()
+            and target
+        ):
             return method, target, version
     match = _LINES[bare_lf][0].fullmatch(line)
     if match is None:
@@ -192,8 +199,9 @@ def has_token(values: list[str] | None, token: str) -> bool:
     return False
 
 
-def body_framing(transfer_encodings: list[str] | None, content_lengths: list[str] | None,
-                 http10: bool) -> tuple[int | None, bool]:
+def body_framing(
+    transfer_encodings: list[str] | None, content_lengths: list[str] | None, http10: bool
+) -> tuple[int | None, bool]:
     """``(content_length, chunked)`` of a request by RFC 9112 §6."""
     if transfer_encodings is not None:
         if http10:
@@ -248,8 +256,9 @@ def _content_length(values: list[str]) -> int:
     return int(length)
 
 
-def read_fields(readline: Callable[[int], bytes],
-                bare_lf: bool = False) -> list[tuple[str, str]] | None:
+def read_fields(
+    readline: Callable[[int], bytes], bare_lf: bool = False
+) -> list[tuple[str, str]] | None:
     """The field lines up to the empty line (RFC 9112 §5), as ``(name, value)``
     with obs-folds replaced by SP; None if the input ends first.  Lines end
     in CRLF (or LF too, with ``bare_lf``)."""

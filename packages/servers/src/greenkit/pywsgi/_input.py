@@ -38,11 +38,26 @@ class Input:
     ``Expect: 100-continue``).
     """
 
-    __slots__ = ("rfile", "content_length", "socket", "position", "chunked_input",
-                 "chunk_length", "_chunk_ended", "_error", "_passthrough")
+    __slots__ = (
+        "rfile",
+        "content_length",
+        "socket",
+        "position",
+        "chunked_input",
+        "chunk_length",
+        "_chunk_ended",
+        "_error",
+        "_passthrough",
+    )
 
-    def __init__(self, rfile: Any, content_length: int | None, socket: Any = None,
-                 position: int = 0, chunked_input: bool = False) -> None:
+    def __init__(
+        self,
+        rfile: Any,
+        content_length: int | None,
+        socket: Any = None,
+        position: int = 0,
+        chunked_input: bool = False,
+    ) -> None:
         self.rfile = rfile
         self.content_length = content_length
         self.socket = socket
@@ -89,8 +104,10 @@ class Input:
         return size
 
     def _short(self) -> OSError:
-        return IncompleteBody(f"unexpected end of file while reading request at position "
-                       f"{self.position} (of {self.content_length} bytes)")
+        return IncompleteBody(
+            f"unexpected end of file while reading request at position "
+            f"{self.position} (of {self.content_length} bytes)"
+        )
 
     def _read_plain(self, size: int | None) -> bytes:
         size = self._limit(size)

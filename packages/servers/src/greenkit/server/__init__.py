@@ -40,12 +40,16 @@ DEFAULT_REUSE_ADDR: int | None = None if sys.platform == "win32" else 1
 
 def _set_reuse_addr(sock: Any, reuse_addr: Any) -> None:
     if reuse_addr is not None:
-        sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR,
-                        sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR) | reuse_addr)
+        sock.setsockopt(
+            _socket.SOL_SOCKET,
+            _socket.SO_REUSEADDR,
+            sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR) | reuse_addr,
+        )
 
 
-def _tcp_listener(address: Any, backlog: int = 50, reuse_addr: Any = None,
-                  family: int = _socket.AF_INET) -> Any:
+def _tcp_listener(
+    address: Any, backlog: int = 50, reuse_addr: Any = None, family: int = _socket.AF_INET
+) -> Any:
     """A new cooperative TCP socket bound to ``address`` and listening."""
     sock = _gsocket.socket(family=family)
     try:
@@ -58,8 +62,9 @@ def _tcp_listener(address: Any, backlog: int = 50, reuse_addr: Any = None,
     return sock
 
 
-def _udp_socket(address: Any, backlog: int = 50, reuse_addr: Any = None,
-                family: int = _socket.AF_INET) -> Any:
+def _udp_socket(
+    address: Any, backlog: int = 50, reuse_addr: Any = None, family: int = _socket.AF_INET
+) -> Any:
     """A new cooperative UDP socket bound to ``address`` (``backlog`` is unused)."""
     sock = _gsocket.socket(family=family, type=_socket.SOCK_DGRAM)
     try:
@@ -156,10 +161,16 @@ class StreamServer(BaseServer):
     #: Seconds a client has to send its whole PROXY protocol header.
     proxy_protocol_timeout = 10.0
 
-    def __init__(self, listener: Any, handle: Callable[..., Any] | None = None,
-                 backlog: int | None = None, spawn: Any = "default",
-                 proxy_protocol: bool | str = False,
-                 proxy_protocol_timeout: float | None = None, **ssl_args: Any) -> None:
+    def __init__(
+        self,
+        listener: Any,
+        handle: Callable[..., Any] | None = None,
+        backlog: int | None = None,
+        spawn: Any = "default",
+        proxy_protocol: bool | str = False,
+        proxy_protocol_timeout: float | None = None,
+        **ssl_args: Any,
+    ) -> None:
         BaseServer.__init__(self, listener, handle=handle, spawn=spawn)
         try:
             self.proxy_protocol_versions = _proxy_versions(proxy_protocol)
@@ -201,13 +212,18 @@ class StreamServer(BaseServer):
             self._handle = self.wrap_socket_and_handle
 
     @classmethod
-    def get_listener(cls, address: Any, backlog: int | None = None,
-                     family: int | None = None) -> Any:
+    def get_listener(
+        cls, address: Any, backlog: int | None = None, family: int | None = None
+    ) -> Any:
         """A listening socket for ``address`` as this class makes them."""
         if backlog is None:
             backlog = cls.backlog
-        return _tcp_listener(address, backlog=backlog, reuse_addr=cls.reuse_addr,
-                             family=_socket.AF_INET if family is None else family)
+        return _tcp_listener(
+            address,
+            backlog=backlog,
+            reuse_addr=cls.reuse_addr,
+            family=_socket.AF_INET if family is None else family,
+        )
 
     def init_socket(self) -> None:
         if "socket" not in self.__dict__:
@@ -219,7 +235,7 @@ class StreamServer(BaseServer):
         try:
             fd, address = _c_accept(_raw_socket(sock))
         except (BlockingIOError, InterruptedError, ConnectionAbortedError):
-            return None     # nothing (left) to take: a client that gave up is no error
+            return None  # nothing (left) to take: a client that gave up is no error
         try:
             client = _gsocket.socket(sock.family, sock.type, sock.proto, fileno=fd)
         except BaseException:
@@ -268,8 +284,9 @@ class DatagramServer(BaseServer):
     @classmethod
     def get_listener(cls, address: Any, family: int | None = None) -> Any:
         """A bound UDP socket for ``address`` as this class makes them."""
-        return _udp_socket(address, reuse_addr=cls.reuse_addr,
-                           family=_socket.AF_INET if family is None else family)
+        return _udp_socket(
+            address, reuse_addr=cls.reuse_addr, family=_socket.AF_INET if family is None else family
+        )
 
     def init_socket(self) -> None:
         if "socket" not in self.__dict__:

@@ -38,7 +38,11 @@ V1_MAX_LENGTH = 107
 _PORT = r"(0|[1-9][0-9]{0,4})"
 _V1 = re.compile(
     rb"PROXY (?:(TCP4|TCP6) ([0-9A-Fa-f.:]+) ([0-9A-Fa-f.:]+) "
-    + _PORT.encode() + b" " + _PORT.encode() + rb"|UNKNOWN(?: [^\r\n]*)?)\r\n")
+    + _PORT.encode()
+    + b" "
+    + _PORT.encode()
+    + rb"|UNKNOWN(?: [^\r\n]*)?)\r\n"
+)
 _ADDRESS_LENGTHS = {0x11: 12, 0x21: 36, 0x31: 216}
 
 
@@ -105,7 +109,7 @@ def _check_tlvs(data: bytes) -> None:
     while position < len(data):
         if position + 3 > len(data):
             raise ProxyProtocolError("truncated PROXY v2 TLV")
-        position += 3 + int.from_bytes(data[position + 1:position + 3], "big")
+        position += 3 + int.from_bytes(data[position + 1 : position + 3], "big")
     if position != len(data):
         raise ProxyProtocolError("truncated PROXY v2 TLV")
 

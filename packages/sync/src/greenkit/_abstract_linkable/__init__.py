@@ -367,8 +367,9 @@ class AbstractLinkable:
             return self._wait_foreign(cur, timeout, consume, catch)
         return self._wait_here(cur, timeout, consume, catch, self._multithreaded())
 
-    def _wait_here(self, hub: Hub, timeout: TimeoutArg, consume: bool, catch: bool,
-                   keepalive: bool) -> bool:
+    def _wait_here(
+        self, hub: Hub, timeout: TimeoutArg, consume: bool, catch: bool, keepalive: bool
+    ) -> bool:
         """Wait as a greenlet of the owning hub."""
         switch = getcurrent().switch
         timer = start_for_call(timeout)
@@ -487,8 +488,10 @@ class AbstractLinkable:
         self.hub = None
 
     def __repr__(self) -> str:
-        return (f"<{type(self).__module__}.{type(self).__name__} at {id(self):#x}"
-                f"{self._repr_state()} links={self.linkcount()}>")
+        return (
+            f"<{type(self).__module__}.{type(self).__name__} at {id(self):#x}"
+            f"{self._repr_state()} links={self.linkcount()}>"
+        )
 
     def _repr_state(self) -> str:
         return ""

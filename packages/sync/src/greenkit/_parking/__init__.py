@@ -217,8 +217,9 @@ class ParkingLot(Generic[W]):
 
     # -- parking -------------------------------------------------------------------
 
-    def _park(self, hub: Hub, line: deque[W], waiter: W, timeout: TimeoutArg,
-              exception: Any) -> Any:
+    def _park(
+        self, hub: Hub, line: deque[W], waiter: W, timeout: TimeoutArg, exception: Any
+    ) -> Any:
         """Wait in *line* (which *waiter* has just joined) until woken with work
         to do; return the value the waiter was switched with.
 
@@ -228,9 +229,11 @@ class ParkingLot(Generic[W]):
         waiter waits again, first in line.  On any exception it leaves the
         line, and :meth:`_interrupted` decides what happens.
         """
-        keepalive = keep_loop_alive(hub) if (
-            self._shared or (hub is not self._hub and self._foreign(hub))
-        ) else None
+        keepalive = (
+            keep_loop_alive(hub)
+            if (self._shared or (hub is not self._hub and self._foreign(hub)))
+            else None
+        )
         # (No deadline object at all without a timeout: this is the hot path.)
         timer = None if timeout is None else start_for_call(timeout, exception)
         try:
@@ -262,8 +265,9 @@ class ParkingLot(Generic[W]):
         waits again); may raise instead (e.g. ``ShutDown``)."""
         return False
 
-    def _interrupted(self, line: deque[W], waiter: W, ex: BaseException,
-                     own_deadline: bool, picked: bool) -> Any:
+    def _interrupted(
+        self, line: deque[W], waiter: W, ex: BaseException, own_deadline: bool, picked: bool
+    ) -> Any:
         """A waiter of *line* got exception *ex* (``own_deadline``: the expiry of
         its call's timeout) and has left the line; ``picked``: an unpark pass
         had already taken it out (its turn came).  Return :data:`RAISE` to

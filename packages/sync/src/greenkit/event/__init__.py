@@ -154,8 +154,11 @@ class AsyncResult(AbstractLinkable):
         if self._links:
             self._check_and_notify()
 
-    def set_exception(self, exception: BaseException | type[BaseException],
-                      exc_info: tuple[Any, Any, TracebackType | None] | None = None) -> None:
+    def set_exception(
+        self,
+        exception: BaseException | type[BaseException],
+        exc_info: tuple[Any, Any, TracebackType | None] | None = None,
+    ) -> None:
         """Store ``exception`` and wake every waiter: :meth:`get` raises it.
 
         ``exc_info``, a ``sys.exc_info()`` triple, gives the traceback to raise

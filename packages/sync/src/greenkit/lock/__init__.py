@@ -76,8 +76,10 @@ class Semaphore(AbstractLinkable):
         self._ident: Any = None
 
     def __str__(self) -> str:
-        return (f"<{type(self).__name__} at {id(self):#x} counter={self.counter} "
-                f"links={self.linkcount()}>")
+        return (
+            f"<{type(self).__name__} at {id(self):#x} counter={self.counter} "
+            f"links={self.linkcount()}>"
+        )
 
     def _repr_state(self) -> str:
         return f" counter={self.counter}"
@@ -154,8 +156,9 @@ class Semaphore(AbstractLinkable):
     def __enter__(self) -> bool:
         return self.acquire()
 
-    def __exit__(self, typ: type[BaseException] | None, value: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, typ: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.release()
 
     def _at_fork_reinit(self) -> None:
@@ -233,8 +236,10 @@ class RLock:
         self._count = 0
 
     def __repr__(self) -> str:
-        return (f"<{type(self).__module__}.{type(self).__name__} at {id(self):#x} "
-                f"owner={self._owner!r} count={self._count} block={self._block!r}>")
+        return (
+            f"<{type(self).__module__}.{type(self).__name__} at {id(self):#x} "
+            f"owner={self._owner!r} count={self._count} block={self._block!r}>"
+        )
 
     def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
         """Acquire it (again, if the current greenlet holds it: the count goes up).
@@ -263,8 +268,9 @@ class RLock:
     def __enter__(self) -> bool:
         return self.acquire()
 
-    def __exit__(self, typ: type[BaseException] | None, value: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, typ: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.release()
 
     def locked(self) -> bool:
@@ -366,8 +372,9 @@ class DummySemaphore:
     def __enter__(self) -> bool:
         return True
 
-    def __exit__(self, typ: type[BaseException] | None, value: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, typ: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
         pass
 
     def _at_fork_reinit(self) -> None:

@@ -133,8 +133,9 @@ class SimpleQueue(ParkingLot[Waiter], QueueFace[_T]):
     #: True once ``shutdown()`` was called.
     is_shutdown: bool
 
-    def __init__(self, maxsize: int | None = None, items: Iterable[_T] = (),
-                 _warn_depth: int = 2) -> None:
+    def __init__(
+        self, maxsize: int | None = None, items: Iterable[_T] = (), _warn_depth: int = 2
+    ) -> None:
         if maxsize is not None and maxsize <= 0:
             if maxsize == 0:
                 warnings.warn(
@@ -469,7 +470,6 @@ class SimpleQueue(ParkingLot[Waiter], QueueFace[_T]):
         """``shutdown(immediate=True)`` dropped one item."""
 
 
-
 # -- Queue (joinable) ----------------------------------------------------------------
 
 
@@ -486,8 +486,13 @@ class Queue(SimpleQueue[_T]):
     #: How many items were put and not yet reported done by ``task_done()``.
     unfinished_tasks: int
 
-    def __init__(self, maxsize: int | None = None, items: Iterable[_T] = (),
-                 unfinished_tasks: int | None = None, _warn_depth: int = 2) -> None:
+    def __init__(
+        self,
+        maxsize: int | None = None,
+        items: Iterable[_T] = (),
+        unfinished_tasks: int | None = None,
+        _warn_depth: int = 2,
+    ) -> None:
         self._join_waiters: deque[Any] = deque()
         SimpleQueue.__init__(self, maxsize, items, _warn_depth + 1)
         self.unfinished_tasks = self._qsize() if unfinished_tasks is None else unfinished_tasks
@@ -557,8 +562,9 @@ class Queue(SimpleQueue[_T]):
         # Queue.join's line: woken with tasks still unfinished, wait again.
         return bool(self.unfinished_tasks)
 
-    def _interrupted(self, line: deque[Any], waiter: Waiter, ex: BaseException,
-                     own_deadline: bool, picked: bool) -> Any:
+    def _interrupted(
+        self, line: deque[Any], waiter: Waiter, ex: BaseException, own_deadline: bool, picked: bool
+    ) -> Any:
         if line is self._join_waiters:
             return False if own_deadline else RAISE
         return SimpleQueue._interrupted(self, line, waiter, ex, own_deadline, picked)
@@ -590,8 +596,12 @@ class UnboundQueue(Queue[_T]):
 
     __slots__ = ()
 
-    def __init__(self, maxsize: int | None = None, items: Iterable[_T] = (),
-                 unfinished_tasks: int | None = None) -> None:
+    def __init__(
+        self,
+        maxsize: int | None = None,
+        items: Iterable[_T] = (),
+        unfinished_tasks: int | None = None,
+    ) -> None:
         if maxsize is not None:
             raise ValueError("UnboundQueue has no maxsize")
         Queue.__init__(self, None, items, unfinished_tasks)

@@ -102,9 +102,7 @@ class Channel(ParkingLot[_ItemWaiter], QueueFace[_T]):
             check_timeout(timeout)
         getters = self.getters
         hub = hub_if_running_in_it()
-        if hub is not None or not block or (
-            timeout is not None and nonblocking(timeout)
-        ):
+        if hub is not None or not block or (timeout is not None and nonblocking(timeout)):
             while getters:
                 try:
                     getter = getters.popleft()
@@ -153,9 +151,7 @@ class Channel(ParkingLot[_ItemWaiter], QueueFace[_T]):
             wake(putter, None)
             return item
         hub = hub_if_running_in_it()
-        if hub is not None or not block or (
-            timeout is not None and nonblocking(timeout)
-        ):
+        if hub is not None or not block or (timeout is not None and nonblocking(timeout)):
             raise Empty
         hub = this_thread.hub or get_hub()
         waiter = _ItemWaiter(hub)
@@ -169,8 +165,14 @@ class Channel(ParkingLot[_ItemWaiter], QueueFace[_T]):
             self._schedule_unlock()
         return result
 
-    def _interrupted(self, line: deque[_ItemWaiter], waiter: _ItemWaiter, ex: BaseException,
-                     own_deadline: bool, picked: bool) -> Any:
+    def _interrupted(
+        self,
+        line: deque[_ItemWaiter],
+        waiter: _ItemWaiter,
+        ex: BaseException,
+        own_deadline: bool,
+        picked: bool,
+    ) -> Any:
         if picked:
             if line is self.putters:
                 # A getter took the item already: only the wake-up was late.

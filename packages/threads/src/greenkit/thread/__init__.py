@@ -84,15 +84,23 @@ _excepthook = __thread__._excepthook
 _ExceptHookArgs = __thread__._ExceptHookArgs
 _native_stack_size = __thread__.stack_size
 # Looked up now: once patched, _thread's are ours (3.13+ has them).
-_native_shutdown = (get_original("_thread", "_shutdown")
-                    if hasattr(__thread__, "_shutdown") else None)
+_native_shutdown = (
+    get_original("_thread", "_shutdown") if hasattr(__thread__, "_shutdown") else None
+)
 _native_get_main_thread_ident: Callable[[], int] = get_original(
     "_thread",
-    "_get_main_thread_ident" if hasattr(__thread__, "_get_main_thread_ident") else "get_ident")
+    "_get_main_thread_ident" if hasattr(__thread__, "_get_main_thread_ident") else "get_ident",
+)
 
 #: The names of ``_thread`` re-exported unchanged.
-__imports__ = ["error", "TIMEOUT_MAX", "interrupt_main", "get_native_id",
-               "_excepthook", "_ExceptHookArgs"]
+__imports__ = [
+    "error",
+    "TIMEOUT_MAX",
+    "interrupt_main",
+    "get_native_id",
+    "_excepthook",
+    "_ExceptHookArgs",
+]
 
 __all__ = [
     "LockType",
@@ -233,8 +241,9 @@ def _thread_done(_greenlet: Any) -> None:
     _running -= 1
 
 
-def start_new_thread(function: Callable[..., Any], args: tuple[Any, ...] = (),
-                     kwargs: dict[str, Any] | None = None) -> int:
+def start_new_thread(
+    function: Callable[..., Any], args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None
+) -> int:
     """Run ``function(*args, **kwargs)`` in a new greenlet; returns its ident.
 
     Arguments are checked like ``_thread.start_new_thread`` does.  An
@@ -374,8 +383,9 @@ _non_daemon: set[_ThreadHandle] = set()
 _handles: weakref.WeakSet[_ThreadHandle] = weakref.WeakSet()
 
 
-def start_joinable_thread(function: Callable[[], Any], handle: _ThreadHandle | None = None,
-                          daemon: bool = True) -> _ThreadHandle:
+def start_joinable_thread(
+    function: Callable[[], Any], handle: _ThreadHandle | None = None, daemon: bool = True
+) -> _ThreadHandle:
     """Run ``function()`` in a new greenlet; returns the handle (``handle``, if
     given) that ``join`` waits on.  A non-daemon one is waited for at exit."""
     global _running
@@ -426,8 +436,11 @@ def _after_fork_in_child() -> None:
             handle._set_done()
 
 
-os.register_at_fork(before=_note_forking_greenlet, after_in_parent=_forget_forking_greenlet,
-                    after_in_child=_after_fork_in_child)
+os.register_at_fork(
+    before=_note_forking_greenlet,
+    after_in_parent=_forget_forking_greenlet,
+    after_in_child=_after_fork_in_child,
+)
 
 
 def _get_main_thread_ident() -> int:

@@ -55,11 +55,26 @@ _get_ident = get_ident
 #: ``threading.RLock()`` falls back to the pure-Python RLock when this is None.
 _CRLock = None
 
-_CANDIDATES = ["local", "_start_new_thread", "_allocate_lock", "Lock", "_LockType", "_get_ident",
-               "_sleep", "_DummyThread", "get_ident", "_set_sentinel", "_CRLock",
-               # Python 3.13: threads are joined through handles.
-               "_start_joinable_thread", "_ThreadHandle", "_make_thread_handle",
-               "_thread_shutdown", "_get_main_thread_ident", "_DeleteDummyThreadOnDel"]
+_CANDIDATES = [
+    "local",
+    "_start_new_thread",
+    "_allocate_lock",
+    "Lock",
+    "_LockType",
+    "_get_ident",
+    "_sleep",
+    "_DummyThread",
+    "get_ident",
+    "_set_sentinel",
+    "_CRLock",
+    # Python 3.13: threads are joined through handles.
+    "_start_joinable_thread",
+    "_ThreadHandle",
+    "_make_thread_handle",
+    "_thread_shutdown",
+    "_get_main_thread_ident",
+    "_DeleteDummyThreadOnDel",
+]
 
 #: Monkey patching copies these into :mod:`threading` (those it has).
 __implements__ = [name for name in _CANDIDATES if hasattr(__threading__, name)]
@@ -90,7 +105,8 @@ class _DummyThread(_OriginalDummyThread):
     #: thread into the ``_MainThread`` of the child by assigning ``__class__``
     #: (3.11.8+, 3.12.2+); this subclass keeps a layout that allows it.
     _NEEDS_CLASS_FORK_FIXUP = (
-        sys.version_info[:3] >= (3, 11, 8) and sys.version_info[:3] != (3, 12, 0)
+        sys.version_info[:3] >= (3, 11, 8)
+        and sys.version_info[:3] != (3, 12, 0)
         and sys.version_info[:3] != (3, 12, 1)
     )
 

@@ -92,11 +92,20 @@ class ThreadResult:
     delivered result.
     """
 
-    __slots__ = ("receiver", "hub", "context", "value", "exc_info", "async_watcher",
-                 "_call_when_ready", "__weakref__")
+    __slots__ = (
+        "receiver",
+        "hub",
+        "context",
+        "value",
+        "exc_info",
+        "async_watcher",
+        "_call_when_ready",
+        "__weakref__",
+    )
 
-    def __init__(self, receiver: Callable[[Any], Any] | None, hub: Any,
-                 call_when_ready: Callable[[], Any]) -> None:
+    def __init__(
+        self, receiver: Callable[[Any], Any] | None, hub: Any, call_when_ready: Callable[[], Any]
+    ) -> None:
         self.receiver = receiver
         self.hub = hub
         self.context: Any = None
@@ -191,12 +200,21 @@ class _WorkerGreenlet(RawGreenlet):  # type: ignore[misc]
 
     def __repr__(self) -> str:
         hub = get_hub_if_exists() if _get_ident() == self.thread_ident else None
-        return (f"<ThreadPoolWorker at {id(self):#x} thread_ident={self.thread_ident:#x} "
-                f"threadpool-hub={self._threadpool.hub!r} hub={hub!r}>")
+        return (
+            f"<ThreadPoolWorker at {id(self):#x} thread_ident={self.thread_ident:#x} "
+            f"threadpool-hub={self._threadpool.hub!r} hub={hub!r}>"
+        )
 
-    def _before_run_task(self, func: Any, args: Any, kwargs: Any, thread_result: Any,
-                         _sys: Any = sys, _get_thread_profile: Any = _get_thread_profile,
-                         _get_thread_trace: Any = _get_thread_trace) -> None:
+    def _before_run_task(
+        self,
+        func: Any,
+        args: Any,
+        kwargs: Any,
+        thread_result: Any,
+        _sys: Any = sys,
+        _get_thread_profile: Any = _get_thread_profile,
+        _get_thread_trace: Any = _get_thread_trace,
+    ) -> None:
         profile = _get_thread_profile()
         if profile is not None:
             _sys.setprofile(profile)
@@ -204,8 +222,9 @@ class _WorkerGreenlet(RawGreenlet):  # type: ignore[misc]
         if trace is not None:
             _sys.settrace(trace)
 
-    def _after_run_task(self, func: Any, args: Any, kwargs: Any, thread_result: Any,
-                        _sys: Any = sys) -> None:
+    def _after_run_task(
+        self, func: Any, args: Any, kwargs: Any, thread_result: Any, _sys: Any = sys
+    ) -> None:
         # Setting even None is audited: only clear what the task left behind.
         if _sys.getprofile() is not None:
             _sys.setprofile(None)
@@ -322,8 +341,10 @@ class ThreadPool(GroupMappingMixin):
         self._all_done.set()
 
     def __repr__(self) -> str:
-        return (f"<{type(self).__name__} at {id(self):#x} tasks={self._outstanding} "
-                f"size={self._size} maxsize={self._maxsize} hub={self.hub!r}>")
+        return (
+            f"<{type(self).__name__} at {id(self):#x} tasks={self._outstanding} "
+            f"size={self._size} maxsize={self._maxsize} hub={self.hub!r}>"
+        )
 
     def __len__(self) -> int:
         """The number of tasks spawned and not yet delivered."""
@@ -604,7 +625,8 @@ class _ExecutorFuture:
         if not self._cf_finished and not is_patched("threading"):
             raise AttributeError(
                 "_waiters: concurrent.futures.wait()/as_completed() can wait on a "
-                "greenkit future only when threading is monkey-patched")
+                "greenkit future only when threading is monkey-patched"
+            )
         return self._cf_waiters
 
     @property
@@ -664,8 +686,11 @@ class _FutureLink:
         self.callback(self.future)
 
     def __eq__(self, other: object) -> bool:
-        return (isinstance(other, _FutureLink) and other.future is self.future
-                and other.callback == self.callback)
+        return (
+            isinstance(other, _FutureLink)
+            and other.future is self.future
+            and other.callback == self.callback
+        )
 
     def __hash__(self) -> int:
         return hash((id(self.future), self.callback))
@@ -682,9 +707,13 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
     runs once in each worker thread, before its first task.
     """
 
-    def __init__(self, max_workers: int | None = None, thread_name_prefix: str = "",
-                 initializer: Callable[..., Any] | None = None,
-                 initargs: tuple[Any, ...] = ()) -> None:
+    def __init__(
+        self,
+        max_workers: int | None = None,
+        thread_name_prefix: str = "",
+        initializer: Callable[..., Any] | None = None,
+        initargs: tuple[Any, ...] = (),
+    ) -> None:
         super().__init__(max_workers, thread_name_prefix, initializer, initargs)
         self._threadpool = ThreadPool(self._max_workers)
         self._initialized = _thread_local()

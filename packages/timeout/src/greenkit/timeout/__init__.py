@@ -75,8 +75,9 @@ class _NoTimer:
     def __enter__(self) -> _NoTimer:
         return self
 
-    def __exit__(self, typ: type[BaseException] | None, value: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, typ: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
         return None
 
     def __repr__(self) -> str:
@@ -121,8 +122,13 @@ class Timeout(BaseException):
     # ``_hub`` and ``_timer_shown`` are set by start() before any use.
     __slots__ = ("seconds", "exception", "_timer", "_timer_shown", "_ref", "_priority", "_hub")
 
-    def __init__(self, seconds: float | None = None, exception: Any = None,
-                 ref: bool = True, priority: int = -1) -> None:
+    def __init__(
+        self,
+        seconds: float | None = None,
+        exception: Any = None,
+        ref: bool = True,
+        priority: int = -1,
+    ) -> None:
         # BaseException.__new__ stored the constructor arguments in ``args``;
         # a Timeout has no args of its own (its str() is computed).  (Cheaper
         # than calling BaseException.__init__, with the same effect.)
@@ -160,9 +166,7 @@ class Timeout(BaseException):
         timer = self._timer
         if timer is not _NO_TIMER:
             if timer.pending or timer.active:
-                raise AssertionError(
-                    f"{self!r} is already started; to restart it, cancel it first"
-                )
+                raise AssertionError(f"{self!r} is already started; to restart it, cancel it first")
             # An expired timer is released; a restart counts the full
             # *seconds* again on a fresh one.
             Timeout.close(self)
@@ -176,12 +180,14 @@ class Timeout(BaseException):
         self._timer_shown = False
         # Counted from now, not from the loop's cached time.  (A function and
         # one tuple: one allocation less per start than a bound method.)
-        self._timer = hub.start_timer(seconds, self._ref, self._priority, True,
-                                      _expire, (self, getcurrent()))
+        self._timer = hub.start_timer(
+            seconds, self._ref, self._priority, True, _expire, (self, getcurrent())
+        )
 
     @classmethod
-    def start_new(cls: type[_TimeoutT], timeout: Any = None, exception: Any = None,
-                  ref: bool = True) -> _TimeoutT:
+    def start_new(
+        cls: type[_TimeoutT], timeout: Any = None, exception: Any = None, ref: bool = True
+    ) -> _TimeoutT:
         """Return a started timeout.
 
         If *timeout* is already a :class:`Timeout`, start it unless it is
@@ -197,15 +203,13 @@ class Timeout(BaseException):
         return new
 
     @classmethod
-    def _start_new_or_dummy(cls, timeout: Any, exception: Any = None,
-                            ref: bool = True) -> Any:
+    def _start_new_or_dummy(cls, timeout: Any, exception: Any = None, ref: bool = True) -> Any:
         """Like :meth:`start_new`, except that a *timeout* of None returns a
         shared object whose start/cancel/close and context-manager methods do
         nothing and which is never pending (no Timeout is allocated)."""
         if timeout is None:
             return _NO_TIMER
         return cls.start_new(timeout, exception, ref)
-
 
     def close(self) -> None:
         """Cancel the timeout if it is pending, and release its loop timer.
@@ -249,8 +253,7 @@ class Timeout(BaseException):
             return self
         if not _is_raisable(exception):
             return TypeError(
-                "exceptions must derive from BaseException, not "
-                f"{type(exception).__name__}"
+                f"exceptions must derive from BaseException, not {type(exception).__name__}"
             )
         return exception
 
@@ -262,8 +265,9 @@ class Timeout(BaseException):
             self.start()
         return self
 
-    def __exit__(self, typ: type[BaseException] | None, value: BaseException | None,
-                 tb: TracebackType | None) -> bool | None:
+    def __exit__(
+        self, typ: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
         """Close the timeout.  If it was created with ``exception=False`` and it
         is this very timeout that expired, suppress it."""
         self.close()
@@ -326,8 +330,13 @@ def start_for_call(timeout: Timeout | float | None, exception: Any = None) -> Ti
 _NOT_GIVEN: Any = object()
 
 
-def with_timeout(seconds: float | None, function: Callable[..., _T], *args: Any,
-                 timeout_value: Any = _NOT_GIVEN, **kwargs: Any) -> Any:
+def with_timeout(
+    seconds: float | None,
+    function: Callable[..., _T],
+    *args: Any,
+    timeout_value: Any = _NOT_GIVEN,
+    **kwargs: Any,
+) -> Any:
     """Call ``function(*args, **kwargs)`` under a :class:`Timeout` of *seconds*.
 
     If the call does not return in time it is interrupted; then

@@ -62,8 +62,7 @@ class HostsFile:
     value differs from the last check's (see the module docstring).
     """
 
-    def __init__(self, path: str | None = None,
-                 clock: Callable[[], object] | None = None) -> None:
+    def __init__(self, path: str | None = None, clock: Callable[[], object] | None = None) -> None:
         self._path = path or DEFAULT_PATH
         self._clock = clock
         self._checked: object = _NEVER_READ

@@ -238,15 +238,20 @@ class LookupResolver(AbstractResolver):
 
     # -- the standard library's API -------------------------------------------
 
-    def getaddrinfo(self, host: Any, port: Any, family: int = 0, type: int = 0,
-                    proto: int = 0, flags: int = 0) -> list[tuple[Any, Any, int, str, Any]]:
+    def getaddrinfo(
+        self, host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0
+    ) -> list[tuple[Any, Any, int, str, Any]]:
         """As :func:`socket.getaddrinfo`."""
-        if (not isinstance(host, (str, bytes)) or host in _SPECIAL_HOSTS or _is_numeric(host)
-                or not isinstance(flags, int) or flags & AI_NUMERICHOST):
+        if (
+            not isinstance(host, (str, bytes))
+            or host in _SPECIAL_HOSTS
+            or _is_numeric(host)
+            or not isinstance(flags, int)
+            or flags & AI_NUMERICHOST
+        ):
             return _getaddrinfo(host, port, family, type, proto, flags)
         # The standard library's checks of everything but the host.
-        _getaddrinfo("::1" if family == AF_INET6 else "127.0.0.1", port, family, type, proto,
-                     flags)
+        _getaddrinfo("::1" if family == AF_INET6 else "127.0.0.1", port, family, type, proto, flags)
         if family not in (0, AF_INET, AF_INET6):
             raise gaierror(EAI_FAMILY, "ai_family not supported")
         try:
@@ -264,8 +269,11 @@ class LookupResolver(AbstractResolver):
 
     def gethostbyname(self, hostname: Any) -> str:
         """As :func:`socket.gethostbyname`."""
-        if (not isinstance(hostname, (str, bytes)) or hostname in _SPECIAL_HOSTS
-                or _is_numeric(hostname)):
+        if (
+            not isinstance(hostname, (str, bytes))
+            or hostname in _SPECIAL_HOSTS
+            or _is_numeric(hostname)
+        ):
             return _gethostbyname(hostname)
         try:
             return self._forward(hostname, AF_INET).addresses[0][1]
@@ -274,8 +282,11 @@ class LookupResolver(AbstractResolver):
 
     def gethostbyname_ex(self, hostname: Any) -> tuple[str, list[str], list[str]]:
         """As :func:`socket.gethostbyname_ex`."""
-        if (not isinstance(hostname, (str, bytes)) or hostname in _SPECIAL_HOSTS
-                or _is_numeric(hostname)):
+        if (
+            not isinstance(hostname, (str, bytes))
+            or hostname in _SPECIAL_HOSTS
+            or _is_numeric(hostname)
+        ):
             return _gethostbyname_ex(hostname)
         try:
             answer = self._forward(hostname, AF_INET)
@@ -287,8 +298,9 @@ class LookupResolver(AbstractResolver):
         """As :func:`socket.gethostbyaddr`."""
         if not isinstance(ip_address, (str, bytes)):
             return _gethostbyaddr(ip_address)
-        host = ip_address.decode("ascii", "replace") if isinstance(ip_address, bytes) \
-            else ip_address
+        host = (
+            ip_address.decode("ascii", "replace") if isinstance(ip_address, bytes) else ip_address
+        )
         if host in ("", "<broadcast>"):
             address = "0.0.0.0" if not host else "255.255.255.255"
         elif _is_numeric(host):
@@ -306,9 +318,14 @@ class LookupResolver(AbstractResolver):
 
     def getnameinfo(self, sockaddr: Any, flags: int) -> tuple[str, str]:
         """As :func:`socket.getnameinfo`."""
-        if (not isinstance(flags, int) or flags & NI_NUMERICHOST
-                or not isinstance(sockaddr, tuple) or not sockaddr
-                or not isinstance(sockaddr[0], str) or not _is_numeric(sockaddr[0])):
+        if (
+            not isinstance(flags, int)
+            or flags & NI_NUMERICHOST
+            or not isinstance(sockaddr, tuple)
+            or not sockaddr
+            or not isinstance(sockaddr[0], str)
+            or not _is_numeric(sockaddr[0])
+        ):
             # Numeric answers, and the standard library's errors (it looks
             # up no names: a host name is an error there).
             return _getnameinfo(sockaddr, flags)

@@ -57,7 +57,8 @@ try:
     import pycares
 except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError(
-        "greenkit.resolver.ares needs pycares: pip install 'greenkit-io[ares]'") from exc
+        "greenkit.resolver.ares needs pycares: pip install 'greenkit-io[ares]'"
+    ) from exc
 
 from greenkit._originals import get_original
 from greenkit._waiter import Waiter
@@ -215,8 +216,7 @@ class Resolver(LookupResolver):
     the keywords it was made with.
     """
 
-    def __init__(self, hub: Any = None, *, hosts_file: str | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, hub: Any = None, *, hosts_file: str | None = None, **kwargs: Any) -> None:
         from greenkit.config import config
 
         if hub is None:
@@ -238,8 +238,10 @@ class Resolver(LookupResolver):
         return list(self.cares.servers)
 
     def __repr__(self) -> str:
-        return (f"<{type(self).__module__}.{type(self).__name__} at {id(self):#x}"
-                f" servers={self.params.get('servers')!r} pending={len(self._pending)}>")
+        return (
+            f"<{type(self).__module__}.{type(self).__name__} at {id(self):#x}"
+            f" servers={self.params.get('servers')!r} pending={len(self._pending)}>"
+        )
 
     # -- the loop drives c-ares ---------------------------------------------
 
@@ -260,8 +262,7 @@ class Resolver(LookupResolver):
             self._watchers[fd] = watcher
 
     def _on_io(self, fd: int, events: int) -> None:
-        self.cares.process_fd(fd if events & _READ else _BAD_FD,
-                              fd if events & _WRITE else _BAD_FD)
+        self.cares.process_fd(fd if events & _READ else _BAD_FD, fd if events & _WRITE else _BAD_FD)
         self._after_processing()
 
     def _on_timer(self) -> None:
@@ -341,8 +342,9 @@ class Resolver(LookupResolver):
             return _addresses(name, rtype, result.answer)
         # AF_UNSPEC: both questions at once, one answer from the two.
         answers: list[Answer | Failure] = []
-        for rtype, (result, status) in zip(_BOTH, self._ask(self.cares.search, name, _BOTH),
-                                           strict=True):
+        for rtype, (result, status) in zip(
+            _BOTH, self._ask(self.cares.search, name, _BOTH), strict=True
+        ):
             try:
                 if status is not None:
                     raise self._failure(status)
@@ -356,8 +358,9 @@ class Resolver(LookupResolver):
         ((result, status),) = self._ask(self.cares.query, pointer, (_PTR,))
         if status is not None:
             raise self._failure(status)
-        names = list(dict.fromkeys(record.data.dname for record in result.answer
-                                   if record.type == _PTR))
+        names = list(
+            dict.fromkeys(record.data.dname for record in result.answer if record.type == _PTR)
+        )
         if not names:
             raise Failure(NODATA)
         return names[0], names[1:]

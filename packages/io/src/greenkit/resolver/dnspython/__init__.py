@@ -97,9 +97,16 @@ class GreenNameserver(dns.nameserver.Do53Nameserver):
         super().__init__(address, port)
         self._idle: list[tuple[Any, int]] = []
 
-    def query(self, request: dns.message.QueryMessage, timeout: float, source: str | None,
-              source_port: int, max_size: bool, one_rr_per_rrset: bool = False,
-              ignore_trailing: bool = False) -> dns.message.Message:
+    def query(
+        self,
+        request: dns.message.QueryMessage,
+        timeout: float,
+        source: str | None,
+        source_port: int,
+        max_size: bool,
+        one_rr_per_rrset: bool = False,
+        ignore_trailing: bool = False,
+    ) -> dns.message.Message:
         deadline = time.monotonic() + (timeout if timeout is not None else _TRY_TIMEOUT)
         family = AF_INET6 if ":" in self.address else AF_INET
         wire = request.to_wire()
@@ -117,11 +124,16 @@ class GreenNameserver(dns.nameserver.Do53Nameserver):
                 if max_size:
                     data = self._exchange_tcp(sock, wire, deadline)
                     return dns.message.from_wire(
-                        data, keyring=request.keyring, request_mac=request.request_mac,
-                        one_rr_per_rrset=one_rr_per_rrset, ignore_trailing=ignore_trailing)
+                        data,
+                        keyring=request.keyring,
+                        request_mac=request.request_mac,
+                        one_rr_per_rrset=one_rr_per_rrset,
+                        ignore_trailing=ignore_trailing,
+                    )
                 sock.send(wire)
-                response = self._receive_udp(sock, request, deadline, one_rr_per_rrset,
-                                             ignore_trailing)
+                response = self._receive_udp(
+                    sock, request, deadline, one_rr_per_rrset, ignore_trailing
+                )
             except _socket_timeout:
                 raise _DNSTimeout(timeout=timeout) from None
             if pooled and uses + 1 < _SOCKET_USES and len(self._idle) < _IDLE_SOCKETS:
@@ -139,17 +151,26 @@ class GreenNameserver(dns.nameserver.Do53Nameserver):
             sock.close()
 
     @staticmethod
-    def _receive_udp(sock: Any, request: dns.message.QueryMessage, deadline: float,
-                     one_rr_per_rrset: bool, ignore_trailing: bool) -> dns.message.Message:
+    def _receive_udp(
+        sock: Any,
+        request: dns.message.QueryMessage,
+        deadline: float,
+        one_rr_per_rrset: bool,
+        ignore_trailing: bool,
+    ) -> dns.message.Message:
         """The first datagram that answers ``request`` (others are ignored)."""
         while True:
             sock.settimeout(_remaining(deadline))
             data = sock.recv(65535)
             try:
                 response = dns.message.from_wire(
-                    data, keyring=request.keyring, request_mac=request.request_mac,
-                    one_rr_per_rrset=one_rr_per_rrset, ignore_trailing=ignore_trailing,
-                    raise_on_truncation=True)
+                    data,
+                    keyring=request.keyring,
+                    request_mac=request.request_mac,
+                    one_rr_per_rrset=one_rr_per_rrset,
+                    ignore_trailing=ignore_trailing,
+                    raise_on_truncation=True,
+                )
             except dns.message.Truncated as exc:
                 truncated: Any = exc
                 if request.is_response(truncated.message()):
@@ -203,8 +224,14 @@ class Resolver(LookupResolver):
     ``network_resolver`` is the ``dns.resolver.Resolver`` used.
     """
 
-    def __init__(self, hub: Any = None, *, nameservers: list[str] | None = None,
-                 timeout: float | None = None, hosts_file: str | None = None) -> None:
+    def __init__(
+        self,
+        hub: Any = None,
+        *,
+        nameservers: list[str] | None = None,
+        timeout: float | None = None,
+        hosts_file: str | None = None,
+    ) -> None:
         from greenkit.config import config
 
         if hub is None:
@@ -223,8 +250,11 @@ class Resolver(LookupResolver):
                 servers.append(GreenNameserver(address, port or 53))
         else:
             for configured in network.nameservers:
-                address = str(configured) if not isinstance(
-                    configured, dns.nameserver.AddressAndPortNameserver) else configured.address
+                address = (
+                    str(configured)
+                    if not isinstance(configured, dns.nameserver.AddressAndPortNameserver)
+                    else configured.address
+                )
                 servers.append(GreenNameserver(address, network.port))
         network.nameservers = servers
         if timeout is not None:
@@ -235,15 +265,21 @@ class Resolver(LookupResolver):
     @property
     def nameservers(self) -> list[str]:
         """The nameservers' addresses."""
-        return [str(server.answer_nameserver()) for server in self.network_resolver.nameservers
-                if isinstance(server, dns.nameserver.Nameserver)]
+        return [
+            str(server.answer_nameserver())
+            for server in self.network_resolver.nameservers
+            if isinstance(server, dns.nameserver.Nameserver)
+        ]
 
     def __repr__(self) -> str:
-        return (f"<{type(self).__module__}.{type(self).__name__} at {id(self):#x}"
-                f" nameservers={self.nameservers!r}>")
+        return (
+            f"<{type(self).__module__}.{type(self).__name__} at {id(self):#x}"
+            f" nameservers={self.nameservers!r}>"
+        )
 
-    def _query(self, name: str, rdtype: dns.rdatatype.RdataType,
-               deadline: float | None = None) -> dns.resolver.Answer:
+    def _query(
+        self, name: str, rdtype: dns.rdatatype.RdataType, deadline: float | None = None
+    ) -> dns.resolver.Answer:
         lifetime = None
         if deadline is not None:
             lifetime = deadline - time.monotonic()

@@ -37,5 +37,6 @@ class Resolver(AbstractResolver):
         return result
 
     def __repr__(self) -> str:
-        return (f"<{type(self).__module__}.{type(self).__name__} at {id(self):#x} "
-                f"pool={self.pool!r}>")
+        return (
+            f"<{type(self).__module__}.{type(self).__name__} at {id(self):#x} pool={self.pool!r}>"
+        )

@@ -213,8 +213,14 @@ class _LoopHook:
     __slots__ = ("c", "handle", "_fire", "loop")
     _fed = False
 
-    def __init__(self, owner: loop, c_type: str, init: Callable[..., None],
-                 fire: Callable[[int], None], *init_args: Any) -> None:
+    def __init__(
+        self,
+        owner: loop,
+        c_type: str,
+        init: Callable[..., None],
+        fire: Callable[[int], None],
+        *init_args: Any,
+    ) -> None:
         self.loop = owner
         self.c = ffi.new(c_type)
         self.handle = ffi.new_handle(self)
@@ -252,14 +258,16 @@ class loop:
     #: read in the same C call.
     starting_timer_may_update_loop_time = True
 
-    def __new__(cls, flags: int | str | Iterable[str] | None = None,
-                default: bool | None = None) -> loop:
+    def __new__(
+        cls, flags: int | str | Iterable[str] | None = None, default: bool | None = None
+    ) -> loop:
         if _wants_default(default) and isinstance(_default_loop, cls):
             return _default_loop
         return super().__new__(cls)
 
-    def __init__(self, flags: int | str | Iterable[str] | None = None,
-                 default: bool | None = None) -> None:
+    def __init__(
+        self, flags: int | str | Iterable[str] | None = None, default: bool | None = None
+    ) -> None:
         global _default_loop
         if getattr(self, "_ptr", None) is not None:
             return  # the existing default loop, handed back by __new__
@@ -269,8 +277,9 @@ class loop:
         self.error_handler: Any = None
         self._callbacks: deque[callback] = deque()
         self._keepaliveset: set[watcher] = set()
-        self._system_error: tuple[type[BaseException], BaseException,
-                                  TracebackType | None] | None = None
+        self._system_error: (
+            tuple[type[BaseException], BaseException, TracebackType | None] | None
+        ) = None
         self._sigchld_installed = False
         self._run_depth = 0
         self._runner: Any = None
@@ -287,8 +296,9 @@ class loop:
     def _make_hooks(self) -> None:
         ptr = self._ptr
         # Runs queued callbacks at the start of every iteration.
-        self._prepare_hook = _LoopHook(self, "struct ev_prepare *", lib.gk_prepare_init,
-                                       self._on_prepare)
+        self._prepare_hook = _LoopHook(
+            self, "struct ev_prepare *", lib.gk_prepare_init, self._on_prepare
+        )
         lib.ev_prepare_start(ptr, self._prepare_hook.c)
         lib.ev_unref(ptr)
         # Active only while callbacks wait: keeps the loop alive and non-blocking.
@@ -306,9 +316,14 @@ class loop:
         # Lets Python run signal handlers while libev blocks in the main thread.
         self._signal_hook: _LoopHook | None = None
         if self._default and threading.current_thread() is threading.main_thread():
-            self._signal_hook = _LoopHook(self, "struct ev_timer *", lib.gk_timer_init,
-                                          self._on_signal_check,
-                                          SIGNAL_CHECK_INTERVAL, SIGNAL_CHECK_INTERVAL)
+            self._signal_hook = _LoopHook(
+                self,
+                "struct ev_timer *",
+                lib.gk_timer_init,
+                self._on_signal_check,
+                SIGNAL_CHECK_INTERVAL,
+                SIGNAL_CHECK_INTERVAL,
+            )
             lib.ev_timer_start(ptr, self._signal_hook.c)
             lib.ev_unref(ptr)
 
@@ -600,8 +615,13 @@ class loop:
 
     # -- errors --------------------------------------------------------------
 
-    def handle_error(self, context: Any, type: type[BaseException] | None,
-                     value: BaseException | None, tb: TracebackType | None) -> None:
+    def handle_error(
+        self,
+        context: Any,
+        type: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         """Report an error raised by a callback: to ``error_handler`` if set."""
         handler = self.error_handler
         if handler is not None:
@@ -612,8 +632,13 @@ class loop:
             return
         self._default_handle_error(context, type, value, tb)
 
-    def _default_handle_error(self, context: Any, type: type[BaseException] | None,
-                              value: BaseException | None, tb: TracebackType | None) -> None:
+    def _default_handle_error(
+        self,
+        context: Any,
+        type: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if type is not None and issubclass(type, _SYSTEM_EXIT_ERRORS):
             if self._system_error is None and value is not None:
                 self._system_error = (type, value, tb)
@@ -630,7 +655,7 @@ class loop:
             owner, count = _signal_owners.get(signum, (self, 0))
             if owner is not self and owner._ptr is not None:
                 raise ValueError(f"signal {signum} is already watched by another loop")
-            if (signum == _SIGCHLD and not self._default and _default_loop is not None):
+            if signum == _SIGCHLD and not self._default and _default_loop is not None:
                 raise ValueError("SIGCHLD belongs to the default loop")
             _signal_owners[signum] = (self, count + 1 if owner is self else 1)
 
@@ -674,8 +699,9 @@ class loop:
         """A watcher for readiness of ``fd`` (events: 1 read, 2 write, 3 both)."""
         return io(self, fd, events, ref, priority)
 
-    def timer(self, after: float, repeat: float = 0.0, ref: bool = True,
-              priority: int | None = None) -> timer:
+    def timer(
+        self, after: float, repeat: float = 0.0, ref: bool = True, priority: int | None = None
+    ) -> timer:
         """A watcher firing after ``after`` seconds, then every ``repeat`` if set."""
         return timer(self, after, repeat, ref, priority)
 
@@ -707,8 +733,13 @@ class loop:
         """A watcher for status changes of child ``pid`` (default loop only)."""
         return child(self, pid, trace, ref)
 
-    def stat(self, path: str | bytes | os.PathLike[str] | os.PathLike[bytes],
-             interval: float = 0.0, ref: bool = True, priority: int | None = None) -> stat:
+    def stat(
+        self,
+        path: str | bytes | os.PathLike[str] | os.PathLike[bytes],
+        interval: float = 0.0,
+        ref: bool = True,
+        priority: int | None = None,
+    ) -> stat:
         """A watcher for changes of ``path``'s stat data."""
         return stat(self, path, interval, ref, priority)
 
@@ -718,9 +749,11 @@ class loop:
         if self._ptr is None:
             state = "destroyed"
         else:
-            state = (f"{'default ' if self._default else ''}backend={self.backend}"
-                     f" pending={self.pendingcnt} callbacks={len(self._callbacks)}"
-                     f" watchers={len(self._keepaliveset)}")
+            state = (
+                f"{'default ' if self._default else ''}backend={self.backend}"
+                f" pending={self.pendingcnt} callbacks={len(self._callbacks)}"
+                f" watchers={len(self._keepaliveset)}"
+            )
         return f"<{type(self).__module__}.loop at {id(self):#x} {state}>"
 
 
@@ -738,8 +771,9 @@ def _wants_default(default: bool | None) -> bool:
 _from_handle = ffi.from_handle
 
 
-def _unraisable(exc_type: type[BaseException], exc_value: BaseException,
-                tb: TracebackType | None) -> None:
+def _unraisable(
+    exc_type: type[BaseException], exc_value: BaseException, tb: TracebackType | None
+) -> None:
     """Errors raised outside the dispatchers' own try blocks: never unwind into C.
 
     A Python signal handler (KeyboardInterrupt from SIGINT) runs as soon as

@@ -79,8 +79,17 @@ def _check_priority(priority: int) -> int:
 class watcher:
     """Base of every watcher: start/stop/close, ref, priority, pending, feed."""
 
-    __slots__ = ("loop", "_watcher", "_handle", "_callback", "_args", "_ref", "_ref_lent", "_fed",
-                 "__weakref__")
+    __slots__ = (
+        "loop",
+        "_watcher",
+        "_handle",
+        "_callback",
+        "_args",
+        "_ref",
+        "_ref_lent",
+        "_fed",
+        "__weakref__",
+    )
 
     #: cffi type of the C struct, set by each subclass.
     _c_type = "struct ev_watcher *"
@@ -526,8 +535,15 @@ class timer(watcher):
         self._fed = False
         loop._keepaliveset.discard(self)
 
-    def restart(self, after: float, ref: bool, priority: int, update: bool,
-                callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    def restart(
+        self,
+        after: float,
+        ref: bool,
+        priority: int,
+        update: bool,
+        callback: Callable[..., Any],
+        args: tuple[Any, ...],
+    ) -> None:
         """Reuse this stopped timer: fire once ``after`` seconds from now (the
         loop's clock refreshed first if ``update``), with ``ref`` and
         ``priority``, calling ``callback(*args)``.
