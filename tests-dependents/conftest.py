@@ -84,8 +84,10 @@ def wait_for_port(port: int, deadline: float = 30.0, service: Service | None = N
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         if service is not None and service.proc.poll() is not None:
-            pytest.fail(f"{service.name} exited with {service.proc.returncode} before "
-                        f"listening:\n{service.output()}")
+            pytest.fail(
+                f"{service.name} exited with {service.proc.returncode} before "
+                f"listening:\n{service.output()}"
+            )
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 return
@@ -105,7 +107,7 @@ def parse_result(stdout: str) -> Any:
     """The JSON a scenario script printed after :data:`RESULT_PREFIX`."""
     for line in stdout.splitlines():
         if line.startswith(RESULT_PREFIX):
-            return json.loads(line[len(RESULT_PREFIX):])
+            return json.loads(line[len(RESULT_PREFIX) :])
     raise AssertionError(f"no {RESULT_PREFIX.strip()} line in:\n{stdout}")
 
 
@@ -117,14 +119,20 @@ def _kill_group(proc: subprocess.Popen[Any]) -> None:
     proc.wait()
 
 
-def run(argv: Sequence[str], timeout: float, env: dict[str, str] | None = None,
-        clean: bool = True) -> subprocess.CompletedProcess[str]:
+def run(
+    argv: Sequence[str], timeout: float, env: dict[str, str] | None = None, clean: bool = True
+) -> subprocess.CompletedProcess[str]:
     """Run ``argv`` to completion in a process group of its own (killed as a
     group on timeout); fail unless it exits 0 (and, if ``clean``, prints no
     traceback)."""
     proc = subprocess.Popen(
-        list(argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env=env or child_env(), cwd=APPS, start_new_session=True,
+        list(argv),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env or child_env(),
+        cwd=APPS,
+        start_new_session=True,
     )
     try:
         out, _ = proc.communicate(timeout=timeout)
@@ -145,14 +153,19 @@ class Service:
     """A long-running child (server, worker) in its own process group,
     its stdout and stderr going to a log file."""
 
-    def __init__(self, name: str, argv: Sequence[str], log: Path,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, name: str, argv: Sequence[str], log: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.name = name
         self.log = log
         self._log_file = open(log, "wb")  # noqa: SIM115 - closed by stop()/kill()
         self.proc = subprocess.Popen(
-            list(argv), stdout=self._log_file, stderr=subprocess.STDOUT,
-            env=env or child_env(), cwd=APPS, start_new_session=True,
+            list(argv),
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            env=env or child_env(),
+            cwd=APPS,
+            start_new_session=True,
         )
 
     def output(self) -> str:
@@ -168,8 +181,10 @@ class Service:
             if self.proc.poll() is not None:
                 break
             time.sleep(0.1)
-        pytest.fail(f"{self.name} did not print {needle!r} within {deadline}s "
-                    f"(exit status {self.proc.poll()}):\n{self.output()}")
+        pytest.fail(
+            f"{self.name} did not print {needle!r} within {deadline}s "
+            f"(exit status {self.proc.poll()}):\n{self.output()}"
+        )
 
     def wait(self, timeout: float) -> int:
         """Wait for the process to exit by itself; fail (killing its group) if it does not."""
@@ -237,9 +252,24 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     with open(folder / "redis.log", "wb") as log:
         proc = subprocess.Popen(
-            [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(folder), "--daemonize", "no"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                exe,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(folder),
+                "--daemonize",
+                "no",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         end = time.monotonic() + 20

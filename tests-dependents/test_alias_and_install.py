@@ -48,8 +48,9 @@ def test_without_the_alias_there_is_no_gevent() -> None:
 
 
 def _distributions() -> dict[str, importlib.metadata.Distribution]:
-    return {canonicalize_name(d.metadata["Name"] or ""): d
-            for d in importlib.metadata.distributions()}
+    return {
+        canonicalize_name(d.metadata["Name"] or ""): d for d in importlib.metadata.distributions()
+    }
 
 
 def test_no_gevent_distribution_is_installed() -> None:

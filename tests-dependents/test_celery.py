@@ -18,15 +18,32 @@ SLEEP = 1.0
 @pytest.mark.deadline(150)
 def test_celery_gevent_pool_runs_tasks_concurrently(spawn: Any, redis_url: str) -> None:
     env = child_env(CELERY_BROKER=redis_url)
-    worker = spawn("celery-worker", [
-        bin_path("celery"), "-A", "celery_tasks", "worker", "-P", "gevent", "-c", str(TASKS),
-        "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-        "-n", "greenkit@127.0.0.1",
-    ], env=env)
+    worker = spawn(
+        "celery-worker",
+        [
+            bin_path("celery"),
+            "-A",
+            "celery_tasks",
+            "worker",
+            "-P",
+            "gevent",
+            "-c",
+            str(TASKS),
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            "greenkit@127.0.0.1",
+        ],
+        env=env,
+    )
     worker.wait_for_output("ready.", deadline=60)
 
-    done = run([sys.executable, str(APPS / "celery_send.py"), str(TASKS), str(SLEEP)],
-               timeout=120, env=env)
+    done = run(
+        [sys.executable, str(APPS / "celery_send.py"), str(TASKS), str(SLEEP)], timeout=120, env=env
+    )
     result = parse_result(done.stdout)
     assert result["results"] == list(range(TASKS))
     # One after another they would take TASKS * SLEEP seconds.

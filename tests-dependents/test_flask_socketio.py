@@ -19,11 +19,19 @@ SLEEP = 1.0
 @pytest.mark.parametrize("backend", ["gevent-websocket", "simple-websocket"])
 def test_flask_socketio_websockets(spawn: Any, backend: str) -> None:
     port = free_port()
-    server = spawn("socketio-server", [sys.executable, str(APPS / "socketio_app.py"),
-                                       str(port), backend])
+    server = spawn(
+        "socketio-server", [sys.executable, str(APPS / "socketio_app.py"), str(port), backend]
+    )
     wait_for_port(port, service=server)
-    done = run([sys.executable, str(APPS / "socketio_client.py"),
-                f"http://127.0.0.1:{port}", str(CLIENTS)], timeout=60)
+    done = run(
+        [
+            sys.executable,
+            str(APPS / "socketio_client.py"),
+            f"http://127.0.0.1:{port}",
+            str(CLIENTS),
+        ],
+        timeout=60,
+    )
     result = parse_result(done.stdout)
     assert result["errors"] == []
     assert sorted(data["echo"] for _, data in result["answers"]) == list(range(CLIENTS))

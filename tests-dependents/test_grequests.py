@@ -9,8 +9,9 @@ from conftest import APPS, parse_result, run
 
 
 def test_grequests_map_fetches_concurrently() -> None:
-    result = parse_result(run([sys.executable, str(APPS / "grequests_scenario.py")],
-                              timeout=60).stdout)
+    result = parse_result(
+        run([sys.executable, str(APPS / "grequests_scenario.py")], timeout=60).stdout
+    )
     assert result["answers"] == [[200, f"slept /{i}"] for i in range(30)]
     assert result["patched"] is True
     # 30 requests of 0.5 s each: 15 s one after another.

@@ -18,12 +18,14 @@ from conftest import APPS, assert_clean_log, child_env, parse_result, run
 
 def test_grpc_gevent_client_concurrent_calls(spawn: Any) -> None:
     # The server is plain grpc: the alias does not matter to it.
-    server = spawn("grpc-server", [sys.executable, str(APPS / "grpc_server.py")],
-                   env=child_env(alias=False))
+    server = spawn(
+        "grpc-server", [sys.executable, str(APPS / "grpc_server.py")], env=child_env(alias=False)
+    )
     server.wait_for_output("port ")
     port = server.output().split("port ", 1)[1].split()[0]
-    result = parse_result(run([sys.executable, str(APPS / "grpc_client_scenario.py"), port],
-                              timeout=60).stdout)
+    result = parse_result(
+        run([sys.executable, str(APPS / "grpc_client_scenario.py"), port], timeout=60).stdout
+    )
     assert result["answers"] == [f"HELLO {i}" for i in range(20)]
     assert result["naps"] == 20
     # 20 calls of 0.5 s each: 10 s one after another.

@@ -47,12 +47,26 @@ def test_gunicorn_worker(spawn: Any, tmp_path: Path, worker: str, processes: int
     if worker in NATIVE:
         pytest.importorskip("greenkit.gunicorn", reason="greenkit-gunicorn is not installed")
     port = free_port()
-    master = spawn("gunicorn", [
-        bin_path("gunicorn"), "-k", worker, "-w", str(processes),
-        "--worker-connections", "100", "-b", f"127.0.0.1:{port}",
-        "--graceful-timeout", "10", "--access-logfile", str(tmp_path / "access.log"),
-        "--no-control-socket", "slow_app:app",
-    ])
+    master = spawn(
+        "gunicorn",
+        [
+            bin_path("gunicorn"),
+            "-k",
+            worker,
+            "-w",
+            str(processes),
+            "--worker-connections",
+            "100",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--graceful-timeout",
+            "10",
+            "--access-logfile",
+            str(tmp_path / "access.log"),
+            "--no-control-socket",
+            "slow_app:app",
+        ],
+    )
     wait_for_port(port, service=master)
     for _ in range(processes):
         master.wait_for_output("Booting worker")

@@ -22,8 +22,9 @@ RUN_TIME = 4
 def slow_server(spawn: Any) -> Any:
     """gevent's pywsgi on a free port, every request sleeping SLEEP seconds."""
     port = free_port()
-    server = spawn("slow-server", [sys.executable, str(APPS / "slow_server.py"),
-                                   str(port), str(SLEEP)])
+    server = spawn(
+        "slow-server", [sys.executable, str(APPS / "slow_server.py"), str(port), str(SLEEP)]
+    )
     wait_for_port(port, service=server)
     server.url = f"http://127.0.0.1:{port}"
     yield server
@@ -37,8 +38,11 @@ def _stats(csv_prefix: Path) -> tuple[int, int, float]:
     with open(f"{csv_prefix}_stats.csv", newline="") as handle:
         for row in csv.DictReader(handle):
             if row["Name"] == "Aggregated":
-                return (int(row["Request Count"]), int(row["Failure Count"]),
-                        float(row["Requests/s"]))
+                return (
+                    int(row["Request Count"]),
+                    int(row["Failure Count"]),
+                    float(row["Requests/s"]),
+                )
     raise AssertionError("no Aggregated row in locust's stats")
 
 
@@ -55,30 +59,75 @@ def _assert_concurrent(csv_prefix: Path, output: str) -> None:
 
 def test_locust_headless(slow_server: Any, tmp_path: Path) -> None:
     prefix = tmp_path / "headless"
-    done = run([
-        bin_path("locust"), "-f", str(APPS / "locustfile.py"), "--headless",
-        "-u", str(USERS), "-r", str(USERS), "--run-time", f"{RUN_TIME}s",
-        "-H", slow_server.url, "--only-summary", "--csv", str(prefix),
-    ], timeout=60)
+    done = run(
+        [
+            bin_path("locust"),
+            "-f",
+            str(APPS / "locustfile.py"),
+            "--headless",
+            "-u",
+            str(USERS),
+            "-r",
+            str(USERS),
+            "--run-time",
+            f"{RUN_TIME}s",
+            "-H",
+            slow_server.url,
+            "--only-summary",
+            "--csv",
+            str(prefix),
+        ],
+        timeout=60,
+    )
     _assert_concurrent(prefix, done.stdout)
 
 
 @pytest.mark.deadline(120)
-def test_locust_distributed_master_and_worker_exit(slow_server: Any, spawn: Any,
-                                                   tmp_path: Path) -> None:
+def test_locust_distributed_master_and_worker_exit(
+    slow_server: Any, spawn: Any, tmp_path: Path
+) -> None:
     port = free_port()
     prefix = tmp_path / "distributed"
-    master = spawn("locust-master", [
-        bin_path("locust"), "-f", str(APPS / "locustfile.py"), "--headless", "--master",
-        "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
-        "--expect-workers", "1", "-u", str(USERS), "-r", str(USERS),
-        "--run-time", f"{RUN_TIME}s", "-H", slow_server.url, "--only-summary",
-        "--csv", str(prefix),
-    ])
-    worker = spawn("locust-worker", [
-        bin_path("locust"), "-f", str(APPS / "locustfile.py"), "--worker",
-        "--master-host", "127.0.0.1", "--master-port", str(port),
-    ])
+    master = spawn(
+        "locust-master",
+        [
+            bin_path("locust"),
+            "-f",
+            str(APPS / "locustfile.py"),
+            "--headless",
+            "--master",
+            "--master-bind-host",
+            "127.0.0.1",
+            "--master-bind-port",
+            str(port),
+            "--expect-workers",
+            "1",
+            "-u",
+            str(USERS),
+            "-r",
+            str(USERS),
+            "--run-time",
+            f"{RUN_TIME}s",
+            "-H",
+            slow_server.url,
+            "--only-summary",
+            "--csv",
+            str(prefix),
+        ],
+    )
+    worker = spawn(
+        "locust-worker",
+        [
+            bin_path("locust"),
+            "-f",
+            str(APPS / "locustfile.py"),
+            "--worker",
+            "--master-host",
+            "127.0.0.1",
+            "--master-port",
+            str(port),
+        ],
+    )
     assert master.wait(timeout=60) == 0, master.output()
     # The master tells the worker to quit; it must exit by itself.
     assert worker.wait(timeout=30) == 0, worker.output()

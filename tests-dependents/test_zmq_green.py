@@ -9,8 +9,7 @@ from conftest import APPS, parse_result, run
 
 
 def test_zmq_green_sockets_cooperate() -> None:
-    result = parse_result(run([sys.executable, str(APPS / "zmq_scenario.py")],
-                              timeout=60).stdout)
+    result = parse_result(run([sys.executable, str(APPS / "zmq_scenario.py")], timeout=60).stdout)
     assert result["answers"] == [f"HELLO {i}" for i in range(20)]
     assert result["served"] == 20
     assert result["pipeline"] == list(range(20))

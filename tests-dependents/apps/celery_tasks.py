@@ -8,8 +8,9 @@ import time
 
 from celery import Celery
 
-app = Celery("celery_tasks", broker=os.environ["CELERY_BROKER"],
-             backend=os.environ["CELERY_BROKER"])
+app = Celery(
+    "celery_tasks", broker=os.environ["CELERY_BROKER"], backend=os.environ["CELERY_BROKER"]
+)
 app.conf.broker_connection_retry_on_startup = True
 
 

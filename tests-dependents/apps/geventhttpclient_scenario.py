@@ -32,5 +32,10 @@ gevent.joinall(jobs + naps, timeout=30, raise_error=True)
 elapsed = time.monotonic() - start
 client.close()
 server.stop()
-report({"answers": [job.value for job in jobs], "naps": sum(bool(n.value) for n in naps),
-        "elapsed": elapsed})
+report(
+    {
+        "answers": [job.value for job in jobs],
+        "naps": sum(bool(n.value) for n in naps),
+        "elapsed": elapsed,
+    }
+)

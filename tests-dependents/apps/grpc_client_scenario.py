@@ -27,5 +27,10 @@ calls = [gevent.spawn(nap, b"hello %d" % i, timeout=20) for i in range(COUNT)]
 gevent.joinall(calls + naps, timeout=30, raise_error=True)
 elapsed = time.monotonic() - start
 channel.close()
-report({"answers": [call.value.decode() for call in calls],
-        "naps": sum(bool(n.value) for n in naps), "elapsed": elapsed})
+report(
+    {
+        "answers": [call.value.decode() for call in calls],
+        "naps": sum(bool(n.value) for n in naps),
+        "elapsed": elapsed,
+    }
+)

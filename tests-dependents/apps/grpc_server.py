@@ -21,8 +21,13 @@ def nap(request: bytes, context: Any) -> bytes:
 
 
 server = grpc.server(futures.ThreadPoolExecutor(max_workers=40))
-server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
-    "demo.Demo", {"Nap": grpc.unary_unary_rpc_method_handler(nap)}),))
+server.add_generic_rpc_handlers(
+    (
+        grpc.method_handlers_generic_handler(
+            "demo.Demo", {"Nap": grpc.unary_unary_rpc_method_handler(nap)}
+        ),
+    )
+)
 port = server.add_insecure_port("127.0.0.1:0")
 server.start()
 print(f"port {port}", flush=True)

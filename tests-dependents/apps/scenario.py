@@ -22,15 +22,18 @@ def report(value: Any) -> None:
 
 def sleepers(count: int, seconds: float) -> list[Any]:
     """``count`` greenlets that sleep ``seconds`` and return True."""
+
     def nap() -> bool:
         gevent.sleep(seconds)
         return True
+
     return [gevent.spawn(nap) for _ in range(count)]
 
 
 def slow_server(seconds: float, port: int = 0) -> WSGIServer:
     """A started pywsgi server on 127.0.0.1:``port`` (0: any free port)
     answering ``slept <path>`` to every request after ``gevent.sleep(seconds)``."""
+
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         gevent.sleep(seconds)
         start_response("200 OK", [("Content-Type", "text/plain")])

@@ -14,6 +14,5 @@ def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     query = parse_qs(environ.get("QUERY_STRING", ""))
     time.sleep(float(query.get("sleep", ["0"])[0]))
     body = f"{os.getpid()} {environ.get('SERVER_SOFTWARE', '')}".encode()
-    start_response("200 OK", [("Content-Type", "text/plain"),
-                              ("Content-Length", str(len(body)))])
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]

@@ -39,8 +39,14 @@ socketio = SocketIO(app, async_mode="gevent")
 @socketio.on("nap")
 def nap(data: Any) -> None:
     socketio.sleep(1.0)
-    emit("woke", {"echo": data, "gevent_websocket": "wsgi.websocket" in request.environ,
-                  "server_software": request.environ.get("SERVER_SOFTWARE")})
+    emit(
+        "woke",
+        {
+            "echo": data,
+            "gevent_websocket": "wsgi.websocket" in request.environ,
+            "server_software": request.environ.get("SERVER_SOFTWARE"),
+        },
+    )
 
 
 @app.route("/")

@@ -36,5 +36,7 @@ for thread in threads:
     thread.start()
 for thread in threads:
     thread.join()
-print("RESULT " + json.dumps({"answers": answers, "errors": errors,
-                              "elapsed": time.monotonic() - start}))
+print(
+    "RESULT "
+    + json.dumps({"answers": answers, "errors": errors, "elapsed": time.monotonic() - start})
+)

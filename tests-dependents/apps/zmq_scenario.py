@@ -58,6 +58,12 @@ elapsed = time.monotonic() - start
 rep.close()
 pull.close()
 context.term()
-report({"answers": [c.value for c in clients], "served": server.value,
-        "pipeline": consumer.value, "naps": sum(bool(n.value) for n in naps),
-        "elapsed": elapsed})
+report(
+    {
+        "answers": [c.value for c in clients],
+        "served": server.value,
+        "pipeline": consumer.value,
+        "naps": sum(bool(n.value) for n in naps),
+        "elapsed": elapsed,
+    }
+)
