@@ -28,7 +28,6 @@ unchanged.
 
 from __future__ import annotations
 
-import builtins
 import os
 import subprocess as _subprocess
 import sys
@@ -43,6 +42,12 @@ from greenkit.event import AsyncResult
 from greenkit.fileobject import FileObject
 from greenkit.greenlet import Greenlet, joinall, killall
 from greenkit.hub import get_hub
+from greenkit.subprocess._child_args import argv as _argv
+from greenkit.subprocess._child_args import child_exception as _child_exception
+from greenkit.subprocess._child_args import env_list as _env_list
+from greenkit.subprocess._child_args import extra_group_ids as _extra_group_ids
+from greenkit.subprocess._child_args import group_id as _group_id
+from greenkit.subprocess._child_args import user_id as _user_id
 
 __implements__ = [
     "Popen",
@@ -88,110 +93,6 @@ _waitpid = get_original("os", "waitpid")
 
 _READ_CHUNK = 32768
 _NOT_ON_THIS_LOOP = "child watchers are only available on the default loop"
-
-
-def _group_id(group: Any) -> int:
-    if isinstance(group, str):
-        import grp
-
-        gid: int = grp.getgrnam(group).gr_gid
-    elif isinstance(group, int):
-        gid = group
-    else:
-        raise TypeError(f"Group must be a string or an integer, not {type(group)}")
-    if gid < 0:
-        raise ValueError(f"Group ID cannot be negative, got {gid}")
-    return gid
-
-
-def _extra_group_ids(extra_groups: Any) -> list[int]:
-    if isinstance(extra_groups, str):
-        raise ValueError("Groups must be a list, not a string")
-    gids = []
-    for group in extra_groups:
-        if isinstance(group, str):
-            import grp
-
-            gids.append(grp.getgrnam(group).gr_gid)
-        elif isinstance(group, int):
-            gids.append(group)
-        else:
-            raise TypeError(f"Items in extra_groups must be a string or integer, not {type(group)}")
-    for gid in gids:
-        if gid < 0:
-            raise ValueError(f"Group ID cannot be negative, got {gid}")
-    return gids
-
-
-def _user_id(user: Any) -> int:
-    if isinstance(user, str):
-        import pwd
-
-        uid: int = pwd.getpwnam(user).pw_uid
-    elif isinstance(user, int):
-        uid = user
-    else:
-        raise TypeError("User must be a string or an integer")
-    if uid < 0:
-        raise ValueError(f"User ID cannot be negative, got {uid}")
-    return uid
-
-
-def _argv(args: Any, executable: Any, shell: bool) -> list[Any]:
-    """The child's argv, as the stdlib builds it from ``args``/``shell``."""
-    argv: list[Any]
-    if isinstance(args, (str, bytes)):
-        argv = [args]
-    elif isinstance(args, os.PathLike):
-        if shell:
-            raise TypeError("path-like args is not allowed when shell is true")
-        argv = [args]
-    else:
-        argv = list(args)
-    if shell:
-        unix_shell = "/system/bin/sh" if hasattr(sys, "getandroidapilevel") else "/bin/sh"
-        argv = [unix_shell, "-c", *argv]
-        if executable:
-            argv[0] = executable
-    return argv
-
-
-def _env_list(env: Any) -> list[bytes] | None:
-    if env is None:
-        return None
-    env_list = []
-    for key, value in env.items():
-        key = os.fsencode(key)
-        if b"=" in key:
-            raise ValueError("illegal environment variable name")
-        env_list.append(key + b"=" + os.fsencode(value))
-    return env_list
-
-
-def _child_exception(data: bytes, cwd: Any, executable: Any) -> BaseException:
-    """Decode the ``name:hex errno:message`` the child wrote before dying."""
-    try:
-        name, hex_errno, raw_msg = data.split(b":", 2)
-        msg = raw_msg.decode()
-    except ValueError:
-        name, hex_errno = b"SubprocessError", b"0"
-        msg = f"Bad exception data from child: {data!r}"
-    exc_type = getattr(builtins, name.decode("ascii"), SubprocessError)
-    if issubclass(exc_type, OSError) and hex_errno:
-        errno_num = int(hex_errno, 16)
-        # Failed before exec: "noexec:chdir" (3.13+) is chdir(cwd); a bare
-        # "noexec" is chdir(cwd) up to 3.12 and any other step from 3.13 on.
-        filename: Any = executable
-        if msg == "noexec:chdir" or (msg == "noexec" and sys.version_info < (3, 13)):
-            msg, filename = "", cwd
-        elif msg == "noexec":
-            msg, filename = "", None
-        if errno_num != 0:
-            msg = os.strerror(errno_num)
-        if filename is None:
-            return exc_type(errno_num, msg)
-        return exc_type(errno_num, msg, filename)
-    return exc_type(msg)
 
 
 def _read_until_eof(fd: int, limit: int | None = None) -> bytes:
