@@ -30,6 +30,7 @@ from greenkit.hub import get_hub
 
 from ._outcome import capture
 from ._selector import HubSelector
+from ._subprocess import make_subprocess_transport
 
 __all__ = ["EventLoopPolicy", "GreenkitEventLoop", "new_event_loop", "running_loops"]
 
@@ -62,6 +63,27 @@ class GreenkitEventLoop(asyncio.SelectorEventLoop):
         # call_soon_threadsafe's wake-up: the hub's async watcher, not the self-pipe.
         self._hub_selector.wake_threadsafe()
 
+    # -- the self-pipe: only for signal handlers --------------------------------------
+
+    def _make_self_pipe(self) -> None:
+        # asyncio's self-pipe wakes the loop (call_soon_threadsafe: the hub's
+        # async watcher here) and is the signal wake-up fd: it is made by the
+        # first add_signal_handler(), so that a loop holds no descriptor
+        # before (the hub's background loop, idle for most of its life).
+        self._ssock = self._csock = None
+
+    def _close_self_pipe(self) -> None:
+        if self._ssock is not None:
+            super()._close_self_pipe()
+
+    def add_signal_handler(self, sig: int, callback: Callable[..., object], *args: Any) -> None:
+        """asyncio's ``add_signal_handler`` (the self-pipe is made on first use)."""
+        if self._ssock is None and not self.is_closed():
+            super()._make_self_pipe()
+        super().add_signal_handler(sig, callback, *args)
+
+    # -- running -----------------------------------------------------------------------
+
     def run_forever(self) -> None:
         """Run until ``stop()``, waiting in the hub (other greenlets run meanwhile)."""
         running = _RUNNING.setdefault(self._hub, [])
@@ -73,6 +95,21 @@ class GreenkitEventLoop(asyncio.SelectorEventLoop):
             running.remove(self)
             if not self.is_closed():
                 self._hub_selector.deactivate()
+
+    # -- subprocesses: reaped by libev child watchers ----------------------------------
+
+    async def _make_subprocess_transport(self, protocol: Any, args: Any, shell: bool,
+                                         stdin: Any, stdout: Any, stderr: Any, bufsize: int,
+                                         extra: Any = None, **kwargs: Any) -> Any:
+        # What subprocess_exec()/subprocess_shell() call (see _subprocess).
+        # Only the default libev loop reaps children (it owns SIGCHLD); a hub
+        # of another thread leaves them to asyncio's own child watching.
+        hub_loop = self._hub.loop
+        if not hub_loop.default:
+            return await super()._make_subprocess_transport(
+                protocol, args, shell, stdin, stdout, stderr, bufsize, extra=extra, **kwargs)
+        return await make_subprocess_transport(self, hub_loop, protocol, args, shell, stdin,
+                                               stdout, stderr, bufsize, extra, kwargs)
 
     # -- the hub's thread pool and resolver ------------------------------------------
 

@@ -81,7 +81,7 @@ class HubSelector(selectors.BaseSelector):
         self._active = False
         self._closed = False
         # Wakes a parked select() from any thread (call_soon_threadsafe);
-        # unreferenced: it must not keep the hub's loop alive.
+        # referenced only while the loop runs (see activate()).
         self._async = self._loop.async_(ref=False)
         self._async.start(self.wake)
         # The timeout of select(), reused from one iteration to the next.
@@ -133,8 +133,15 @@ class HubSelector(selectors.BaseSelector):
     # -- running ------------------------------------------------------------
 
     def activate(self) -> None:
-        """Start watching every registered descriptor (the loop starts running)."""
+        """Start watching every registered descriptor (the loop starts running).
+
+        While it runs, the wake-up watcher is referenced: a running asyncio
+        loop waits for ever, even with nothing to watch (another thread may
+        call ``call_soon_threadsafe``), rather than have the hub report that
+        it would block for ever.
+        """
         self._active = True
+        self._async.ref = True
         for fd, watcher in self._watchers.items():
             watcher.start(self._on_io, EVENTS, fd)
         self._fired.clear()
@@ -142,6 +149,7 @@ class HubSelector(selectors.BaseSelector):
     def deactivate(self) -> None:
         """Stop every watcher (the loop stopped running): it keeps nothing alive."""
         self._active = False
+        self._async.ref = False
         for watcher in self._watchers.values():
             watcher.stop()
 
