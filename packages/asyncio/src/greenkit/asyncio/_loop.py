@@ -35,6 +35,8 @@ from ._subprocess import make_subprocess_transport
 __all__ = ["EventLoopPolicy", "GreenkitEventLoop", "new_event_loop", "running_loops"]
 
 _T = TypeVar("_T")
+#: The base class, for the private methods typeshed does not declare.
+_SelectorEventLoop: Any = asyncio.SelectorEventLoop
 _Ts = TypeVarTuple("_Ts")
 
 #: For each hub, the greenkit loops running on it (innermost last).
@@ -70,16 +72,20 @@ class GreenkitEventLoop(asyncio.SelectorEventLoop):
         # async watcher here) and is the signal wake-up fd: it is made by the
         # first add_signal_handler(), so that a loop holds no descriptor
         # before (the hub's background loop, idle for most of its life).
-        self._ssock = self._csock = None
+        me: Any = self
+        me._ssock = me._csock = None
 
     def _close_self_pipe(self) -> None:
-        if self._ssock is not None:
-            super()._close_self_pipe()
+        me: Any = self
+        if me._ssock is not None:
+            _SelectorEventLoop._close_self_pipe(self)
 
-    def add_signal_handler(self, sig: int, callback: Callable[..., object], *args: Any) -> None:
+    def add_signal_handler(self, sig: int, callback: Callable[[Unpack[_Ts]], object],
+                           *args: *_Ts) -> None:
         """asyncio's ``add_signal_handler`` (the self-pipe is made on first use)."""
-        if self._ssock is None and not self.is_closed():
-            super()._make_self_pipe()
+        me: Any = self
+        if me._ssock is None and not self.is_closed():
+            _SelectorEventLoop._make_self_pipe(self)
         super().add_signal_handler(sig, callback, *args)
 
     # -- running -----------------------------------------------------------------------
@@ -106,7 +112,7 @@ class GreenkitEventLoop(asyncio.SelectorEventLoop):
         # of another thread leaves them to asyncio's own child watching.
         hub_loop = self._hub.loop
         if not hub_loop.default:
-            return await super()._make_subprocess_transport(
+            return await _SelectorEventLoop._make_subprocess_transport(self,
                 protocol, args, shell, stdin, stdout, stderr, bufsize, extra=extra, **kwargs)
         return await make_subprocess_transport(self, hub_loop, protocol, args, shell, stdin,
                                                stdout, stderr, bufsize, extra, kwargs)

@@ -36,7 +36,11 @@ from typing import Any
 __all__ = ["HubSubprocessTransport", "make_subprocess_transport"]
 
 
-class HubSubprocessTransport(unix_events._UnixSubprocessTransport):
+#: asyncio's Unix subprocess transport (private: typeshed does not declare it).
+_UnixSubprocessTransport: Any = unix_events._UnixSubprocessTransport  # type: ignore[attr-defined]
+
+
+class HubSubprocessTransport(_UnixSubprocessTransport):  # type: ignore[misc]
     """asyncio's Unix subprocess transport, reaped by a child watcher on the hub."""
 
     _watcher: Any = None
@@ -101,8 +105,9 @@ class HubSubprocessTransport(unix_events._UnixSubprocessTransport):
             self._check_reaped()
 
 
-async def make_subprocess_transport(loop: Any, hub_loop: Any, protocol: Any, args: Any, shell: bool, stdin: Any,
-                                    stdout: Any, stderr: Any, bufsize: int, extra: Any,
+async def make_subprocess_transport(loop: Any, hub_loop: Any, protocol: Any, args: Any,
+                                    shell: bool, stdin: Any, stdout: Any, stderr: Any,
+                                    bufsize: int, extra: Any,
                                     kwargs: dict[str, Any]) -> HubSubprocessTransport:
     """Start the child with asyncio's transport and watch it on ``hub_loop``
     (the default libev loop); return the transport once its pipes are connected."""
