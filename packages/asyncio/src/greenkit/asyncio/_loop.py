@@ -10,7 +10,9 @@ runs in whichever greenlet calls ``run_forever()``/``run_until_complete()``
 every other greenlet.
 
 What differs from the stdlib loop: ``call_soon_threadsafe`` wakes the loop
-through the hub's async watcher instead of the self-pipe; the default
+through the hub's async watcher, and the self-pipe (asyncio's private
+``_make_self_pipe``/``_close_self_pipe``) is made only for signal handlers;
+children are reaped by libev child watchers (see ``_subprocess``); the default
 executor is the hub's thread pool (native threads, even when ``threading``
 is monkey-patched); ``getaddrinfo``/``getnameinfo`` go through the hub's
 resolver.
