@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from asyncio import base_subprocess, unix_events
 
 import pytest
@@ -34,6 +35,8 @@ def test_the_asyncio_internals_it_relies_on_have_the_expected_shape() -> None:
         assert callable(getattr(unix_events._UnixSubprocessTransport, name))
     params = inspect.signature(base_subprocess.BaseSubprocessTransport.__init__).parameters
     assert {"waiter", "extra"} <= set(params)
+    if sys.version_info < (3, 14):  # where policy_child_watcher() looks
+        assert hasattr(asyncio.get_event_loop_policy(), "_watcher")
 
 
 def _waitpid_threads() -> list[str]:
@@ -144,3 +147,30 @@ def test_a_missing_program_raises(runner: asyncio.Runner, what: str) -> None:
         runner.run(main())
     if what == "shell":
         assert info.value.args == (127,)
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 14), reason="child watchers are gone in 3.14")
+@pytest.mark.parametrize("name, libev", [("ThreadedChildWatcher", True),
+                                         ("SafeChildWatcher", False)])
+def test_a_child_watcher_set_on_the_policy(runner: asyncio.Runner, name: str,
+                                           libev: bool) -> None:
+    """One that waits only for its own pids leaves children to libev; any
+    other (it may reap every child, or take SIGCHLD) is used as asyncio does."""
+    policy = asyncio.get_event_loop_policy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        watcher = getattr(unix_events, name)()
+        watcher.attach_loop(runner.get_loop())
+        policy.set_child_watcher(watcher)
+
+    async def main() -> tuple[bool, int]:
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-c", "raise SystemExit(6)")
+        on_libev = isinstance(proc._transport, HubSubprocessTransport)  # type: ignore[attr-defined]
+        return on_libev, await asyncio.wait_for(proc.wait(), 30)
+
+    try:
+        assert runner.run(main()) == (libev, 6)
+    finally:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            policy.set_child_watcher(None)

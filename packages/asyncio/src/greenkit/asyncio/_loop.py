@@ -32,7 +32,7 @@ from greenkit.hub import get_hub
 
 from ._outcome import capture
 from ._selector import HubSelector
-from ._subprocess import make_subprocess_transport
+from ._subprocess import make_subprocess_transport, policy_child_watcher
 
 __all__ = ["EventLoopPolicy", "GreenkitEventLoop", "new_event_loop", "running_loops"]
 
@@ -111,9 +111,11 @@ class GreenkitEventLoop(asyncio.SelectorEventLoop):
                                          extra: Any = None, **kwargs: Any) -> Any:
         # What subprocess_exec()/subprocess_shell() call (see _subprocess).
         # Only the default libev loop reaps children (it owns SIGCHLD); a hub
-        # of another thread leaves them to asyncio's own child watching.
+        # of another thread leaves them to asyncio's own child watching, and
+        # so does a child watcher set on asyncio's policy that libev cannot
+        # live with.
         hub_loop = self._hub.loop
-        if not hub_loop.default:
+        if not hub_loop.default or policy_child_watcher() is not None:
             return await _SelectorEventLoop._make_subprocess_transport(self,
                 protocol, args, shell, stdin, stdout, stderr, bufsize, extra=extra, **kwargs)
         return await make_subprocess_transport(self, hub_loop, protocol, args, shell, stdin,

@@ -19,6 +19,15 @@ each Python the package supports):
   it expects once; ``_returncode`` and ``_wait()`` say whether it was, and
   wait for it.
 
+A child watcher set on asyncio's policy with the deprecated
+``set_child_watcher()`` (3.11 to 3.13) still has the last word, as asyncio
+promises: one that reaps every child (``FastChildWatcher``'s
+``waitpid(-1)``) would take libev's, one that replaces the SIGCHLD handler
+(``MultiLoopChildWatcher``) would starve it.  :func:`policy_child_watcher`
+says when; the two that only wait for the pids they are given
+(``ThreadedChildWatcher``, ``PidfdChildWatcher``, also the ones asyncio
+creates lazily) leave the children to libev.
+
 ``Popen.poll()`` reaps a child that has exited, and asyncio calls it in
 ``close()`` (and ``Popen.send_signal()`` calls it before each signal): a
 child reaped that way never reaches libev, so after those calls, and after
@@ -29,11 +38,13 @@ found.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
 from asyncio import unix_events
 from typing import Any
 
-__all__ = ["HubSubprocessTransport", "make_subprocess_transport"]
+__all__ = ["HubSubprocessTransport", "make_subprocess_transport", "policy_child_watcher"]
 
 
 #: asyncio's Unix subprocess transport (private: typeshed does not declare it).
@@ -126,3 +137,18 @@ async def make_subprocess_transport(loop: Any, hub_loop: Any, protocol: Any, arg
         await transport._wait()
         raise
     return transport
+
+
+def policy_child_watcher() -> Any:
+    """The child watcher of asyncio's policy that the loop must use, or None.
+
+    None on 3.14+ (no child watchers), when the policy has none, or when it
+    is one that waits only for the pids it is given (libev reaps those).
+    """
+    if sys.version_info >= (3, 14):
+        return None
+    watcher = getattr(asyncio.get_event_loop_policy(), "_watcher", None)
+    own_pids_only = (unix_events.ThreadedChildWatcher, unix_events.PidfdChildWatcher)
+    if watcher is None or isinstance(watcher, own_pids_only):
+        return None
+    return watcher
