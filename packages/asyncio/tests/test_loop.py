@@ -14,6 +14,7 @@ import time
 import pytest
 
 import greenkit.asyncio as gasyncio
+from greenkit.asyncio._bridge import BackgroundLoop
 from greenkit.greenlet import Greenlet
 from greenkit.hub import get_hub, sleep
 
@@ -326,8 +327,11 @@ def test_unconsumed_readiness_does_not_spin_the_hub(runner: asyncio.Runner) -> N
 
 
 @pytest.mark.fd_leak_check
-def test_the_self_pipe_is_made_by_the_first_signal_handler() -> None:
-    loop = gasyncio.new_event_loop()
+def test_the_background_loops_self_pipe_is_made_by_the_first_signal_handler() -> None:
+    loop = gasyncio.new_event_loop()  # asyncio's own: its self-pipe at once
+    assert loop._ssock is not None  # type: ignore[attr-defined]
+    loop.close()
+    loop = BackgroundLoop()
     try:
         assert loop._ssock is None  # type: ignore[attr-defined]
         loop.add_signal_handler(signal.SIGUSR2, lambda: None)

@@ -9,10 +9,11 @@ runs in whichever greenlet calls ``run_forever()``/``run_until_complete()``
 (``asyncio.run`` in the main greenlet, say); while it waits, the hub runs
 every other greenlet.
 
-What differs from the stdlib loop: ``call_soon_threadsafe`` wakes the loop
-through the hub's async watcher, and the self-pipe (asyncio's private
-``_make_self_pipe``/``_close_self_pipe``) is made only for signal handlers;
-children are reaped by libev child watchers (see ``_subprocess``); the default
+What differs from the stdlib loop: ``call_soon_threadsafe`` wakes the
+loop through the hub's async watcher (the self-pipe, asyncio's private
+``_make_self_pipe``/``_close_self_pipe``, may be left for signal
+handlers to make: the hub's background loop does so); children are
+reaped by libev child watchers (see ``_subprocess``); the default
 executor is the hub's thread pool (native threads, even when ``threading``
 is monkey-patched); ``getaddrinfo``/``getnameinfo`` go through the hub's
 resolver.
@@ -67,13 +68,19 @@ class GreenkitEventLoop(asyncio.SelectorEventLoop):
         # call_soon_threadsafe's wake-up: the hub's async watcher, not the self-pipe.
         self._hub_selector.wake_threadsafe()
 
-    # -- the self-pipe: only for signal handlers --------------------------------------
+    # -- the self-pipe ------------------------------------------------------------------
+
+    #: Make asyncio's self-pipe only for the first add_signal_handler().
+    _self_pipe_on_demand = False
 
     def _make_self_pipe(self) -> None:
         # asyncio's self-pipe wakes the loop (call_soon_threadsafe: the hub's
-        # async watcher here) and is the signal wake-up fd: it is made by the
-        # first add_signal_handler(), so that a loop holds no descriptor
-        # before (the hub's background loop, idle for most of its life).
+        # async watcher here) and is the signal wake-up fd.  A loop whose
+        # class says so makes it only for signal handlers, and so holds no
+        # descriptor before (the hub's background loop, idle most of its life).
+        if not self._self_pipe_on_demand:
+            _SelectorEventLoop._make_self_pipe(self)
+            return
         me: Any = self
         me._ssock = me._csock = None
 
