@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import threading
 import traceback
 
 import pytest
 
 import greenkit.asyncio as gasyncio
 from greenkit.greenlet import Greenlet, GreenletExit
-from greenkit.hub import sleep
+from greenkit.hub import get_hub, sleep
 from greenkit.timeout import Timeout
 
 VAR: contextvars.ContextVar[str] = contextvars.ContextVar("VAR", default="unset")
@@ -167,3 +168,23 @@ def test_wait_greenlet_needs_a_greenkit_loop() -> None:
 
     with pytest.raises(RuntimeError, match="greenkit event loop"):
         asyncio.run(main())
+
+
+@pytest.mark.fd_leak_check
+def test_the_background_loop_holds_no_descriptor() -> None:
+    """The hub's background loop (await_ without a running loop) lives as long as
+    its hub and holds no file descriptor: a thread's hub destroyed after await_
+    calls leaves none open."""
+    results: list[object] = []
+
+    def run() -> None:
+        try:
+            results.append(gasyncio.await_(_double(4)))
+            results.append(gasyncio.get_loop()._ssock)  # type: ignore[attr-defined]
+        finally:
+            get_hub().destroy()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    assert results == [8, None]

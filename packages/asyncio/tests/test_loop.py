@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import signal
 import socket
@@ -13,6 +14,7 @@ import time
 import pytest
 
 import greenkit.asyncio as gasyncio
+from greenkit.asyncio._bridge import BackgroundLoop
 from greenkit.greenlet import Greenlet
 from greenkit.hub import get_hub, sleep
 
@@ -322,3 +324,30 @@ def test_unconsumed_readiness_does_not_spin_the_hub(runner: asyncio.Runner) -> N
     spins, data = runner.run(main())
     assert data == b"x"
     assert spins < 100
+
+
+@pytest.mark.fd_leak_check
+def test_the_background_loops_self_pipe_is_made_by_the_first_signal_handler() -> None:
+    loop = gasyncio.new_event_loop()  # asyncio's own: its self-pipe at once
+    assert loop._ssock is not None  # type: ignore[attr-defined]
+    loop.close()
+    loop = BackgroundLoop()
+    try:
+        assert loop._ssock is None  # type: ignore[attr-defined]
+        loop.add_signal_handler(signal.SIGUSR2, lambda: None)
+        assert loop._ssock is not None  # type: ignore[attr-defined]
+        loop.remove_signal_handler(signal.SIGUSR2)
+    finally:
+        loop.close()
+
+
+def test_a_loop_with_nothing_to_watch_waits_for_other_threads(runner: asyncio.Runner) -> None:
+    """Only call_soon_threadsafe from a native thread can wake it: the running
+    loop keeps the hub waiting instead of reporting that it would block for ever."""
+
+    async def main() -> str:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return await asyncio.get_running_loop().run_in_executor(
+                pool, lambda: time.sleep(0.05) or "woken")
+
+    assert runner.run(main()) == "woken"

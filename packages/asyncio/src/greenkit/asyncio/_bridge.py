@@ -28,16 +28,24 @@ from greenkit.hub import get_hub
 from ._loop import GreenkitEventLoop, running_loops
 from ._outcome import capture, unwrap
 
-__all__ = ["await_", "get_loop", "run_in_greenlet", "spawn_for_awaitable", "wait_greenlet"]
+__all__ = ["BackgroundLoop", "await_", "get_loop", "run_in_greenlet", "spawn_for_awaitable",
+           "wait_greenlet"]
 
 _T = TypeVar("_T")
+
+
+class BackgroundLoop(GreenkitEventLoop):
+    """A hub's background loop: no self-pipe (no file descriptor) until a
+    coroutine adds a signal handler."""
+
+    _self_pipe_on_demand = True
 
 
 class _Background:
     """A hub's own greenkit loop, run by a greenlet while ``await_`` calls are pending."""
 
     def __init__(self) -> None:
-        self.loop = GreenkitEventLoop()
+        self.loop = BackgroundLoop()
         self.pending = 0
         self.runner: Greenlet | None = None
 

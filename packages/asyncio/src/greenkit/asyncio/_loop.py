@@ -9,8 +9,11 @@ runs in whichever greenlet calls ``run_forever()``/``run_until_complete()``
 (``asyncio.run`` in the main greenlet, say); while it waits, the hub runs
 every other greenlet.
 
-What differs from the stdlib loop: ``call_soon_threadsafe`` wakes the loop
-through the hub's async watcher instead of the self-pipe; the default
+What differs from the stdlib loop: ``call_soon_threadsafe`` wakes the
+loop through the hub's async watcher (the self-pipe, asyncio's private
+``_make_self_pipe``/``_close_self_pipe``, may be left for signal
+handlers to make: the hub's background loop does so); children are
+reaped by libev child watchers (see ``_subprocess``); the default
 executor is the hub's thread pool (native threads, even when ``threading``
 is monkey-patched); ``getaddrinfo``/``getnameinfo`` go through the hub's
 resolver.
@@ -30,10 +33,13 @@ from greenkit.hub import get_hub
 
 from ._outcome import capture
 from ._selector import HubSelector
+from ._subprocess import make_subprocess_transport, policy_child_watcher
 
 __all__ = ["EventLoopPolicy", "GreenkitEventLoop", "new_event_loop", "running_loops"]
 
 _T = TypeVar("_T")
+#: The base class, for the private methods typeshed does not declare.
+_SelectorEventLoop: Any = asyncio.SelectorEventLoop
 _Ts = TypeVarTuple("_Ts")
 
 #: For each hub, the greenkit loops running on it (innermost last).
@@ -62,6 +68,37 @@ class GreenkitEventLoop(asyncio.SelectorEventLoop):
         # call_soon_threadsafe's wake-up: the hub's async watcher, not the self-pipe.
         self._hub_selector.wake_threadsafe()
 
+    # -- the self-pipe ------------------------------------------------------------------
+
+    #: Make asyncio's self-pipe only for the first add_signal_handler().
+    _self_pipe_on_demand = False
+
+    def _make_self_pipe(self) -> None:
+        # asyncio's self-pipe wakes the loop (call_soon_threadsafe: the hub's
+        # async watcher here) and is the signal wake-up fd.  A loop whose
+        # class says so makes it only for signal handlers, and so holds no
+        # descriptor before (the hub's background loop, idle most of its life).
+        if not self._self_pipe_on_demand:
+            _SelectorEventLoop._make_self_pipe(self)
+            return
+        me: Any = self
+        me._ssock = me._csock = None
+
+    def _close_self_pipe(self) -> None:
+        me: Any = self
+        if me._ssock is not None:
+            _SelectorEventLoop._close_self_pipe(self)
+
+    def add_signal_handler(self, sig: int, callback: Callable[[Unpack[_Ts]], object],
+                           *args: *_Ts) -> None:
+        """asyncio's ``add_signal_handler`` (the self-pipe is made on first use)."""
+        me: Any = self
+        if me._ssock is None and not self.is_closed():
+            _SelectorEventLoop._make_self_pipe(self)
+        super().add_signal_handler(sig, callback, *args)
+
+    # -- running -----------------------------------------------------------------------
+
     def run_forever(self) -> None:
         """Run until ``stop()``, waiting in the hub (other greenlets run meanwhile)."""
         running = _RUNNING.setdefault(self._hub, [])
@@ -73,6 +110,23 @@ class GreenkitEventLoop(asyncio.SelectorEventLoop):
             running.remove(self)
             if not self.is_closed():
                 self._hub_selector.deactivate()
+
+    # -- subprocesses: reaped by libev child watchers ----------------------------------
+
+    async def _make_subprocess_transport(self, protocol: Any, args: Any, shell: bool,
+                                         stdin: Any, stdout: Any, stderr: Any, bufsize: int,
+                                         extra: Any = None, **kwargs: Any) -> Any:
+        # What subprocess_exec()/subprocess_shell() call (see _subprocess).
+        # Only the default libev loop reaps children (it owns SIGCHLD); a hub
+        # of another thread leaves them to asyncio's own child watching, and
+        # so does a child watcher set on asyncio's policy that libev cannot
+        # live with.
+        hub_loop = self._hub.loop
+        if not hub_loop.default or policy_child_watcher() is not None:
+            return await _SelectorEventLoop._make_subprocess_transport(self,
+                protocol, args, shell, stdin, stdout, stderr, bufsize, extra=extra, **kwargs)
+        return await make_subprocess_transport(self, hub_loop, protocol, args, shell, stdin,
+                                               stdout, stderr, bufsize, extra, kwargs)
 
     # -- the hub's thread pool and resolver ------------------------------------------
 

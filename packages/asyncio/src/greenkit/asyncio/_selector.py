@@ -4,9 +4,9 @@ asyncio's selector event loop asks its selector, once per iteration, which
 registered file descriptors are ready, waiting at most ``timeout`` seconds.
 Here every registered descriptor has a libev io watcher on the hub's loop,
 and ``select()`` parks only the calling greenlet (the one running the
-asyncio loop) on a :class:`~greenkit._waiter.Waiter` until a watcher, the
-timeout's libev timer or a wake-up fires: the hub, and every other greenlet,
-runs meanwhile.
+asyncio loop) by switching to the hub, until a watcher, the timeout's
+libev timer or a wake-up fires and a hub callback switches back: the hub,
+and every other greenlet, runs meanwhile.
 
 An io watcher that fires while the asyncio greenlet is not parked in
 ``select()`` stops itself (its readiness is recorded) and is restarted by
@@ -19,12 +19,14 @@ asyncio loop never keeps the hub alive.
 
 from __future__ import annotations
 
-import asyncio
 import selectors
+import sys
+from asyncio.events import _get_running_loop, _set_running_loop
 from collections.abc import Mapping
 from typing import Any
 
-from greenkit._waiter import Waiter
+from greenlet import getcurrent
+
 from greenkit.hub import get_hub
 from greenkit.loop.libev import EVENTS
 
@@ -76,12 +78,13 @@ class HubSelector(selectors.BaseSelector):
         self._ready: dict[int, int] = {}
         self._fired: set[int] = set()
         self._map = _KeyMap(self._keys)
-        self._waiter: Waiter | None = None
+        #: The greenlet parked in select() (the one running the asyncio loop).
+        self._parked: Any = None
         self._wake_scheduled = False
         self._active = False
         self._closed = False
         # Wakes a parked select() from any thread (call_soon_threadsafe);
-        # unreferenced: it must not keep the hub's loop alive.
+        # referenced only while the loop runs (see activate()).
         self._async = self._loop.async_(ref=False)
         self._async.start(self.wake)
         # The timeout of select(), reused from one iteration to the next.
@@ -133,8 +136,15 @@ class HubSelector(selectors.BaseSelector):
     # -- running ------------------------------------------------------------
 
     def activate(self) -> None:
-        """Start watching every registered descriptor (the loop starts running)."""
+        """Start watching every registered descriptor (the loop starts running).
+
+        While it runs, the wake-up watcher is referenced: a running asyncio
+        loop waits for ever, even with nothing to watch (another thread may
+        call ``call_soon_threadsafe``), rather than have the hub report that
+        it would block for ever.
+        """
         self._active = True
+        self._async.ref = True
         for fd, watcher in self._watchers.items():
             watcher.start(self._on_io, EVENTS, fd)
         self._fired.clear()
@@ -142,12 +152,13 @@ class HubSelector(selectors.BaseSelector):
     def deactivate(self) -> None:
         """Stop every watcher (the loop stopped running): it keeps nothing alive."""
         self._active = False
+        self._async.ref = False
         for watcher in self._watchers.values():
             watcher.stop()
 
     def wake(self) -> None:
         """Make a parked ``select()`` return soon (hub or loop greenlet, same thread)."""
-        if self._waiter is not None and not self._wake_scheduled:
+        if self._parked is not None and not self._wake_scheduled:
             self._wake_scheduled = True
             self._loop.run_callback(self._resume)
 
@@ -158,9 +169,12 @@ class HubSelector(selectors.BaseSelector):
 
     def _resume(self) -> None:
         self._wake_scheduled = False
-        waiter, self._waiter = self._waiter, None
-        if waiter is not None:
-            waiter.switch(None)
+        parked, self._parked = self._parked, None
+        if parked is not None:
+            try:
+                parked.switch()
+            except BaseException:  # an error escaping the loop's greenlet
+                self._hub.handle_error(parked, *sys.exc_info())
 
     def _on_io(self, revents: int, fd: int) -> None:
         watcher = self._watchers.get(fd)
@@ -170,7 +184,7 @@ class HubSelector(selectors.BaseSelector):
         # asyncio's callbacks find it with their next syscall.
         mask = revents & _MASK or watcher.events
         self._ready[fd] = self._ready.get(fd, 0) | mask
-        if self._waiter is None:
+        if self._parked is None:
             # The asyncio greenlet is busy elsewhere (blocked in a greenlet
             # call, say): until its next select() this readiness stays
             # unconsumed, and a level-triggered watcher would fire on every
@@ -189,11 +203,12 @@ class HubSelector(selectors.BaseSelector):
             self._fired.clear()
         if not self._ready:
             self._park(timeout)
-        ready = [
-            (self._keys[fd], mask & self._keys[fd].events)
-            for fd, mask in self._ready.items()
-            if fd in self._keys
-        ]
+        keys = self._keys
+        ready = []
+        for fd, mask in self._ready.items():
+            key = keys.get(fd)
+            if key is not None:
+                ready.append((key, mask & key.events))
         self._ready.clear()
         return ready
 
@@ -206,19 +221,20 @@ class HubSelector(selectors.BaseSelector):
         greenlets see none (and may run their own loop).
         """
         timer = None
-        waiter = self._waiter = Waiter(self._hub)
+        parked = self._parked = getcurrent()
         if timeout is not None:
             timer = self._timer
             timer.set(max(timeout, 0.0))
             timer.start(self.wake, update=True)
-        running = asyncio._get_running_loop()
-        asyncio._set_running_loop(None)
+        running = _get_running_loop()
+        _set_running_loop(None)
         try:
-            waiter.get()
+            # Resumed by _resume() (a hub callback), or thrown into by the hub.
+            self._hub.switch()
         finally:
-            asyncio._set_running_loop(running)
-            if self._waiter is waiter:
-                self._waiter = None
+            _set_running_loop(running)
+            if self._parked is parked:
+                self._parked = None
             if timer is not None:
                 timer.stop()
 
