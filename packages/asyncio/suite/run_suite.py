@@ -108,7 +108,8 @@ def _modules() -> list[str]:
     import test.test_asyncio as package
 
     return sorted(
-        info.name for info in pkgutil.iter_modules(package.__path__)
+        info.name
+        for info in pkgutil.iter_modules(package.__path__)
         if info.name.startswith("test_") and info.name not in _SKIP_MODULES
     )
 
@@ -119,7 +120,9 @@ def _run_module(impl: str, module: str) -> dict[str, list[str]]:
         try:
             subprocess.run(
                 [sys.executable, __file__, "--child", impl, module, out],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=MODULE_TIMEOUT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=MODULE_TIMEOUT,
                 cwd=tmp,
             )
         except subprocess.TimeoutExpired:
@@ -133,8 +136,9 @@ def _run_module(impl: str, module: str) -> dict[str, list[str]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--child", nargs=3, metavar=("IMPL", "MODULE", "OUT"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", nargs=3, metavar=("IMPL", "MODULE", "OUT"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--json", help="write the per-module results here")
     parser.add_argument("--min-percent", type=float, default=None)
@@ -146,8 +150,11 @@ def main() -> int:
     modules = args.modules or _modules()
     start = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        futures = {(impl, module): pool.submit(_run_module, impl, module)
-                   for module in modules for impl in ("default", "greenkit")}
+        futures = {
+            (impl, module): pool.submit(_run_module, impl, module)
+            for module in modules
+            for impl in ("default", "greenkit")
+        }
         results = {key: future.result() for key, future in futures.items()}
     version = ".".join(map(str, sys.version_info[:3]))
     print(f"CPython {version} test.test_asyncio: default loop (baseline) vs greenkit's loop")
@@ -163,14 +170,18 @@ def main() -> int:
         percent = 100.0 * len(kept) / len(base) if base else 100.0
         print(f"{module:<28}{len(base):>16}{len(kept):>16}{percent:>8.1f}")
         report["modules"][module] = {
-            "baseline_passed": len(base), "greenkit_passed": len(kept),
+            "baseline_passed": len(base),
+            "greenkit_passed": len(kept),
             "failing": sorted(base - ours),
         }
     percent = 100.0 * total_ours / total_base if total_base else 100.0
     print(f"{'total':<28}{total_base:>16}{total_ours:>16}{percent:>8.1f}")
     print(f"({time.monotonic() - start:.0f} s)")
-    report["total"] = {"baseline_passed": total_base, "greenkit_passed": total_ours,
-                       "percent": round(percent, 2)}
+    report["total"] = {
+        "baseline_passed": total_base,
+        "greenkit_passed": total_ours,
+        "percent": round(percent, 2),
+    }
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(report, handle, indent=1)

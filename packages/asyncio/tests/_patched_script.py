@@ -34,13 +34,17 @@ def square(x: int) -> int:
 
 async def main() -> dict[str, object]:
     loop = asyncio.get_running_loop()
-    seen_from_greenlet = await gasyncio.run_in_greenlet(asyncio._get_running_loop) \
-        if isinstance(loop, gasyncio.GreenkitEventLoop) else None
+    seen_from_greenlet = (
+        await gasyncio.run_in_greenlet(asyncio._get_running_loop)
+        if isinstance(loop, gasyncio.GreenkitEventLoop)
+        else None
+    )
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         own_pool = await timed(loop.run_in_executor(pool, square, 3))
     infos = await timed(loop.getaddrinfo("localhost", 80, type=1))
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", "print('child')", stdout=asyncio.subprocess.PIPE)
+        sys.executable, "-c", "print('child')", stdout=asyncio.subprocess.PIPE
+    )
     child = await timed(proc.communicate())
     return {
         "loop": type(loop).__name__,

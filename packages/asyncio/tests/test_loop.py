@@ -199,8 +199,12 @@ def test_unix_socket(runner: asyncio.Runner, tmp_path: object) -> None:
 def test_subprocess(runner: asyncio.Runner) -> None:
     async def main() -> tuple[bytes, int]:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", "import sys; sys.stdout.write(sys.stdin.read().upper())",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-c",
+            "import sys; sys.stdout.write(sys.stdin.read().upper())",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
         out, _ = await proc.communicate(b"child")
         return out, proc.returncode or 0
 
@@ -348,6 +352,7 @@ def test_a_loop_with_nothing_to_watch_waits_for_other_threads(runner: asyncio.Ru
     async def main() -> str:
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             return await asyncio.get_running_loop().run_in_executor(
-                pool, lambda: time.sleep(0.05) or "woken")
+                pool, lambda: time.sleep(0.05) or "woken"
+            )
 
     assert runner.run(main()) == "woken"

@@ -24,8 +24,9 @@ SCRIPT = os.path.join(os.path.dirname(__file__), "_patched_script.py")
 
 
 def _run(which: str) -> dict[str, object]:
-    proc = subprocess.run([sys.executable, SCRIPT, which], capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, SCRIPT, which], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     result: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result

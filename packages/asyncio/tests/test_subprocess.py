@@ -25,13 +25,21 @@ def test_the_asyncio_internals_it_relies_on_have_the_expected_shape() -> None:
     hook = unix_events._UnixSelectorEventLoop._make_subprocess_transport
     assert inspect.iscoroutinefunction(hook)
     assert list(inspect.signature(hook).parameters) == [
-        "self", "protocol", "args", "shell", "stdin", "stdout", "stderr", "bufsize",
-        "extra", "kwargs"]
+        "self",
+        "protocol",
+        "args",
+        "shell",
+        "stdin",
+        "stdout",
+        "stderr",
+        "bufsize",
+        "extra",
+        "kwargs",
+    ]
     ours = gasyncio.GreenkitEventLoop._make_subprocess_transport
     assert list(inspect.signature(ours).parameters) == list(inspect.signature(hook).parameters)
     assert issubclass(unix_events._UnixSubprocessTransport, base_subprocess.BaseSubprocessTransport)
-    for name in ("_process_exited", "_wait", "_start", "close", "send_signal", "kill",
-                 "terminate"):
+    for name in ("_process_exited", "_wait", "_start", "close", "send_signal", "kill", "terminate"):
         assert callable(getattr(unix_events._UnixSubprocessTransport, name))
     params = inspect.signature(base_subprocess.BaseSubprocessTransport.__init__).parameters
     assert {"waiter", "extra"} <= set(params)
@@ -45,10 +53,14 @@ def _waitpid_threads() -> list[str]:
 
 def test_children_are_reaped_by_child_watchers_without_threads(runner: asyncio.Runner) -> None:
     async def main() -> list[int | None]:
-        procs = [await asyncio.create_subprocess_exec(
-            sys.executable, "-c", f"import sys; sys.exit({i})") for i in range(8)]
-        assert all(isinstance(p._transport, HubSubprocessTransport)  # type: ignore[attr-defined]
-                   for p in procs)
+        procs = [
+            await asyncio.create_subprocess_exec(sys.executable, "-c", f"import sys; sys.exit({i})")
+            for i in range(8)
+        ]
+        assert all(
+            isinstance(p._transport, HubSubprocessTransport)  # type: ignore[attr-defined]
+            for p in procs
+        )
         assert _waitpid_threads() == []
         return [await p.wait() for p in procs]
 
@@ -88,16 +100,17 @@ def test_pipes_and_exit(runner: asyncio.Runner) -> None:
     async def main() -> tuple[bytes, bytes, int]:
         proc = await asyncio.create_subprocess_shell(
             "read x; echo out $x; echo err >&2; exit 3",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE)
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         out, err = await proc.communicate(b"in\n")
         return out, err, proc.returncode or 0
 
     assert runner.run(main()) == (b"out in\n", b"err\n", 3)
 
 
-def test_a_stopped_loop_with_a_running_child_keeps_nothing_alive(
-        runner: asyncio.Runner) -> None:
+def test_a_stopped_loop_with_a_running_child_keeps_nothing_alive(runner: asyncio.Runner) -> None:
     async def start() -> asyncio.subprocess.Process:
         return await asyncio.create_subprocess_exec(*SLEEPER)
 
@@ -150,10 +163,10 @@ def test_a_missing_program_raises(runner: asyncio.Runner, what: str) -> None:
 
 
 @pytest.mark.skipif(sys.version_info >= (3, 14), reason="child watchers are gone in 3.14")
-@pytest.mark.parametrize("name, libev", [("ThreadedChildWatcher", True),
-                                         ("SafeChildWatcher", False)])
-def test_a_child_watcher_set_on_the_policy(runner: asyncio.Runner, name: str,
-                                           libev: bool) -> None:
+@pytest.mark.parametrize(
+    "name, libev", [("ThreadedChildWatcher", True), ("SafeChildWatcher", False)]
+)
+def test_a_child_watcher_set_on_the_policy(runner: asyncio.Runner, name: str, libev: bool) -> None:
     """One that waits only for its own pids leaves children to libev; any
     other (it may reap every child, or take SIGCHLD) is used as asyncio does."""
     policy = asyncio.get_event_loop_policy()

@@ -28,8 +28,14 @@ from greenkit.hub import get_hub
 from ._loop import GreenkitEventLoop, running_loops
 from ._outcome import capture, unwrap
 
-__all__ = ["BackgroundLoop", "await_", "get_loop", "run_in_greenlet", "spawn_for_awaitable",
-           "wait_greenlet"]
+__all__ = [
+    "BackgroundLoop",
+    "await_",
+    "get_loop",
+    "run_in_greenlet",
+    "spawn_for_awaitable",
+    "wait_greenlet",
+]
 
 _T = TypeVar("_T")
 
@@ -102,8 +108,10 @@ def await_(awaitable: Awaitable[_T]) -> _T:
     from a coroutine or callback running on the loop: ``await`` there.
     """
     if asyncio._get_running_loop() is not None:
-        raise RuntimeError("await_() cannot be called while an event loop runs in this "
-                           "greenlet; use 'await' instead")
+        raise RuntimeError(
+            "await_() cannot be called while an event loop runs in this "
+            "greenlet; use 'await' instead"
+        )
     loop = get_loop()
     background = _BACKGROUND.get(get_hub())
     if background is not None and background.loop is not loop:
@@ -163,8 +171,7 @@ def spawn_for_awaitable(awaitable: Awaitable[_T]) -> Greenlet:
 def _greenkit_loop() -> GreenkitEventLoop:
     loop = asyncio.get_running_loop()
     if not isinstance(loop, GreenkitEventLoop):
-        raise RuntimeError(f"greenlets can only be awaited on a greenkit event loop, "
-                           f"not {loop!r}")
+        raise RuntimeError(f"greenlets can only be awaited on a greenkit event loop, not {loop!r}")
     return loop
 
 

@@ -89,8 +89,9 @@ class GreenkitEventLoop(asyncio.SelectorEventLoop):
         if me._ssock is not None:
             _SelectorEventLoop._close_self_pipe(self)
 
-    def add_signal_handler(self, sig: int, callback: Callable[[Unpack[_Ts]], object],
-                           *args: *_Ts) -> None:
+    def add_signal_handler(
+        self, sig: int, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts
+    ) -> None:
         """asyncio's ``add_signal_handler`` (the self-pipe is made on first use)."""
         me: Any = self
         if me._ssock is None and not self.is_closed():
@@ -113,9 +114,18 @@ class GreenkitEventLoop(asyncio.SelectorEventLoop):
 
     # -- subprocesses: reaped by libev child watchers ----------------------------------
 
-    async def _make_subprocess_transport(self, protocol: Any, args: Any, shell: bool,
-                                         stdin: Any, stdout: Any, stderr: Any, bufsize: int,
-                                         extra: Any = None, **kwargs: Any) -> Any:
+    async def _make_subprocess_transport(
+        self,
+        protocol: Any,
+        args: Any,
+        shell: bool,
+        stdin: Any,
+        stdout: Any,
+        stderr: Any,
+        bufsize: int,
+        extra: Any = None,
+        **kwargs: Any,
+    ) -> Any:
         # What subprocess_exec()/subprocess_shell() call (see _subprocess).
         # Only the default libev loop reaps children (it owns SIGCHLD); a hub
         # of another thread leaves them to asyncio's own child watching, and
@@ -123,16 +133,21 @@ class GreenkitEventLoop(asyncio.SelectorEventLoop):
         # live with.
         hub_loop = self._hub.loop
         if not hub_loop.default or policy_child_watcher() is not None:
-            return await _SelectorEventLoop._make_subprocess_transport(self,
-                protocol, args, shell, stdin, stdout, stderr, bufsize, extra=extra, **kwargs)
-        return await make_subprocess_transport(self, hub_loop, protocol, args, shell, stdin,
-                                               stdout, stderr, bufsize, extra, kwargs)
+            return await _SelectorEventLoop._make_subprocess_transport(
+                self, protocol, args, shell, stdin, stdout, stderr, bufsize, extra=extra, **kwargs
+            )
+        return await make_subprocess_transport(
+            self, hub_loop, protocol, args, shell, stdin, stdout, stderr, bufsize, extra, kwargs
+        )
 
     # -- the hub's thread pool and resolver ------------------------------------------
 
-    def run_in_executor(self, executor: concurrent.futures.Executor | None,
-                        func: Callable[[Unpack[_Ts]], _T],
-                        *args: *_Ts) -> asyncio.Future[_T]:
+    def run_in_executor(
+        self,
+        executor: concurrent.futures.Executor | None,
+        func: Callable[[Unpack[_Ts]], _T],
+        *args: *_Ts,
+    ) -> asyncio.Future[_T]:
         """Run ``func(*args)`` in ``executor``; by default in the hub's thread pool."""
         if executor is not None or getattr(self, "_default_executor", None) is not None:
             return super().run_in_executor(executor, func, *args)
@@ -149,11 +164,20 @@ class GreenkitEventLoop(asyncio.SelectorEventLoop):
         """(In the hub.) Copy a greenkit AsyncResult into an asyncio future."""
         self.call_soon_threadsafe(_copy_result, future, result)
 
-    async def getaddrinfo(self, host: Any, port: Any, *, family: int = 0, type: int = 0,
-                          proto: int = 0, flags: int = 0) -> Any:
+    async def getaddrinfo(
+        self,
+        host: Any,
+        port: Any,
+        *,
+        family: int = 0,
+        type: int = 0,
+        proto: int = 0,
+        flags: int = 0,
+    ) -> Any:
         """``getaddrinfo`` through the hub's resolver, in a greenlet."""
-        return await self._in_greenlet(self._hub.resolver.getaddrinfo,
-                                       host, port, family, type, proto, flags)
+        return await self._in_greenlet(
+            self._hub.resolver.getaddrinfo, host, port, family, type, proto, flags
+        )
 
     async def getnameinfo(self, sockaddr: Any, flags: int = 0) -> Any:
         """``getnameinfo`` through the hub's resolver, in a greenlet."""
@@ -188,5 +212,3 @@ class EventLoopPolicy(asyncio.DefaultEventLoopPolicy):
 
     def new_event_loop(self) -> GreenkitEventLoop:
         return GreenkitEventLoop()
-
-

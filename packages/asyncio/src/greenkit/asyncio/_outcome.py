@@ -13,8 +13,9 @@ from typing import Any
 __all__ = ["capture", "unwrap"]
 
 
-def capture(func: Callable[..., Any], args: tuple[Any, ...],
-            kwargs: dict[str, Any]) -> tuple[bool, Any]:
+def capture(
+    func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[bool, Any]:
     """``(True, func(*args, **kwargs))``, or ``(False, exception)`` for an Exception.
 
     Other BaseExceptions (GreenletExit from a kill, SystemExit, ...) propagate.

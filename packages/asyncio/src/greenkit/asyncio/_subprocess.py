@@ -116,17 +116,37 @@ class HubSubprocessTransport(_UnixSubprocessTransport):  # type: ignore[misc]
             self._check_reaped()
 
 
-async def make_subprocess_transport(loop: Any, hub_loop: Any, protocol: Any, args: Any,
-                                    shell: bool, stdin: Any, stdout: Any, stderr: Any,
-                                    bufsize: int, extra: Any,
-                                    kwargs: dict[str, Any]) -> HubSubprocessTransport:
+async def make_subprocess_transport(
+    loop: Any,
+    hub_loop: Any,
+    protocol: Any,
+    args: Any,
+    shell: bool,
+    stdin: Any,
+    stdout: Any,
+    stderr: Any,
+    bufsize: int,
+    extra: Any,
+    kwargs: dict[str, Any],
+) -> HubSubprocessTransport:
     """Start the child with asyncio's transport and watch it on ``hub_loop``
     (the default libev loop); return the transport once its pipes are connected."""
     waiter = loop.create_future()
     # A child that exits at once must find SIGCHLD routed to libev already.
     hub_loop.install_sigchld()
-    transport = HubSubprocessTransport(loop, protocol, args, shell, stdin, stdout, stderr,
-                                       bufsize, waiter=waiter, extra=extra, **kwargs)
+    transport = HubSubprocessTransport(
+        loop,
+        protocol,
+        args,
+        shell,
+        stdin,
+        stdout,
+        stderr,
+        bufsize,
+        waiter=waiter,
+        extra=extra,
+        **kwargs,
+    )
     transport._watch(hub_loop)
     try:
         await waiter
