@@ -16,32 +16,7 @@ import pytest
 from conftest import run_script
 
 import greenkit
-
-#: gevent 26.9's top-level ``__all__``.
-GEVENT_ALL = (
-    "Greenlet",
-    "GreenletExit",
-    "Timeout",
-    "config",
-    "fork",
-    "get_hub",
-    "getcurrent",
-    "getswitchinterval",
-    "idle",
-    "iwait",
-    "joinall",
-    "kill",
-    "killall",
-    "reinit",
-    "setswitchinterval",
-    "signal_handler",
-    "sleep",
-    "spawn",
-    "spawn_later",
-    "spawn_raw",
-    "wait",
-    "with_timeout",
-)
+from greenkit_testing.gevent_api import GEVENT_TOP_LEVEL_ALL
 
 #: gevent's public modules (``gevent.X`` -> ``greenkit.X``).
 GEVENT_MODULES = (
@@ -80,7 +55,7 @@ GEVENT_MODULES = (
 )
 
 
-@pytest.mark.parametrize("name", GEVENT_ALL)
+@pytest.mark.parametrize("name", GEVENT_TOP_LEVEL_ALL)
 def test_gevent_top_level_name_resolves(name: str) -> None:
     assert name in greenkit.__all__
     assert getattr(greenkit, name) is not None

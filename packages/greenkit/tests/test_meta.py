@@ -11,6 +11,7 @@ import pytest
 
 import greenkit
 import greenkit_testing
+from greenkit_testing.gevent_api import GEVENT_TOP_LEVEL_ALL
 
 
 def run_python(code: str, *, path: list[Path] | None = None) -> str:
@@ -109,35 +110,8 @@ def test_name_from_a_missing_piece_is_an_attribute_error_naming_it(
         greenkit.not_here  # noqa: B018
 
 
-#: gevent 26.9's top-level ``__all__`` (its documented "common functions").
-GEVENT_ALL = (
-    "Greenlet",
-    "GreenletExit",
-    "Timeout",
-    "config",
-    "fork",
-    "get_hub",
-    "getcurrent",
-    "getswitchinterval",
-    "idle",
-    "iwait",
-    "joinall",
-    "kill",
-    "killall",
-    "reinit",
-    "setswitchinterval",
-    "signal_handler",
-    "sleep",
-    "spawn",
-    "spawn_later",
-    "spawn_raw",
-    "wait",
-    "with_timeout",
-)
-
-
 def test_all_has_gevents_top_level_names() -> None:
-    assert set(GEVENT_ALL) <= set(greenkit.__all__)
+    assert set(GEVENT_TOP_LEVEL_ALL) <= set(greenkit.__all__)
     assert greenkit.__all__ == sorted(greenkit.__all__)
 
 
