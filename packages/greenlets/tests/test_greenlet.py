@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import io
 import re
+import sys
 import time
 import traceback
 import weakref
@@ -787,6 +788,29 @@ def test_spawning_stack(tracking: Any) -> None:
         spawning_stack_limit = 1
 
     assert Shallow().spawning_stack.f_back is None
+
+
+def test_spawning_stack_line_numbers_are_the_calls(tracking: Any) -> None:
+    # Offsets are captured at spawn and turned into lines when read: each
+    # frame shows the line its ``f_lineno`` showed at spawn time, also in a
+    # loop body and in a call spread over several lines.
+    class Recording(Greenlet):
+        def __init__(self) -> None:
+            callers = (sys._getframe(1), sys._getframe(2))
+            self.expected = [(f.f_code.co_name, f.f_lineno) for f in reversed(callers)]
+            Greenlet.__init__(self)
+
+    def make(items: list[Recording]) -> None:
+        for _ in range(2):
+            items.append(Recording())
+        items.append(Recording())
+
+    made: list[Recording] = []
+    make(made)
+    assert len({g.expected[1][1] for g in made}) == 2
+    for g in made:
+        frames = traceback.extract_stack(g.spawning_stack)
+        assert [(f.name, f.lineno) for f in frames[-3:-1]] == g.expected
 
 
 def test_spawning_stack_when_frames_are_unavailable(

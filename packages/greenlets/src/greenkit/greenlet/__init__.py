@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from weakref import ref as wref
 
 from greenkit import config
-from greenkit._hub_local import get_hub
+from greenkit._hub_local import get_hub, this_thread
 from greenkit._ident import IdentRegistry
 from greenkit._waiter import Waiter
 from greenkit.exceptions import InvalidSwitchError
@@ -113,8 +113,14 @@ sys_getframe = sys._getframe
 
 
 def _capture_stack(limit: int) -> tuple[Any, ...] | None:
-    """(code, lineno, globals) triples, flattened, of the caller of
-    ``Greenlet.__init__`` and its callers, at most ``limit`` frames."""
+    """(code, lasti, globals) triples, flattened, of the caller of
+    ``Greenlet.__init__`` and its callers, at most ``limit`` frames.
+
+    The bytecode offset is kept rather than the line number: reading
+    ``f_lineno`` decodes the code's line table on every frame of every
+    spawn (a third of this function's time), while ``spawning_stack`` is
+    rarely read; ``_stack._build_frames`` maps offsets to lines then.
+    """
     frame: FrameType | None
     try:
         frame = sys_getframe()
@@ -128,7 +134,7 @@ def _capture_stack(limit: int) -> tuple[Any, ...] | None:
     append = data.append
     while frame is not None and limit > 0:
         append(frame.f_code)
-        append(frame.f_lineno)
+        append(frame.f_lasti)
         append(frame.f_globals)
         frame = frame.f_back
         limit -= 1
@@ -177,7 +183,7 @@ class Greenlet(RawGreenlet):  # type: ignore[misc]  # greenlet ships no type inf
 
     __slots__ = (
         "args",
-        "kwargs",
+        "_kwargs",
         "value",
         "_fn",
         "_start_event",
@@ -190,7 +196,8 @@ class Greenlet(RawGreenlet):  # type: ignore[misc]  # greenlet ships no type inf
     )
 
     args: tuple[Any, ...]
-    kwargs: dict[str, Any]
+    #: The keyword arguments, None for none (see ``kwargs``).
+    _kwargs: dict[str, Any] | None
     value: Any
     #: A weak reference to the greenlet that created this one (when tracking).
     spawning_greenlet: Callable[[], Any] | None
@@ -211,12 +218,15 @@ class Greenlet(RawGreenlet):  # type: ignore[misc]  # greenlet ships no type inf
     _name: str | None = None
 
     def __init__(self, run: Callable[..., Any] | None = None, *args: Any, **kwargs: Any) -> None:
-        _raw_init(self, None, get_hub())
+        hub = this_thread.hub
+        if hub is None:  # (not ``or``: a hub that has not started yet is falsy)
+            hub = get_hub()
+        _raw_init(self, None, hub)
         if run is not None and not callable(run):
             raise TypeError(f"The run argument or self._run must be callable, not {run!r}")
         self._fn = run
         self.args = args
-        self.kwargs = kwargs
+        self._kwargs = kwargs or None
         self.value = None
         self._start_event = None
         self._exc_info = None
@@ -235,6 +245,20 @@ class Greenlet(RawGreenlet):  # type: ignore[misc]  # greenlet ships no type inf
         if _spawn_callbacks is not None:
             for callback in tuple(_spawn_callbacks):
                 callback(self)
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        """The keyword arguments ``run`` is called with."""
+        # Stored as None when there are none, created on first read: a dict
+        # less per greenlet (most have no keyword arguments).
+        kwargs = self._kwargs
+        if kwargs is None:
+            kwargs = self._kwargs = {}
+        return kwargs
+
+    @kwargs.setter
+    def kwargs(self, kwargs: dict[str, Any]) -> None:
+        self._kwargs = kwargs
 
     # -- creation shortcuts ----------------------------------------------------
 
@@ -304,12 +328,25 @@ class Greenlet(RawGreenlet):  # type: ignore[misc]  # greenlet ships no type inf
         if event is not None and event.callback is not None:
             # Switched into some other way than by the start event: cancel it.
             event.close()
-        fn = self._fn
+        del event  # (else a parked greenlet keeps its spent start callback)
+        fn: Callable[..., Any] = self._run if self._fn is None else self._fn
+        args = self.args
         try:
-            if fn is None:
-                result = self._run(*self.args, **self.kwargs)
+            # Plain calls for the common shapes: ``f(*args, **kwargs)`` makes
+            # CPython recurse in C (and build a kwargs dict), and a parked
+            # greenlet keeps that C stack and dict for as long as it waits
+            # (~0.4 KB each).  A plain call of a Python function does neither.
+            kwargs = self._kwargs
+            if kwargs:
+                result = fn(*args, **kwargs)
+            elif not args:
+                result = fn()
+            elif len(args) == 1:
+                result = fn(args[0])
+            elif len(args) == 2:
+                result = fn(args[0], args[1])
             else:
-                result = fn(*self.args, **self.kwargs)
+                result = fn(*args)
         except:  # noqa: E722 - every outcome is recorded and reported
             self._report_error(sys.exc_info())
             return
@@ -434,7 +471,7 @@ class Greenlet(RawGreenlet):  # type: ignore[misc]  # greenlet ships no type inf
         else:
             text = repr(fn)
         args = self.args
-        kwargs = self.kwargs
+        kwargs = self._kwargs or {}
         if args or kwargs:
             parts = [repr(arg) for arg in args]
             parts.extend(f"{key}={value!r}" for key, value in kwargs.items())

@@ -3,6 +3,7 @@ built only when read from what ``greenkit.greenlet`` captured at spawn time."""
 
 from __future__ import annotations
 
+from types import CodeType
 from typing import Any
 
 __all__ = ["_Frame", "_build_frames"]
@@ -35,8 +36,19 @@ class _Frame:
         return f"<_Frame {self.f_code.co_name} at {self.f_code.co_filename}:{self.f_lineno}>"
 
 
+def _line_of(code: CodeType, lasti: int) -> int:
+    """The line number of bytecode offset ``lasti`` in ``code`` (what a frame's
+    ``f_lineno`` reads while that instruction runs)."""
+    for start, end, line in code.co_lines():
+        if start <= lasti < end and line is not None:
+            return line
+    return code.co_firstlineno
+
+
 def _build_frames(data: tuple[Any, ...]) -> _Frame | None:
+    """The ``_Frame`` chain for (code, lasti, globals) triples, innermost first."""
     frame: _Frame | None = None
     for i in range(len(data) - 3, -1, -3):
-        frame = _Frame(data[i], data[i + 1], data[i + 2], frame)
+        code = data[i]
+        frame = _Frame(code, _line_of(code, data[i + 1]), data[i + 2], frame)
     return frame

@@ -89,6 +89,28 @@ _get_hub = get_hub_if_exists
 _UNSET: Any = object()
 
 
+class _Woken:
+    """What a watcher started by :meth:`Hub.wait` or :func:`sleep` switches
+    its greenlet back with: private, so any other value is a stray switch."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<greenkit.hub: woken by its watcher>"
+
+
+_WOKEN = _Woken()
+_WOKEN_ARGS = (_WOKEN,)
+
+
+def _invalid_switch(result: Any, hub: Hub, watcher: Any) -> InvalidSwitchError:
+    """The error for a greenlet parked on ``watcher`` resumed by someone else."""
+    return InvalidSwitchError(
+        f"Invalid switch into {getcurrent()}: got {result!r} "
+        f"(expected {_WOKEN!r}; waiting on {hub!r} with {watcher!r})"
+    )
+
+
 def _timestamp() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -244,13 +266,11 @@ class Hub(RawGreenlet):  # type: ignore[misc]
         pool = self._timer_pool
         if pool and pool[-1].loop is loop:
             timer = pool.pop()
-            timer.restart(seconds, ref, priority, update, callback, args)
-            return timer
-        assert loop is not None, "a destroyed hub starts no timer"
-        timer = loop.timer(seconds, 0.0, ref, priority)
-        if update:
-            loop.update_now()
-        timer.start(callback, *args)
+        else:
+            assert loop is not None, "a destroyed hub starts no timer"
+            timer = loop.timer(seconds, 0.0, ref, priority)
+        # (restart() keeps ``args`` itself: no tuple per timer.)
+        timer.restart(seconds, ref, priority, update, callback, args)
         return timer
 
     def return_timer(self, timer: TimerProtocol) -> None:
@@ -340,21 +360,23 @@ class Hub(RawGreenlet):  # type: ignore[misc]
 
     def wait(self, watcher: WatcherProtocol) -> None:
         """Block the current greenlet until ``watcher`` (not yet started) fires."""
-        waiter = Waiter(self)
-        watcher.start(waiter.switch, waiter)
+        # The watcher switches straight back into the waiting greenlet with a
+        # private marker, where a Waiter would sit in between: no object and
+        # three Python calls less per wait (every socket wait comes here), and
+        # a parked greenlet holds one bound method, not a Waiter, its bound
+        # method and an argument tuple.  ``switch()`` is inlined for the same
+        # reason.  Anything else switching in is refused, as a Waiter would.
+        current = getcurrent()
+        watcher.start(current.switch, _WOKEN)
         try:
-            self._wait_for(waiter, watcher)
+            switch_out = getattr(current, "switch_out", None)
+            if switch_out is not None:
+                switch_out()
+            result = _greenlet_switch(self)
+            if result is not _WOKEN:
+                raise _invalid_switch(result, self, watcher)
         finally:
             watcher.stop()
-
-    def _wait_for(self, waiter: Waiter, watcher: WatcherProtocol | None) -> None:
-        """Block until ``watcher``, started with ``waiter.switch, waiter``, fires."""
-        result = waiter.get()
-        if result is not waiter:
-            raise InvalidSwitchError(
-                f"Invalid switch into {getcurrent()}: got {result!r} "
-                f"(expected {waiter!r}; waiting on {self!r} with {watcher!r})"
-            )
 
     def cancel_wait(
         self, watcher: WatcherProtocol | None, error: _Raisable, close_watcher: bool = False
@@ -376,9 +398,11 @@ class Hub(RawGreenlet):  # type: ignore[misc]
         if close_watcher:
             watcher.close()
         if active:
-            waiter = getattr(callback, "__self__", None)
-            if waiter is not None:
-                waiter.throw(error)
+            # The greenlet parked in wait() (the callback is its bound
+            # ``switch``), or a Waiter for watchers started another way.
+            parked = getattr(callback, "__self__", None)
+            if parked is not None:
+                parked.throw(error)
 
     # -- running -------------------------------------------------------------
 
@@ -526,10 +550,16 @@ def sleep(seconds: float = 0, ref: bool = True) -> None:
                 cb.stop()
         return
     # "At least `seconds`": count from now, not from the loop's cached time.
-    waiter = Waiter(hub)
-    timer = hub.start_timer(seconds, ref, 0, True, waiter.switch, (waiter,))
+    # The timer switches straight back with a marker (see Hub.wait).
+    current = getcurrent()
+    timer = hub.start_timer(seconds, ref, 0, True, current.switch, _WOKEN_ARGS)
     try:
-        hub._wait_for(waiter, timer)
+        switch_out = getattr(current, "switch_out", None)
+        if switch_out is not None:
+            switch_out()
+        result = _greenlet_switch(hub)
+        if result is not _WOKEN:
+            raise _invalid_switch(result, hub, timer)
     finally:
         hub.return_timer(timer)
 

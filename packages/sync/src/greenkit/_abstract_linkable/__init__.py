@@ -125,6 +125,10 @@ class AbstractLinkable:
         """True if the object shows signs of use from several native threads."""
         return False
 
+    #: Whether :meth:`_multithreaded` can ever be true for this class (the
+    #: semaphores track their threads): lets the hot path skip the call.
+    _tracks_threads = False
+
     # -- links ---------------------------------------------------------------------
 
     def rawlink(self, callback: Callable[[Any], Any]) -> None:
@@ -340,7 +344,11 @@ class AbstractLinkable:
         """
         cur = this_thread.hub
         if self.hub is cur and cur is not None:
-            if timeout is None and not consume and not self._multithreaded():
+            if (
+                timeout is None
+                and not consume
+                and not (self._tracks_threads and self._multithreaded())
+            ):
                 # The common case (Event.wait() in the owning hub), inline.
                 switch = getcurrent().switch
                 self._links.append(switch)

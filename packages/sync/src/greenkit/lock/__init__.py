@@ -101,6 +101,8 @@ class Semaphore(AbstractLinkable):
     def _return_permit(self) -> None:
         self.counter += 1
 
+    _tracks_threads = True
+
     def _multithreaded(self) -> bool:
         return self._ident is _MANY_THREADS
 

@@ -95,8 +95,10 @@ class watcher:
     _c_type = "struct ev_watcher *"
     #: C initialiser ``(w, handle, priority, *args)``, set by each subclass.
     _c_init: Callable[..., None]
-    #: libev's start/stop functions for the struct, set by each subclass.
-    _start_fn: Callable[[Any, Any], None]
+    #: libev's start/stop functions for the struct, set by each subclass.  A
+    #: start function may instead refuse with an errno (greenkit's io start
+    #: does): ``_start_failed`` turns it into the exception.
+    _start_fn: Callable[[Any, Any], int | None]
     _stop_fn: Callable[[Any, Any], None]
 
     def __init__(self, loop: Loop, ref: bool = True, priority: int | None = None) -> None:
@@ -223,7 +225,9 @@ class watcher:
         if ptr is None:
             raise ValueError(f"operation on destroyed loop {loop!r}")
         if not w.active:
-            self._start_fn(ptr, w)  # may refuse (io: closed fd): leave no callback behind
+            err = self._start_fn(ptr, w)
+            if err:  # refused (io: closed fd): leave no callback behind
+                raise self._start_failed(err)
             if not self._ref and not self._ref_lent:  # _lend_ref(), inlined: io is hot
                 lib.ev_unref(ptr)
                 self._ref_lent = True
@@ -250,6 +254,10 @@ class watcher:
         if self._ref_lent:
             lib.ev_ref(ptr)
             self._ref_lent = False
+
+    def _start_failed(self, err: int) -> Exception:
+        """The error for a start function that refused with errno ``err``."""
+        return OSError(err, os.strerror(err))
 
     def stop(self) -> None:
         """Stop watching (and forget a pending event); ``start()`` may follow."""
@@ -347,20 +355,15 @@ def _events_str(events: int) -> str:
     return "|".join(names) or "0"
 
 
-def _io_start(ptr: Any, w: Any) -> None:
-    # libev aborts the process on an fd the kernel rejects: refuse it here.
-    err = lib.gk_io_start(ptr, w)
-    if err:
-        raise OSError(err, os.strerror(err), w.fd)
-
-
 class io(watcher):
     """Readiness of a file descriptor: ``events`` is READ (1), WRITE (2) or both."""
 
     __slots__ = ("_fd", "_events")
     _c_type = "struct ev_io *"
     _c_init = lib.gk_io_init
-    _start_fn = staticmethod(_io_start)
+    # libev aborts the process on an fd the kernel rejects: greenkit's start
+    # checks the fd first and returns an errno instead.
+    _start_fn = lib.gk_io_start
     _stop_fn = lib.ev_io_stop
 
     def __init__(
@@ -402,6 +405,9 @@ class io(watcher):
         lib.gk_io_set(w, fd, events)
         self._fd = fd
         self._events = events
+
+    def _start_failed(self, err: int) -> Exception:
+        return OSError(err, os.strerror(err), self._fd)
 
     def _fire(self, revents: int) -> None:
         if revents & lib.EV_ERROR:
@@ -652,7 +658,15 @@ class timer(watcher):
         # a fed event, or the timer was restarted since it expired).
         w = self._watcher
         if not w.active:
-            self._stopped_by_libev()
+            # _stopped_by_libev(), inlined: every sleep() and expiring
+            # Timeout comes through here.
+            loop = self.loop
+            if self._ref_lent:
+                ptr = loop._ptr
+                if ptr is not None:
+                    lib.ev_ref(ptr)
+                self._ref_lent = False
+            loop._keepaliveset.discard(self)
         callback = self._callback
         try:
             callback(*args)  # type: ignore[misc]
