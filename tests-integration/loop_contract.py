@@ -28,6 +28,7 @@ from zope.interface import verify
 
 from greenkit._interfaces import (
     CallbackProtocol,
+    ChildWatcherProtocol,
     ILoop,
     LoopProtocol,
     TimerProtocol,
@@ -126,7 +127,8 @@ def check_child_watcher_factory(loop: Any) -> None:
     except (TypeError, ValueError):
         return
     try:
-        assert isinstance(watcher, WatcherProtocol)
+        assert isinstance(watcher, ChildWatcherProtocol)
+        assert watcher.pid == 999999
     finally:
         watcher.close()
 

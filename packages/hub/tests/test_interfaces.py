@@ -13,7 +13,9 @@ import greenkit._interfaces as interfaces
 from greenkit.hub import get_hub
 
 
-@pytest.mark.parametrize("name", ["LoopProtocol", "WatcherProtocol", "CallbackProtocol"])
+@pytest.mark.parametrize(
+    "name", ["LoopProtocol", "WatcherProtocol", "ChildWatcherProtocol", "CallbackProtocol"]
+)
 def test_is_a_protocol(name: str) -> None:
     cls = getattr(interfaces, name)
     assert isinstance(cls, type)
@@ -52,6 +54,17 @@ def test_the_hubs_loop_and_its_objects_verify() -> None:
             assert verify.verifyObject(interfaces.IWatcher, watcher)
         finally:
             watcher.close()
+
+
+def test_the_default_loops_child_watcher_is_a_child_watcher_protocol() -> None:
+    loop = get_hub().loop
+    assert loop is not None and loop.default
+    watcher = loop.child(0)
+    try:
+        assert isinstance(watcher, interfaces.ChildWatcherProtocol)
+        assert (watcher.pid, watcher.rpid, watcher.rstatus) == (0, 0, 0)
+    finally:
+        watcher.close()
 
 
 def test_an_object_missing_members_does_not_verify() -> None:

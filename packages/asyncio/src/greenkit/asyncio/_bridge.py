@@ -138,8 +138,8 @@ def await_(awaitable: Awaitable[_T]) -> _T:
                 task.result()
             except BaseException as exc:
                 result.set_exception(exc)
-        elif task.exception() is not None:
-            result.set_exception(task.exception())  # type: ignore[arg-type]
+        elif (error := task.exception()) is not None:
+            result.set_exception(error)
         else:
             result.set(task.result())
 

@@ -27,13 +27,16 @@ import functools
 import inspect
 import weakref
 from collections.abc import Callable
-from typing import Any, TypeVar, TypeVarTuple, Unpack
+from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, Unpack
 
 from greenkit.hub import get_hub
 
 from ._outcome import capture
 from ._selector import HubSelector
 from ._subprocess import make_subprocess_transport, policy_child_watcher
+
+if TYPE_CHECKING:
+    from greenkit.hub import Hub
 
 __all__ = ["EventLoopPolicy", "GreenkitEventLoop", "new_event_loop", "running_loops"]
 
@@ -43,10 +46,10 @@ _SelectorEventLoop: Any = asyncio.SelectorEventLoop
 _Ts = TypeVarTuple("_Ts")
 
 #: For each hub, the greenkit loops running on it (innermost last).
-_RUNNING: weakref.WeakKeyDictionary[Any, list[GreenkitEventLoop]] = weakref.WeakKeyDictionary()
+_RUNNING: weakref.WeakKeyDictionary[Hub, list[GreenkitEventLoop]] = weakref.WeakKeyDictionary()
 
 
-def running_loops(hub: Any = None) -> list[GreenkitEventLoop]:
+def running_loops(hub: Hub | None = None) -> list[GreenkitEventLoop]:
     """The greenkit event loops running on ``hub`` (default: this thread's), oldest first."""
     return list(_RUNNING.get(get_hub() if hub is None else hub, ()))
 
@@ -54,13 +57,13 @@ def running_loops(hub: Any = None) -> list[GreenkitEventLoop]:
 class GreenkitEventLoop(asyncio.SelectorEventLoop):
     """An asyncio event loop whose waiting and scheduling is the hub's libev loop."""
 
-    def __init__(self, hub: Any = None) -> None:
+    def __init__(self, hub: Hub | None = None) -> None:
         self._hub = get_hub() if hub is None else hub
         self._hub_selector = HubSelector(self._hub)
         super().__init__(self._hub_selector)
 
     @property
-    def hub(self) -> Any:
+    def hub(self) -> Hub:
         """The hub this loop runs on."""
         return self._hub
 
@@ -132,6 +135,7 @@ class GreenkitEventLoop(asyncio.SelectorEventLoop):
         # so does a child watcher set on asyncio's policy that libev cannot
         # live with.
         hub_loop = self._hub.loop
+        assert hub_loop is not None, "a subprocess on a destroyed hub"
         if not hub_loop.default or policy_child_watcher() is not None:
             return await _SelectorEventLoop._make_subprocess_transport(
                 self, protocol, args, shell, stdin, stdout, stderr, bufsize, extra=extra, **kwargs

@@ -23,12 +23,15 @@ import selectors
 import sys
 from asyncio.events import _get_running_loop, _set_running_loop
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greenlet import getcurrent
 
 from greenkit.hub import get_hub
 from greenkit.loop.libev import EVENTS
+
+if TYPE_CHECKING:
+    from greenkit.hub import Hub
 
 __all__ = ["HubSelector"]
 
@@ -70,8 +73,9 @@ class _KeyMap(Mapping[Any, selectors.SelectorKey]):
 class HubSelector(selectors.BaseSelector):
     """Readiness of file descriptors through io watchers on ``hub.loop``."""
 
-    def __init__(self, hub: Any = None) -> None:
+    def __init__(self, hub: Hub | None = None) -> None:
         self._hub = get_hub() if hub is None else hub
+        assert self._hub.loop is not None, "a selector on a destroyed hub"
         self._loop = self._hub.loop
         self._keys: dict[int, selectors.SelectorKey] = {}
         self._watchers: dict[int, Any] = {}
@@ -88,7 +92,8 @@ class HubSelector(selectors.BaseSelector):
         self._async = self._loop.async_(ref=False)
         self._async.start(self.wake)
         # The timeout of select(), reused from one iteration to the next.
-        self._timer = self._loop.timer(0.0)
+        # set() and start(update=...) are libev's timer's own, beyond TimerProtocol.
+        self._timer: Any = self._loop.timer(0.0)
 
     # -- registration -------------------------------------------------------
 

@@ -782,6 +782,7 @@ def killall(
         if isinstance(glet, Greenlet) and glet._start_event is not _RUNNING:
             glet.throw(exception)
     hub = get_hub()
+    assert hub.loop is not None, "killall() in a destroyed hub"
     if not block:
         hub.loop.run_callback(_killall, greenlets, exception)
         return

@@ -23,7 +23,7 @@ import traceback
 from collections.abc import Callable
 from time import perf_counter
 from types import FrameType, TracebackType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from greenlet import getcurrent, gettrace, settrace
 from greenlet import greenlet as RawGreenlet
@@ -31,6 +31,9 @@ from greenlet import greenlet as RawGreenlet
 from greenkit._hub_local import get_hub_if_exists
 from greenkit._originals import get_original
 from greenkit.local import all_local_dicts_for_greenlet
+
+if TYPE_CHECKING:
+    from greenkit.hub import Hub
 
 __all__ = [
     "format_run_info",
@@ -531,7 +534,7 @@ class _HubSwitchTracer(_SwitchTracer):
     """Fails unless the hub was switched into, at most ``max_blocking_time``
     apart."""
 
-    def __init__(self, hub: Any, max_blocking_time: float) -> None:
+    def __init__(self, hub: Hub, max_blocking_time: float) -> None:
         self.hub = hub
         self.max_blocking_time = max_blocking_time
         self.entered_hub = False

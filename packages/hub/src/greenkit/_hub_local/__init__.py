@@ -14,7 +14,7 @@ costs less than a call).  Nothing outside this module assigns to
 from __future__ import annotations
 
 import _thread
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from greenkit._interfaces import LoopProtocol
@@ -40,7 +40,7 @@ class _Threadlocal(_thread._local):
     #: A loop kept by a destroyed hub for the thread's next hub.
     loop: LoopProtocol | None = None
     #: The class :func:`get_hub` instantiates in this thread.
-    Hub: Any = None
+    Hub: type[Hub] | None = None
 
 
 #: The calling native thread's record (``this_thread.hub``: its hub or None).
@@ -48,10 +48,10 @@ class _Threadlocal(_thread._local):
 #: thread-local type: a hub belongs to a native thread, whatever threading
 #: looks like after patching.
 this_thread = _Threadlocal()
-_default_hub_class: Any = None
+_default_hub_class: type[Hub] | None = None
 
 
-def get_hub_class() -> Any:
+def get_hub_class() -> type[Hub]:
     """The class ``get_hub()`` instantiates in this thread (``Hub`` unless changed)."""
     hubtype = this_thread.Hub
     if hubtype is None:
@@ -59,20 +59,20 @@ def get_hub_class() -> Any:
     return hubtype
 
 
-def _import_hub_class() -> Any:
+def _import_hub_class() -> type[Hub]:
     from greenkit.hub import Hub
 
     return Hub
 
 
-def set_default_hub_class(hubtype: Any) -> None:
+def set_default_hub_class(hubtype: type[Hub]) -> None:
     """Make ``hubtype`` the class of hubs created from now on, in every thread."""
     global _default_hub_class
     _default_hub_class = hubtype
     this_thread.Hub = hubtype
 
 
-def get_hub() -> Any:
+def get_hub() -> Hub:
     """Return this thread's hub, creating it on first use."""
     hub = this_thread.hub
     if hub is None:
@@ -83,21 +83,21 @@ def get_hub() -> Any:
 get_hub_noargs = get_hub
 
 
-def get_hub_if_exists() -> Any:
+def get_hub_if_exists() -> Hub | None:
     """Return this thread's hub, or None if it has none yet."""
     return this_thread.hub
 
 
-def set_hub(hub: Any) -> None:
+def set_hub(hub: Hub | None) -> None:
     """Make ``hub`` this thread's hub (None forgets it)."""
     this_thread.hub = hub
 
 
-def get_loop() -> Any:
+def get_loop() -> LoopProtocol | None:
     """A loop kept for this thread by a hub destroyed without its loop, or None."""
     return this_thread.loop
 
 
-def set_loop(loop: Any) -> None:
+def set_loop(loop: LoopProtocol | None) -> None:
     """Keep ``loop`` for the next hub of this thread (None forgets it)."""
     this_thread.loop = loop

@@ -22,6 +22,7 @@ from zope.interface.interface import InterfaceClass, fromMethod
 __all__ = [
     "AsyncProtocol",
     "CallbackProtocol",
+    "ChildWatcherProtocol",
     "ICallback",
     "ILoop",
     "IWatcher",
@@ -109,6 +110,23 @@ class AsyncProtocol(WatcherProtocol, Protocol):
 
 
 @runtime_checkable
+class ChildWatcherProtocol(WatcherProtocol, Protocol):
+    """A watcher of a child process's status changes (``loop.child()``)."""
+
+    @property
+    def pid(self) -> int:
+        """The watched pid (0: any child)."""
+
+    @property
+    def rpid(self) -> int:
+        """The pid whose status changed."""
+
+    @property
+    def rstatus(self) -> int:
+        """Its raw wait status (decode with ``os.waitstatus_to_exitcode``)."""
+
+
+@runtime_checkable
 class LoopProtocol(Protocol):
     """The event loop a hub runs: watcher factories, callbacks, time, lifecycle."""
 
@@ -178,7 +196,7 @@ class LoopProtocol(Protocol):
     def async_(self, ref: bool = True, priority: int | None = None) -> AsyncProtocol:
         """A watcher triggered by ``send()`` from any thread."""
 
-    def child(self, pid: int, trace: int = 0, ref: bool = True) -> WatcherProtocol:
+    def child(self, pid: int, trace: int = 0, ref: bool = True) -> ChildWatcherProtocol:
         """A watcher for status changes of a child process."""
 
     def stat(

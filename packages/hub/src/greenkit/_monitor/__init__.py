@@ -32,7 +32,7 @@ import warnings
 import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greenlet import gettrace, settrace
 
@@ -48,6 +48,9 @@ from greenkit.events import (
     notify_and_call_entry_points,
 )
 from greenkit.events import implementer as _implementer
+
+if TYPE_CHECKING:
+    from greenkit.hub import Hub
 
 __all__ = [
     "PeriodicMonitoringThread",
@@ -165,7 +168,7 @@ class PeriodicMonitoringThread:
     #: The shortest interval between memory checks, whatever the configuration says.
     min_memory_monitor_period = 1.0
 
-    def __init__(self, hub: Any) -> None:
+    def __init__(self, hub: Hub) -> None:
         self._hub_wref = weakref.ref(hub, self._on_hub_collected)
         self.pid = os.getpid()
         self._should_run = True
@@ -186,7 +189,7 @@ class PeriodicMonitoringThread:
     # -- state ---------------------------------------------------------------
 
     @property
-    def hub(self) -> Any:
+    def hub(self) -> Hub | None:
         """The monitored hub, or None once it was garbage collected."""
         return self._hub_wref()
 
@@ -300,7 +303,7 @@ class PeriodicMonitoringThread:
         except SystemExit:
             self.kill()
 
-    def _run_due(self, hub: Any) -> None:
+    def _run_due(self, hub: Hub) -> None:
         now = _clock()
         for entry in self.monitoring_functions():
             if now - entry.last_run_time + 0.0005 < entry.period:
@@ -332,7 +335,7 @@ class PeriodicMonitoringThread:
         """Undo ``ignore_current_greenlet_blocking``."""
         self._greenlet_tracer.monitor_current_greenlet_blocking()
 
-    def monitor_blocking(self, hub: Any) -> bool:
+    def monitor_blocking(self, hub: Hub) -> bool:
         """Report and return True if ``hub``'s loop is blocked; else False.
 
         Blocked: no greenlet switch since the previous call while a greenlet
@@ -356,7 +359,7 @@ class PeriodicMonitoringThread:
         notify(EventLoopBlocked(active, blocking_time, report, hub=hub))
         return True
 
-    def _blocking_report(self, hub: Any, active: Any, blocking_time: float) -> list[str]:
+    def _blocking_report(self, hub: Hub, active: Any, blocking_time: float) -> list[str]:
         hub_ident = getattr(hub, "thread_ident", None)
         frames = sys._current_frames()
         frame = frames.get(hub_ident) if isinstance(hub_ident, int) else None
@@ -422,7 +425,7 @@ class PeriodicMonitoringThread:
                 stacklevel=2,
             )
 
-    def monitor_memory_usage(self, _hub: Any) -> Any:
+    def monitor_memory_usage(self, _hub: Hub) -> Any:
         """Compare memory usage with ``config.max_memory_usage``; emit crossing events.
 
         Returns -1 when no limit is set (or usage cannot be read), the event

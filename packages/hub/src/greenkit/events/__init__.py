@@ -25,7 +25,10 @@ from __future__ import annotations
 
 import importlib.metadata
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from greenkit.hub import Hub
 
 __all__ = [
     "subscribers",
@@ -234,7 +237,7 @@ class EventLoopBlocked:
     """The loop of ``hub`` was blocked by ``greenlet`` for about ``blocking_time`` seconds."""
 
     def __init__(
-        self, greenlet: Any, blocking_time: float, info: Sequence[str], *, hub: Any = None
+        self, greenlet: Any, blocking_time: float, info: Sequence[str], *, hub: Hub | None = None
     ) -> None:
         self.greenlet = greenlet
         self.blocking_time = blocking_time

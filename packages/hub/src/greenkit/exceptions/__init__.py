@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from greenlet import GreenletExit
+
+if TYPE_CHECKING:
+    from greenkit.hub import Hub
 
 __all__ = [
     "LoopExit",
@@ -25,7 +28,7 @@ class LoopExit(Exception):
     """
 
     @property
-    def hub(self) -> Any:
+    def hub(self) -> Hub | None:
         """The hub whose loop exited, when known."""
         return self.args[1] if len(self.args) > 1 else None
 

@@ -47,6 +47,7 @@ from greenkit.exceptions import (
 
 if TYPE_CHECKING:
     from greenkit._interfaces import LoopProtocol, TimerProtocol, WatcherProtocol
+    from greenkit._monitor import PeriodicMonitoringThread
 
 #: What ``cancel_wait`` raises in the waiting greenlet: an exception or its class.
 _Raisable = BaseException | type[BaseException]
@@ -130,7 +131,7 @@ class Hub(RawGreenlet):  # type: ignore[misc]
     #: uses only the members of ``LoopProtocol``, so mypy checks that seam.
     loop: LoopProtocol | None
     #: Monitoring thread started by ``start_periodic_monitoring_thread``.
-    periodic_monitoring_thread: Any = None
+    periodic_monitoring_thread: PeriodicMonitoringThread | None = None
     #: Small integer idents of hubs (per process).
     _hub_idents = IdentRegistry()
 
@@ -424,7 +425,7 @@ class Hub(RawGreenlet):  # type: ignore[misc]
                 LoopExit("This operation would block forever", self, _blocked_at(self.parent))
             )
 
-    def start_periodic_monitoring_thread(self) -> Any:
+    def start_periodic_monitoring_thread(self) -> PeriodicMonitoringThread | None:
         """Start the monitoring thread if ``config.monitor_thread`` asks for it."""
         if self.periodic_monitoring_thread is None and config.monitor_thread:
             from greenkit._monitor import PeriodicMonitoringThread
@@ -567,6 +568,7 @@ def sleep(seconds: float = 0, ref: bool = True) -> None:
 def idle(priority: int = 0) -> None:
     """Block until the loop is idle (no other events of this priority or higher)."""
     hub = get_hub()
+    assert hub.loop is not None, "idle() in a destroyed hub"
     watcher = hub.loop.idle()
     try:
         if priority:
@@ -585,7 +587,9 @@ def kill(greenlet: Any, exception: Any = GreenletExit) -> None:
     if killer is not None:
         killer(exception=exception, block=False)
     else:
-        get_hub().loop.run_callback(greenlet.throw, exception)
+        loop = get_hub().loop
+        assert loop is not None, "kill() in a destroyed hub"
+        loop.run_callback(greenlet.throw, exception)
 
 
 def spawn_raw(function: Callable[..., Any], *args: Any, **kwargs: Any) -> RawGreenlet:
@@ -593,6 +597,7 @@ def spawn_raw(function: Callable[..., Any], *args: Any, **kwargs: Any) -> RawGre
     if not callable(function):
         raise TypeError("function must be callable")
     hub = get_hub()
+    assert hub.loop is not None, "spawn_raw() in a destroyed hub"
     if kwargs:
         function = partial(function, *args, **kwargs)
         args = ()
@@ -606,7 +611,7 @@ def spawn_raw(function: Callable[..., Any], *args: Any, **kwargs: Any) -> RawGre
     return g
 
 
-def reinit(hub: Any = None) -> None:
+def reinit(hub: Hub | None = None) -> None:
     """Prepare this thread's hub for the child process after ``fork()``."""
     hub = get_hub_if_exists() if hub is None else hub
     if hub is None or hub.loop is None:
@@ -628,6 +633,7 @@ class signal:
         if not callable(handler):
             raise TypeError(f"signal handler must be callable, not {handler!r}")
         self.hub = get_hub()
+        assert self.hub.loop is not None, "a signal handler in a destroyed hub"
         self.watcher = self.hub.loop.signal(signalnum, ref=False)
         self.watcher.start(self._start)
         self.handler = handler
@@ -649,6 +655,7 @@ class signal:
 
     def _start(self) -> None:
         greenlet = RawGreenlet(self.handle, self.hub)
+        assert self.hub.loop is not None, "a signal in a destroyed hub"
         self.hub.loop.run_callback(greenlet.switch)
 
     def handle(self) -> None:
@@ -665,7 +672,7 @@ signal_handler = signal
 class _WaitIterator:
     """``iwait()``'s iterator; also a context manager that unlinks on exit."""
 
-    def __init__(self, objects: Any, hub: Any, timeout: float | None, count: int | None):
+    def __init__(self, objects: Any, hub: Hub, timeout: float | None, count: int | None):
         self._objects = objects
         self._hub = hub
         self._waiter = MultipleWaiter(hub)
@@ -683,6 +690,7 @@ class _WaitIterator:
         for obj in self._objects:
             obj.rawlink(self._switch)
         if self._timeout is not None:
+            assert self._hub.loop is not None, "iwait() in a destroyed hub"
             self._timer = self._hub.loop.timer(self._timeout, priority=-1)
             self._timer.start(self._switch, self)
 

@@ -55,6 +55,7 @@ class GreenFileDescriptorIO(io.RawIOBase):
         self._writable = open_descriptor.can_write
         self._was_blocking = _set_blocking(fileno, False)
         self.hub = get_hub()
+        assert self.hub.loop is not None, "a file object in a destroyed hub"
         io_watcher = self.hub.loop.io
         self._read_watcher = io_watcher(fileno, _READ) if self._readable else None
         self._write_watcher = io_watcher(fileno, _WRITE) if self._writable else None
@@ -114,6 +115,7 @@ class GreenFileDescriptorIO(io.RawIOBase):
             watcher.close()
             waiter = getattr(callback, "__self__", None)
             if waiter is not None:
+                assert self.hub.loop is not None, "closing a file object in a destroyed hub"
                 self.hub.loop.run_callback(waiter.throw, cancel_wait_ex)
         self._read_watcher = self._write_watcher = None
 

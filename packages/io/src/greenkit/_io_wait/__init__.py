@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import os as _os
 from errno import EBADF
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greenkit.exceptions import ConcurrentObjectUseError
 from greenkit.hub import get_hub
 from greenkit.timeout import Timeout
+
+if TYPE_CHECKING:
+    from greenkit.hub import Hub
 
 __all__ = [
     "close_fd",
@@ -50,7 +53,10 @@ _TIMED_OUT: Any = object()
 
 
 def wait_on_watcher(
-    watcher: Any, timeout: float | None = None, timeout_exc: Any = _TIMED_OUT, hub: Any = None
+    watcher: Any,
+    timeout: float | None = None,
+    timeout_exc: Any = _TIMED_OUT,
+    hub: Hub | None = None,
 ) -> Any:
     """Block the current greenlet until ``watcher`` (an unstarted io watcher) fires.
 
@@ -82,6 +88,7 @@ def wait_on_watcher(
 
 def _wait_fd(fileno: int, events: int, timeout: float | None, timeout_exc: Any) -> Any:
     hub = get_hub()
+    assert hub.loop is not None, "waiting in a destroyed hub"
     watcher = hub.loop.io(fileno, events)
     try:
         return wait_on_watcher(watcher, timeout, timeout_exc, hub)
@@ -123,7 +130,7 @@ def cancel_wait(watcher: Any, error: BaseException = cancel_wait_ex) -> None:
 
 
 def cancel_wait_at_once(
-    watcher: Any, error: BaseException = cancel_wait_ex, hub: Any = None
+    watcher: Any, error: BaseException = cancel_wait_ex, hub: Hub | None = None
 ) -> None:
     """Close ``watcher`` now and make the greenlet waiting on it (if any) raise
     ``error``, from the hub, soon.
@@ -136,7 +143,9 @@ def cancel_wait_at_once(
     watcher.close()
     waiter = getattr(callback, "__self__", None)
     if waiter is not None:
-        (hub or get_hub()).loop.run_callback(waiter.throw, error)
+        loop = (hub or get_hub()).loop
+        assert loop is not None, "cancelling a wait in a destroyed hub"
+        loop.run_callback(waiter.throw, error)
 
 
 def close_fd(fd: int) -> None:
@@ -151,6 +160,7 @@ def close_fd(fd: int) -> None:
     Otherwise this is ``os.close``.
     """
     loop = get_hub().loop
+    assert loop is not None, "closing an fd in a destroyed hub"
     if not loop.closing_fd(fd):
         _close(fd)
         return

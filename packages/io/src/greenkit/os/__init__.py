@@ -83,7 +83,9 @@ def _nb_io(func: Callable[[int, _A], _T], fd: int, arg: _A, events: int) -> _T:
                     raise
             if hub is None:
                 hub = get_hub()
+                assert hub.loop is not None, "waiting in a destroyed hub"
                 event = hub.loop.io(fd, events)
+            assert event is not None, "made with the hub on the first pass"
             hub.wait(event)
     finally:
         if event is not None:
@@ -281,6 +283,7 @@ def _forget(pid: int) -> None:
 def _wait_child_watcher(pid: int) -> tuple[int, int]:
     """Block the current greenlet until a child watcher for ``pid`` (0: any) fires."""
     hub = get_hub()
+    assert hub.loop is not None, "waiting for a child in a destroyed hub"
     watcher = hub.loop.child(pid)
     try:
         hub.wait(watcher)

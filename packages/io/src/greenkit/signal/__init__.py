@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import signal as _signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greenlet import getcurrent
 
 from greenkit._stdlib_mirror import reexport
 from greenkit.hub import get_hub, get_hub_if_exists, spawn_raw
+
+if TYPE_CHECKING:
+    from greenkit._interfaces import ChildWatcherProtocol
 
 __implements__ = ["signal", "getsignal"]
 __extensions__: list[str] = []
@@ -39,7 +42,7 @@ _SIG_IGN = _signal.SIG_IGN
 
 #: The SIGCHLD handler greenkit calls, and the child watcher (any pid) that does.
 _child_handler: Any = None
-_child_watcher: Any = None
+_child_watcher: ChildWatcherProtocol | None = None
 
 
 def getsignal(signalnum: int) -> Any:
@@ -95,10 +98,12 @@ def signal(signalnum: int, handler: Any) -> Any:
         _stop_child_watcher()
         hub = get_hub_if_exists()
         if hub is not None and hub.loop is not None:
-            hub.loop.reset_sigchld()
+            hub_loop: Any = hub.loop  # reset_sigchld() is libev's, beyond LoopProtocol
+            hub_loop.reset_sigchld()
         _signal_signal(signalnum, handler)
         return old
     loop = get_hub().loop
+    assert loop is not None, "SIGCHLD handling in a destroyed hub"
     if not loop.default:  # no child watchers here: nothing to cooperate with
         return _signal_signal(signalnum, handler)
     _child_handler = handler
@@ -106,7 +111,8 @@ def signal(signalnum: int, handler: Any) -> Any:
     # to it: so Python still writes the signal to its wakeup fd
     # (``signal.set_wakeup_fd``).  The handler itself runs from the watcher.
     _signal_signal(signalnum, _wakeup_only)
-    loop.install_sigchld()
+    default_loop: Any = loop  # install_sigchld() is libev's, beyond LoopProtocol
+    default_loop.install_sigchld()
     if _child_watcher is None:
         watcher = loop.child(0, ref=False)
         watcher.start(_on_child_exit)

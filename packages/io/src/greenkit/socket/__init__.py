@@ -60,6 +60,8 @@ from greenkit._socketcommon import getnameinfo as getnameinfo
 from greenkit.hub import get_hub
 
 if TYPE_CHECKING:
+    from greenkit.hub import Hub
+
     # The names re-exported from the standard module (``__imports__``) are
     # set through globals(): let type checkers see them (as Any).
     def __getattr__(name: str) -> Any: ...
@@ -193,7 +195,7 @@ class socket(_std_socket):
 
     __slots__ = ("hub", "_timeout", "_read_event", "_write_event")
 
-    hub: Any
+    hub: Hub
     _timeout: float | None
     _read_event: Any
     _write_event: Any
@@ -206,6 +208,7 @@ class socket(_std_socket):
         if _c_gettimeout(self) != 0.0:
             _c_setblocking(self, False)
         hub = self.hub = get_hub()
+        assert hub.loop is not None, "a socket in a destroyed hub"
         fd = self.fileno()
         io = hub.loop.io
         self._read_event = io(fd, 1)

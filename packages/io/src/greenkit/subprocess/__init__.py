@@ -34,7 +34,7 @@ import sys
 from _posixsubprocess import fork_exec as _fork_exec
 from collections.abc import Callable
 from select import PIPE_BUF as _PIPE_BUF
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greenkit._io_wait import wait_read, wait_write
 from greenkit._originals import get_original
@@ -48,6 +48,9 @@ from greenkit.subprocess._child_args import env_list as _env_list
 from greenkit.subprocess._child_args import extra_group_ids as _extra_group_ids
 from greenkit.subprocess._child_args import group_id as _group_id
 from greenkit.subprocess._child_args import user_id as _user_id
+
+if TYPE_CHECKING:
+    from greenkit._interfaces import ChildWatcherProtocol
 
 __implements__ = [
     "Popen",
@@ -156,7 +159,7 @@ class Popen(_StdPopen):  # type: ignore[misc]
     can be passed to :func:`greenkit.wait` and :func:`greenkit.iwait`.
     """
 
-    _child_watcher: Any = None
+    _child_watcher: ChildWatcherProtocol | None = None
     _communicating_greenlets: Any = None
 
     def __init__(
@@ -353,6 +356,7 @@ class Popen(_StdPopen):  # type: ignore[misc]
             executable = argv[0]
         sys.audit("subprocess.Popen", executable, argv, cwd, env)
         loop = get_hub().loop
+        assert loop is not None, "Popen in a destroyed hub"
         if not loop.default:
             raise TypeError(_NOT_ON_THIS_LOOP)
 
@@ -384,7 +388,8 @@ class Popen(_StdPopen):  # type: ignore[misc]
                 # A child that exits at once must find SIGCHLD routed to libev
                 # already; libev reaps it only when the loop next runs, by which
                 # time our watcher is started.
-                loop.install_sigchld()
+                default_loop: Any = loop  # install_sigchld() is libev's, beyond LoopProtocol
+                default_loop.install_sigchld()
                 self.pid = _fork_exec(
                     argv,
                     executable_list,
@@ -425,7 +430,7 @@ class Popen(_StdPopen):  # type: ignore[misc]
 
     # -- the child's exit ---------------------------------------------------
 
-    def _on_child_exit(self, watcher: Any) -> None:
+    def _on_child_exit(self, watcher: ChildWatcherProtocol) -> None:
         """Child watcher callback (in the hub): record the exit status."""
         watcher.stop()
         if self.returncode is None:
@@ -472,7 +477,8 @@ class Popen(_StdPopen):  # type: ignore[misc]
         if self.returncode is None:
             self.result.wait(timeout)
             if self.returncode is None:
-                raise TimeoutExpired(self.args, timeout)  # type: ignore[arg-type]
+                assert timeout is not None, "only a wait with a timeout ends before the exit"
+                raise TimeoutExpired(self.args, timeout)
         return self.returncode
 
     def rawlink(self, callback: Callable[[Any], Any]) -> None:
@@ -532,7 +538,8 @@ class Popen(_StdPopen):  # type: ignore[misc]
             self.wait(timeout=self._remaining_time(endtime))
         except TimeoutExpired as ex:
             # Report the timeout given to communicate(), not what was left of it.
-            ex.timeout = orig_timeout  # type: ignore[assignment]
+            assert orig_timeout is not None, "a wait without a deadline does not time out"
+            ex.timeout = orig_timeout
             raise
 
         stdout = None if stdout_seq is None else b"".join(stdout_seq)

@@ -128,7 +128,9 @@ class BaseServer:
             self.set_spawn(spawn)
             self.set_handle(handle)
             self.delay = self.min_delay
-            self.loop = get_hub().loop
+            loop = get_hub().loop
+            assert loop is not None, "a server in a destroyed hub"
+            self.loop = loop
             if self.max_accept < 1:
                 raise ValueError(f"max_accept must be positive: {self.max_accept!r}")
         except BaseException:

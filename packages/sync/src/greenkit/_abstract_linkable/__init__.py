@@ -97,7 +97,7 @@ class AbstractLinkable:
     #: AsyncResult); False: only while :meth:`ready` stays true (Semaphore).
     _notify_all = True
 
-    def __init__(self, hub: Any = None) -> None:
+    def __init__(self, hub: Hub | None = None) -> None:
         #: The hub the object belongs to (None until first needed).
         self.hub = hub
         self._links: list[Any] = []

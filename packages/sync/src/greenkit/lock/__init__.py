@@ -18,13 +18,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greenlet import getcurrent
 
 from greenkit._abstract_linkable import AbstractLinkable
 from greenkit._hub_local import get_hub
 from greenkit._originals import get_original
+
+if TYPE_CHECKING:
+    from greenkit.hub import Hub
 
 __all__ = ["Semaphore", "BoundedSemaphore", "DummySemaphore", "RLock", "Lock"]
 
@@ -65,7 +68,7 @@ class Semaphore(AbstractLinkable):
 
     _notify_all = False
 
-    def __init__(self, value: int = 1, hub: Any = None) -> None:
+    def __init__(self, value: int = 1, hub: Hub | None = None) -> None:
         if value < 0:
             raise ValueError("semaphore initial value must be >= 0")
         AbstractLinkable.__init__(self, hub)
@@ -197,7 +200,7 @@ class Lock(Semaphore):
 
     __slots__ = ()
 
-    def __init__(self, hub: Any = None) -> None:
+    def __init__(self, hub: Hub | None = None) -> None:
         Semaphore.__init__(self, 1, hub)
 
     def __str__(self) -> str:
@@ -232,7 +235,7 @@ class RLock:
 
     __slots__ = ("_block", "_owner", "_count", "__weakref__")
 
-    def __init__(self, hub: Any = None) -> None:
+    def __init__(self, hub: Hub | None = None) -> None:
         self._block = Semaphore(1, hub)
         self._owner: Any = None
         self._count = 0
@@ -346,7 +349,9 @@ class DummySemaphore:
         """Call ``callback(self)`` soon, from the hub."""
         if not callable(callback):
             raise TypeError(f"Expected callable: {callback!r}")
-        handle = get_hub().loop.run_callback(self._fire, callback)
+        loop = get_hub().loop
+        assert loop is not None, "rawlink() in a destroyed hub"
+        handle = loop.run_callback(self._fire, callback)
         self._pending.append((callback, handle))
 
     def unlink(self, callback: Callable[[Any], Any]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from queue import Empty, Full
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from greenkit._hub_local import get_hub, this_thread
 from greenkit._parking import (
@@ -17,6 +17,9 @@ from greenkit._parking import (
 )
 from greenkit._waiter import Waiter
 from greenkit.queue._common import QueueFace
+
+if TYPE_CHECKING:
+    from greenkit.hub import Hub
 
 __all__ = ["Channel"]
 
@@ -31,7 +34,7 @@ class _ItemWaiter(Waiter):
 
     __slots__ = ("item",)
 
-    def __init__(self, hub: Any, item: Any = _NONE) -> None:
+    def __init__(self, hub: Hub, item: Any = _NONE) -> None:
         Waiter.__init__(self, hub)
         self.item = item
 

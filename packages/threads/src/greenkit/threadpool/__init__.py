@@ -40,7 +40,7 @@ import threading
 import traceback
 from collections.abc import Callable
 from concurrent.futures import _base as _futures_base
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from greenlet import greenlet as RawGreenlet
 
@@ -50,6 +50,9 @@ from greenkit.event import AsyncResult, Event
 from greenkit.exceptions import InvalidThreadUseError
 from greenkit.hub import spawn_raw
 from greenkit.pool import GroupMappingMixin
+
+if TYPE_CHECKING:
+    from greenkit.hub import Hub
 
 __all__ = ["ThreadPool", "ThreadResult", "ThreadPoolExecutor"]
 
@@ -104,7 +107,7 @@ class ThreadResult:
     )
 
     def __init__(
-        self, receiver: Callable[[Any], Any] | None, hub: Any, call_when_ready: Callable[[], Any]
+        self, receiver: Callable[[Any], Any] | None, hub: Hub, call_when_ready: Callable[[], Any]
     ) -> None:
         self.receiver = receiver
         self.hub = hub
@@ -112,6 +115,7 @@ class ThreadResult:
         self.value: Any = None
         self.exc_info: tuple[Any, ...] = ()
         self._call_when_ready = call_when_ready
+        assert hub.loop is not None, "a thread's result for a destroyed hub"
         self.async_watcher = hub.loop.async_()
         self.async_watcher.start(self._on_async)
 
@@ -312,7 +316,7 @@ class ThreadPool(GroupMappingMixin):
 
     _WorkerGreenlet = _WorkerGreenlet
 
-    def __init__(self, maxsize: int, hub: Any = None, idle_task_timeout: float = -1) -> None:
+    def __init__(self, maxsize: int, hub: Hub | None = None, idle_task_timeout: float = -1) -> None:
         if hub is None:
             hub = get_hub()
         self.hub = hub

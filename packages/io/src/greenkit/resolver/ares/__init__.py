@@ -51,7 +51,7 @@ from __future__ import annotations
 
 from ipaddress import ip_address
 from socket import AF_INET, AF_INET6
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 try:
     import pycares
@@ -74,6 +74,9 @@ from greenkit.resolver._lookup import (
     LookupResolver,
     merge_answers,
 )
+
+if TYPE_CHECKING:
+    from greenkit.hub import Hub
 
 __all__ = ["Resolver"]
 
@@ -216,16 +219,20 @@ class Resolver(LookupResolver):
     the keywords it was made with.
     """
 
-    def __init__(self, hub: Any = None, *, hosts_file: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, hub: Hub | None = None, *, hosts_file: str | None = None, **kwargs: Any
+    ) -> None:
         from greenkit.config import config
 
         if hub is None:
             hub = get_hub()
+        assert hub.loop is not None, "a resolver on a destroyed hub"
         self.hub = hub
         self.hosts = HostsFile(hosts_file, clock=hub.loop.now)
         self.params = {**_channel_params(config), **kwargs}
         self._watchers: dict[int, Any] = {}
-        self._timer = hub.loop.timer(0.0)
+        # set() is libev's timer's own, beyond TimerProtocol.
+        self._timer: Any = hub.loop.timer(0.0)
         self._pending: set[_Query] = set()
         self._ready: list[tuple[Waiter, Any]] = []
         self._closed = False
@@ -257,6 +264,7 @@ class Resolver(LookupResolver):
                 return
             watcher.close()
         if events:
+            assert self.hub.loop is not None, "c-ares sockets of a destroyed hub"
             watcher = self.hub.loop.io(fd, events, ref=False)
             watcher.start(self._on_io, fd, events)
             self._watchers[fd] = watcher
@@ -380,5 +388,6 @@ class Resolver(LookupResolver):
         self._pending.clear()
         ready, self._ready = self._ready, []
         for waiter, value in ready:
+            assert self.hub.loop is not None, "answers for a destroyed hub"
             self.hub.loop.run_callback(waiter.switch, value)
         self.cares.close()

@@ -8,9 +8,12 @@ useful for debugging, or where threads are not wanted.  Select it with
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from greenkit.resolver import AbstractResolver
+
+if TYPE_CHECKING:
+    from greenkit.hub import Hub
 
 __all__ = ["Resolver"]
 
@@ -20,7 +23,7 @@ _T = TypeVar("_T")
 class Resolver(AbstractResolver):
     """Blocking resolver; ``hub`` is accepted for the common constructor and ignored."""
 
-    def __init__(self, hub: Any = None) -> None:
+    def __init__(self, hub: Hub | None = None) -> None:
         self.hub = hub
 
     def _run(self, function: Callable[..., _T], *args: Any) -> _T:

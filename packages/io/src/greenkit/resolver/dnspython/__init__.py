@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import time
 from socket import AF_INET, AF_INET6, SOCK_DGRAM, SOCK_STREAM
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 try:
     import dns.exception
@@ -57,6 +57,9 @@ from greenkit.resolver._lookup import (
 )
 from greenkit.socket import socket as _socket
 from greenkit.socket import timeout as _socket_timeout
+
+if TYPE_CHECKING:
+    from greenkit.hub import Hub
 
 __all__ = ["GreenNameserver", "Resolver"]
 
@@ -226,7 +229,7 @@ class Resolver(LookupResolver):
 
     def __init__(
         self,
-        hub: Any = None,
+        hub: Hub | None = None,
         *,
         nameservers: list[str] | None = None,
         timeout: float | None = None,
@@ -236,6 +239,7 @@ class Resolver(LookupResolver):
 
         if hub is None:
             hub = get_hub()
+        assert hub.loop is not None, "a resolver on a destroyed hub"
         self.hub = hub
         self.hosts = HostsFile(hosts_file, clock=hub.loop.now)
         if nameservers is None:

@@ -9,10 +9,13 @@ Results and errors are exactly the standard library's.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from greenkit.hub import get_hub
 from greenkit.resolver import AbstractResolver
+
+if TYPE_CHECKING:
+    from greenkit.hub import Hub
 
 __all__ = ["Resolver"]
 
@@ -26,7 +29,7 @@ class Resolver(AbstractResolver):
     running.
     """
 
-    def __init__(self, hub: Any = None) -> None:
+    def __init__(self, hub: Hub | None = None) -> None:
         if hub is None:
             hub = get_hub()
         self.hub = hub
