@@ -138,7 +138,18 @@ def _capture_stack(limit: int) -> tuple[Any, ...] | None:
         append(frame.f_globals)
         frame = frame.f_back
         limit -= 1
-    return tuple(data)
+    # Greenlets spawned from one place (an accept loop, a pool) have equal
+    # stacks: they share one tuple, which saves ~0.3 KB per greenlet.
+    global _last_stack
+    stack = tuple(data)
+    if stack == _last_stack:
+        return _last_stack
+    _last_stack = stack
+    return stack
+
+
+#: The spawning stack captured last (see _capture_stack).
+_last_stack: tuple[Any, ...] = ()
 
 
 def _guarded_str(custom: Callable[[Any], str]) -> Callable[[Any], str]:

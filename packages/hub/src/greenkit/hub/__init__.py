@@ -267,11 +267,15 @@ class Hub(RawGreenlet):  # type: ignore[misc]
         pool = self._timer_pool
         if pool and pool[-1].loop is loop:
             timer = pool.pop()
-        else:
-            assert loop is not None, "a destroyed hub starts no timer"
-            timer = loop.timer(seconds, 0.0, ref, priority)
-        # (restart() keeps ``args`` itself: no tuple per timer.)
-        timer.restart(seconds, ref, priority, update, callback, args)
+            timer.restart(seconds, ref, priority, update, callback, args)
+            return timer
+        # A new timer goes through the loop's public API only (the loop may
+        # be any object with gevent's loop interface, e.g. a test's proxy).
+        assert loop is not None, "a destroyed hub starts no timer"
+        timer = loop.timer(seconds, 0.0, ref, priority)
+        if update:
+            loop.update_now()
+        timer.start(callback, *args)
         return timer
 
     def return_timer(self, timer: TimerProtocol) -> None:
