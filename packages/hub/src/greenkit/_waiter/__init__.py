@@ -11,6 +11,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from greenlet import getcurrent
+from greenlet import greenlet as _RawGreenlet
 
 from greenkit._hub_local import get_hub
 from greenkit.exceptions import ConcurrentObjectUseError
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["Waiter", "MultipleWaiter"]
 
 _NONE: Any = object()
+_greenlet_switch = _RawGreenlet.switch
 
 
 def _raise(throw_args: tuple[Any, ...]) -> None:
@@ -122,9 +124,13 @@ class Waiter:
             _raise(exception)
         if self.greenlet is not None:
             raise ConcurrentObjectUseError(f"This Waiter is already used by {self.greenlet!r}")
-        self.greenlet = getcurrent()
+        self.greenlet = current = getcurrent()
         try:
-            return self.hub.switch()
+            # self.hub.switch(), inlined: every queue wait parks here.
+            switch_out = getattr(current, "switch_out", None)
+            if switch_out is not None:
+                switch_out()
+            return _greenlet_switch(self.hub)
         finally:
             self.greenlet = None
 

@@ -547,9 +547,14 @@ def sleep(seconds: float = 0, ref: bool = True) -> None:
     if seconds <= 0:
         # Queue a switch back to us behind everything already runnable.  If
         # anything else resumes us first, cancel it so it cannot fire later.
-        cb = loop.run_callback(getcurrent().switch)
+        current = getcurrent()
+        cb = loop.run_callback(current.switch)
         try:
-            hub.switch()
+            # hub.switch(), inlined: sleep(0) is how greenlets yield.
+            switch_out = getattr(current, "switch_out", None)
+            if switch_out is not None:
+                switch_out()
+            _greenlet_switch(hub)
         finally:
             if cb.callback is not None:
                 cb.stop()

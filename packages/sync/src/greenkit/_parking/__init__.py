@@ -170,10 +170,12 @@ def nonblocking(timeout: float | Timeout) -> bool:
 class ParkingLot(Generic[W]):
     """Lines of parked greenlets, shared with other native threads if need be.
 
-    The base of the queues and ``Channel``: a subclass keeps its lines
-    (``deque`` objects of :class:`Waiter`), parks callers with :meth:`_park`
-    and unparks them in its ``_unlock`` pass, which runs in the hub of the
-    waiter at the head of the line (:meth:`_schedule_unlock_in`).
+    The base of the queues and ``Channel``: two lines of waiters,
+    ``getters`` and ``putters`` (``deque`` objects of :class:`Waiter`); a
+    subclass parks callers with :meth:`_park` and says which line may
+    proceed (:meth:`_next_line`); the ``_unlock`` pass, which runs in the hub
+    of the waiter at the head of the line (:meth:`_schedule_unlock`),
+    unparks them in arrival order.
 
     ``_owner`` is the ident of the thread that created the object; once a
     wait happens in another thread, or a waiter of another thread's hub has
@@ -181,9 +183,16 @@ class ParkingLot(Generic[W]):
     hub's loop alive (see the module docstring).
     """
 
-    __slots__ = ("_owner", "_shared", "_hub", "_unlock_pending", "_unlock_cb")
+    __slots__ = ("getters", "putters", "_owner", "_shared", "_hub", "_unlock_pending", "_unlock_cb")
+
+    #: Waiters of the greenlets blocked taking from the object, in arrival order.
+    getters: deque[W]
+    #: Waiters of the greenlets blocked putting into it, in arrival order.
+    putters: deque[W]
 
     def __init__(self) -> None:
+        self.getters = deque()
+        self.putters = deque()
         self._owner = get_ident()
         self._shared = False
         self._hub: Hub | None = this_thread.hub
@@ -281,7 +290,14 @@ class ParkingLot(Generic[W]):
 
     def _schedule_unlock(self) -> None:
         """Make sure ``_unlock`` runs soon, in the hub of the first waiter."""
-        raise NotImplementedError
+        if self._unlock_pending:
+            return
+        line = self.getters or self.putters
+        try:
+            hub = line[0].hub
+        except IndexError:
+            return
+        self._schedule_unlock_in(hub)
 
     def _unlock(self) -> None:
         """Unpark, from the hub and in arrival order, the waiters that can proceed.
@@ -295,7 +311,7 @@ class ParkingLot(Generic[W]):
         """
         self._unlock_pending = False
         hub = getcurrent()
-        budget = self._waiting()
+        budget = len(self.getters) + len(self.putters)
         while True:
             line = self._next_line()
             if line is None:
@@ -315,10 +331,6 @@ class ParkingLot(Generic[W]):
             self._unpark(line, waiter)
             if self._unlock_pending:
                 self._reclaim_unlock(hub)
-
-    def _waiting(self) -> int:
-        """How many waiters are parked, in all lines."""
-        raise NotImplementedError
 
     def _next_line(self) -> deque[W] | None:
         """The line whose first waiter can proceed now, or None."""

@@ -49,7 +49,28 @@ def _check_lock_args(blocking: bool, timeout: float | None) -> float | None:
     return timeout
 
 
-class Semaphore(AbstractLinkable):
+class _WithAcquires:
+    """``with lock:`` acquires it (blocking) and releases it on the way out:
+    the context manager of the semaphores and :class:`RLock`."""
+
+    __slots__ = ()
+
+    def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
+        raise NotImplementedError
+
+    def release(self) -> object:
+        raise NotImplementedError
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(
+        self, typ: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
+
+
+class Semaphore(AbstractLinkable, _WithAcquires):
     """Semaphore(value=1, hub=None): a counter of available permits.
 
     :meth:`acquire` takes a permit, blocking the greenlet while there is
@@ -158,14 +179,6 @@ class Semaphore(AbstractLinkable):
         self._wait_core(timeout, False, True)
         return self.counter
 
-    def __enter__(self) -> bool:
-        return self.acquire()
-
-    def __exit__(
-        self, typ: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.release()
-
     def _at_fork_reinit(self) -> None:
         """After ``fork()`` in the child: back to the initial value, no waiters."""
         self._reset_links()
@@ -223,7 +236,7 @@ class Lock(Semaphore):
         Semaphore.release(self)
 
 
-class RLock:
+class RLock(_WithAcquires):
     """A re-entrant lock: the greenlet that holds it may acquire it again, and
     must release it as many times; only that greenlet may release it
     (RuntimeError "cannot release un-acquired lock" otherwise).
@@ -269,14 +282,6 @@ class RLock:
         if not count:
             self._owner = None
             self._block.release()
-
-    def __enter__(self) -> bool:
-        return self.acquire()
-
-    def __exit__(
-        self, typ: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.release()
 
     def locked(self) -> bool:
         """True if some greenlet holds it."""

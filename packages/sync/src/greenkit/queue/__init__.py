@@ -119,17 +119,19 @@ class SimpleQueue(ParkingLot[Waiter], QueueFace[_T]):
     __slots__ = (
         "_maxsize",
         "queue",
-        "getters",
-        "putters",
         "is_shutdown",
+        "unfinished_tasks",
         "__weakref__",
     )
 
+    #: Items put and not yet reported done: :class:`Queue`'s ``task_done()``
+    #: and ``join()`` use it; a SimpleQueue only counts (one addition per
+    #: put, so that the queues share one ``put``).
+    unfinished_tasks: int
+
     queue: Any
-    #: Waiters of the greenlets blocked in ``get()``/``peek()``, in arrival order.
-    getters: deque[Waiter]
-    #: Waiters of the greenlets blocked in ``put()``, in arrival order.
-    putters: deque[Waiter]
+    # (``getters``: the greenlets blocked in ``get()``/``peek()``; ``putters``:
+    # those blocked in ``put()``.)
     #: True once ``shutdown()`` was called.
     is_shutdown: bool
 
@@ -146,9 +148,8 @@ class SimpleQueue(ParkingLot[Waiter], QueueFace[_T]):
                 )
             maxsize = None
         self._maxsize = maxsize
-        self.getters = deque()
-        self.putters = deque()
         self.is_shutdown = False
+        self.unfinished_tasks = 0
         ParkingLot.__init__(self)
         self._init(maxsize)
         for item in items:
@@ -248,10 +249,12 @@ class SimpleQueue(ParkingLot[Waiter], QueueFace[_T]):
             check_timeout(timeout)
         if maxsize is None or self._qsize() < maxsize:
             self._put(item)
+            self.unfinished_tasks += 1
             if self.getters:
                 self._schedule_unlock()
             return
         self._put_waiting(item, block, timeout)
+        self.unfinished_tasks += 1
 
     def put_nowait(self, item: _T) -> None:
         """Put *item* if there is room at once, else raise :exc:`Full`."""
@@ -400,55 +403,14 @@ class SimpleQueue(ParkingLot[Waiter], QueueFace[_T]):
         """``_again`` for a line of a subclass (Queue.join's)."""
         return False
 
-    def _schedule_unlock(self) -> None:
-        """Make sure ``_unlock`` runs soon, in the hub of the first waiter."""
-        if self._unlock_pending:
-            return
-        line = self.getters or self.putters
-        try:
-            hub = line[0].hub
-        except IndexError:
-            return
-        # _schedule_unlock_in, inlined: this is on the hot path.
-        self._unlock_pending = True
-        loop = hub.loop
-        assert loop is not None, "a waiter of a destroyed hub"
-        if hub is this_thread.hub:
-            self._unlock_cb = (hub, loop.run_callback(self._unlock))
-        else:
-            self._shared = True
-            self._unlock_cb = (hub, loop.run_callback_threadsafe(self._unlock))
-
-    def _unlock(self) -> None:
-        # ParkingLot._unlock with _next_line and _unpark inlined: this pass is
-        # on the hot path of every queue hand-off (about 10% of a ping-pong).
-        self._unlock_pending = False
-        hub = getcurrent()
+    def _next_line(self) -> deque[Waiter] | None:
         getters = self.getters
+        if getters and (self._qsize() or self.is_shutdown):
+            return getters
         putters = self.putters
-        budget = len(getters) + len(putters)
-        while True:
-            if getters and (self._qsize() or self.is_shutdown):
-                line = getters
-            elif putters and (self.is_shutdown or self._has_room()):
-                line = putters
-            else:
-                return
-            if budget <= 0:
-                self._schedule_unlock_in(hub)
-                return
-            budget -= 1
-            try:
-                waiter = line.popleft()
-            except IndexError:
-                continue
-            if waiter.hub is not hub:
-                line.appendleft(waiter)
-                self._schedule_unlock_in(waiter.hub)
-                return
-            waiter.switch(None)
-            if self._unlock_pending:
-                self._reclaim_unlock(hub)
+        if putters and (self.is_shutdown or self._has_room()):
+            return putters
+        return None
 
     # -- shutting down ------------------------------------------------------------
 
@@ -481,10 +443,7 @@ class Queue(SimpleQueue[_T]):
     *unfinished_tasks*: the initial count; by default the number of *items*.
     """
 
-    __slots__ = ("unfinished_tasks", "_join_waiters")
-
-    #: How many items were put and not yet reported done by ``task_done()``.
-    unfinished_tasks: int
+    __slots__ = ("_join_waiters",)
 
     def __init__(
         self,
@@ -500,24 +459,6 @@ class Queue(SimpleQueue[_T]):
     def copy(self) -> Queue[_T]:
         """A new queue of the same type, bound, contents and unfinished count."""
         return type(self)(self._maxsize, self.queue, self.unfinished_tasks)
-
-    def put(self, item: _T, block: bool = True, timeout: float | None = None) -> None:
-        # SimpleQueue.put plus the task count, inlined: this is the hot path.
-        if self.is_shutdown:
-            raise ShutDown
-        maxsize = self._maxsize
-        if block and timeout is not None and maxsize is not None:
-            check_timeout(timeout)
-        if maxsize is None or self._qsize() < maxsize:
-            self._put(item)
-            self.unfinished_tasks += 1
-            if self.getters:
-                self._schedule_unlock()
-            return
-        self._put_waiting(item, block, timeout)
-        self.unfinished_tasks += 1
-
-    put.__doc__ = SimpleQueue.put.__doc__
 
     def task_done(self) -> None:
         """Report that one task taken from the queue is finished.
@@ -657,8 +598,7 @@ class LifoQueue(Queue[_T]):
     def _init(self, maxsize: int | None) -> None:
         self.queue = []
 
-    def _put(self, item: _T) -> None:
-        self.queue.append(item)
+    # (``_put`` is SimpleQueue's: a list appends like a deque.)
 
     def _get(self) -> _T:
         item: _T = self.queue.pop()

@@ -49,22 +49,14 @@ class Channel(ParkingLot[_ItemWaiter], QueueFace[_T]):
     of blocked getters.
     """
 
-    __slots__ = (
-        "getters",
-        "putters",
-        "__weakref__",
-    )
+    __slots__ = ("__weakref__",)
 
-    #: Waiters of the greenlets blocked in ``get()``, in arrival order.
-    getters: deque[_ItemWaiter]
-    #: Waiters (with their items) of the greenlets blocked in ``put()``.
-    putters: deque[_ItemWaiter]
+    # (``getters``: the greenlets blocked in ``get()``; ``putters``: those
+    # blocked in ``put()``, each waiter carrying its item.)
 
     def __init__(self, maxsize: int = 1) -> None:
         if maxsize != 1:
             raise ValueError("Channels have a maxsize of 1")
-        self.getters = deque()
-        self.putters = deque()
         ParkingLot.__init__(self)
 
     def _format(self) -> str:
@@ -191,19 +183,6 @@ class Channel(ParkingLot[_ItemWaiter], QueueFace[_T]):
     def get_nowait(self) -> _T:
         """Take the item of a waiting putter, or raise :exc:`Empty`."""
         return self.get(False)
-
-    def _schedule_unlock(self) -> None:
-        """Make sure ``_unlock`` runs soon, in the hub of the first getter."""
-        if self._unlock_pending:
-            return
-        try:
-            hub = self.getters[0].hub
-        except IndexError:
-            return
-        self._schedule_unlock_in(hub)
-
-    def _waiting(self) -> int:
-        return len(self.getters) + len(self.putters)
 
     def _next_line(self) -> deque[_ItemWaiter] | None:
         return self.getters if self.getters and self.putters else None
