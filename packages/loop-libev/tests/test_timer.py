@@ -403,3 +403,95 @@ def test_timer_repr(loop: libev.loop) -> None:
     t.start(lambda: None)
     assert "active" in repr(t)
     t.close()
+
+
+# -- restart(update=True): handed to libev when the loop next polls ----------------
+
+
+def test_deferred_restart_cancelled_before_the_loop_runs_leaves_nothing(
+    loop: libev.loop, guarded_run: Callable[..., bool]
+) -> None:
+    calls: list[int] = []
+    t = loop.timer(30)
+    for i in range(5):
+        t.restart(0.0, True, 0, True, calls.append, (i,))
+        assert t.active and t.priority == 0 and t in loop._keepaliveset
+        t.stop()
+        assert not t.active and t not in loop._keepaliveset
+    assert guarded_run(loop, 5)  # nothing keeps it running: returns at once
+    assert calls == []
+    _counts_are_balanced(loop, guarded_run)
+    t.close()
+
+
+def test_deferred_restart_counts_from_the_restart_not_from_arming(
+    loop: libev.loop, guarded_run: Callable[..., bool]
+) -> None:
+    fired: list[float] = []
+    t = loop.timer(30)
+    t.restart(0.05, True, 0, True, lambda: fired.append(time.monotonic()), ())
+    began = time.monotonic()
+    time.sleep(0.1)  # the loop is not running: the timer is due meanwhile
+    armed_at = time.monotonic()
+    assert guarded_run(loop, 5)
+    assert len(fired) == 1 and fired[0] - began >= 0.05
+    assert fired[0] - armed_at < 1.0  # at the first poll, not another 0.05 s later
+    t.close()
+
+
+def test_a_timer_deferred_from_a_callback_keeps_the_loop_running(
+    loop: libev.loop, guarded_run: Callable[..., bool]
+) -> None:
+    # A watcher callback (after the poll) restarts a timer and nothing else
+    # is active: run() must go on to arm and fire it, not return early.
+    fired: list[str] = []
+    later = loop.timer(30)
+    first = loop.timer(0.01)
+
+    def on_first() -> None:
+        fired.append("first")
+        later.restart(0.05, True, 0, True, fired.append, ("later",))
+
+    began = time.monotonic()
+    first.start(on_first)
+    assert guarded_run(loop, 5)
+    assert fired == ["first", "later"] and time.monotonic() - began >= 0.06
+    _counts_are_balanced(loop, guarded_run)
+    first.close()
+    later.close()
+
+
+def test_deferred_timers_fire_in_due_order_and_the_backlog_is_bounded(
+    loop: libev.loop, guarded_run: Callable[..., bool]
+) -> None:
+    fired: list[int] = []
+    due: dict[int, float] = {}
+    timers = [loop.timer(30) for _ in range(3000)]
+    for i, t in enumerate(timers):
+        began = time.monotonic()
+        t.restart(0.001 * ((i * 7919) % 3000) / 100, True, 0, True, fired.append, (i,))
+        due[i] = began + t.after
+        assert len(loop._timers_to_arm) <= loop._MAX_TIMERS_TO_ARM
+    assert guarded_run(loop, 10)
+    assert sorted(fired) == list(range(3000))
+    # In due order, give or take the time one restart takes.
+    late = [(a, b) for a, b in zip(fired, fired[1:], strict=False) if due[b] < due[a] - 0.0005]
+    assert late == []
+    _counts_are_balanced(loop, guarded_run)
+    for t in timers:
+        t.close()
+
+
+def test_reading_a_deferred_timer_arms_it(loop: libev.loop) -> None:
+    t = loop.timer(30)
+    t.restart(10.0, False, 1, True, lambda: None, ())
+    assert t.active and t.priority == 1 and not t.pending
+    assert 9.0 < t.remaining() <= 10.0  # (armed by the read)
+    assert not loop._timers_to_arm or t._arm_at is None
+    with pytest.raises(AttributeError):
+        t.restart(1.0, True, 0, True, lambda: None, ())
+    with pytest.raises(AttributeError):
+        t.priority = 0
+    t.stop()
+    assert not t.active
+    t.close()

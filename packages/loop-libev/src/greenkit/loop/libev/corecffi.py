@@ -199,6 +199,9 @@ class loop:
         self.error_handler: Any = None
         self._callbacks: deque[callback] = deque()
         self._keepaliveset: set[watcher] = set()
+        #: Timers started by ``timer.restart()`` that libev has not been told
+        #: about yet: armed before the next poll (see ``_arm_timers``).
+        self._timers_to_arm: list[timer] = []
         self._system_error: (
             tuple[type[BaseException], BaseException, TracebackType | None] | None
         ) = None
@@ -416,6 +419,10 @@ class loop:
             w.stop()
         self._keepaliveset.clear()
         self._callbacks.clear()
+        if self._timers_to_arm:
+            # (Stopped above: only the loop's reference for them is left.)
+            self._timers_to_arm = []
+            lib.ev_unref(ptr)
         if self._default:
             self.reset_sigchld()
             if _default_loop is self:
@@ -513,6 +520,44 @@ class loop:
             self._run_callbacks()
         if self._forks_due:
             self._feed_forks()
+        # Last: the callbacks above may have started timers.
+        if self._timers_to_arm:
+            self._arm_timers()
+
+    #: Deferred timers beyond this many are armed at once, so that a greenlet
+    #: that starts and cancels timeouts in a loop without ever yielding does
+    #: not grow the list without bound.
+    _MAX_TIMERS_TO_ARM = 1024
+
+    def _defer_timer(self, t: timer) -> None:
+        """Arm ``t`` (just restarted) before the loop next polls.
+
+        While any timer waits to be armed, the loop holds a reference of its
+        own: a greenlet woken by a watcher that starts a timeout and parks
+        again must not see ``run()`` return (LoopExit) for want of active
+        watchers before the timer reaches libev.
+        """
+        todo = self._timers_to_arm
+        if not todo:
+            lib.ev_ref(self._ptr)
+        elif len(todo) >= self._MAX_TIMERS_TO_ARM:
+            self._arm_timers()
+            lib.ev_ref(self._ptr)
+            todo = self._timers_to_arm
+        todo.append(t)
+
+    def _arm_timers(self) -> None:
+        """Hand libev the deferred timers that are still started (a timer
+        stopped meanwhile, or listed twice, is skipped)."""
+        todo = self._timers_to_arm
+        self._timers_to_arm = []
+        ptr = self._ptr
+        if ptr is None:
+            return
+        lib.ev_unref(ptr)
+        for t in todo:
+            if t._arm_at is not None:
+                t._arm_now()
 
     def _on_fork(self, _revents: int) -> None:
         self._forks_due = False

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal as _signal_module
 from collections.abc import Callable
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from ._corecffi import ffi, lib
@@ -200,16 +201,21 @@ class watcher:
         w = self._watcher
         if w is None:
             raise _closed_error(self)
-        return int(w.priority)
+        return self._priority_now(w)
 
     @priority.setter
     def priority(self, priority: int) -> None:
         w = self._watcher
         if w is None:
             raise _closed_error(self)
-        if w.active or w.pending:
+        if self.active or w.pending:
             raise AttributeError("Cannot set priority of an active or pending watcher")
         w.priority = _check_priority(priority)
+
+    def _priority_now(self, w: Any) -> int:
+        """The priority of the live C watcher ``w`` (a timer may not have
+        handed it to libev yet)."""
+        return int(w.priority)
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -454,7 +460,7 @@ def _check_seconds(name: str, value: float) -> float:
 class timer(watcher):
     """Fires ``after`` seconds from now, then every ``repeat`` seconds if set."""
 
-    __slots__ = ("_after", "_repeat")
+    __slots__ = ("_after", "_repeat", "_arm_at", "_arm_priority")
     _c_type = "struct ev_timer *"
     _c_init = lib.gk_timer_init
     _start_fn = lib.ev_timer_start
@@ -479,6 +485,8 @@ class timer(watcher):
             raise ValueError(f"repeat must be positive or zero: {repeat!r}")
         self._after = after
         self._repeat = repeat
+        self._arm_at: float | None = None
+        self._arm_priority = 0
         # The body of watcher._bind, inlined: timers are created per sleep()
         # and per Timeout, so one call less is worth it.
         if loop._ptr is None:
@@ -508,6 +516,8 @@ class timer(watcher):
         ptr = loop._ptr
         if ptr is None:
             raise ValueError(f"operation on destroyed loop {loop!r}")
+        if self._arm_at is not None:
+            self._arm_now()
         if update is None:
             update = loop.starting_timer_may_update_loop_time
         self._callback = callback
@@ -532,7 +542,10 @@ class timer(watcher):
             return
         loop = self.loop
         ptr = loop._ptr
-        if ptr is not None:
+        if self._arm_at is not None:
+            # Never handed to libev (see restart): nothing to undo there.
+            self._arm_at = None
+        elif ptr is not None:
             # One C call: give the loop reference back, read active/pending, stop.
             lib.gk_timer_stop(ptr, w, self._ref_lent)
         self._ref_lent = False
@@ -572,25 +585,73 @@ class timer(watcher):
         if after != after:
             raise ValueError("timer delays must not be NaN")
         ref = True if ref else False
-        # (Stopped and not pending: no loop reference is lent.)
-        err = lib.gk_timer_restart(ptr, w, after, priority, ref, update)
-        if err:
-            if err == _BUSY:
-                raise AttributeError("Cannot reset an active or pending timer")
-            raise _priority_error(priority)
+        if not update:
+            # (Stopped and not pending: no loop reference is lent.)
+            err = lib.gk_timer_restart(ptr, w, after, priority, ref, 0)
+            if err:
+                if err == _BUSY:
+                    raise AttributeError("Cannot reset an active or pending timer")
+                raise _priority_error(priority)
+            self._ref_lent = not ref
+        else:
+            # Counted from now, but handed to libev only when the loop next
+            # prepares to poll (``loop._arm_timers``): a Timeout cancelled
+            # before its greenlet yields -- the common case -- never costs a
+            # libev start and stop.  The loop holds a reference meanwhile,
+            # so it cannot run out of work before the timer is armed.
+            # (A timer without a callback is stopped: no C reads for the pool's.)
+            if self._callback is not None or self._arm_at is not None:
+                if self._arm_at is not None or w.active or w.pending:
+                    raise AttributeError("Cannot reset an active or pending timer")
+            if type(priority) is not int or not _MINPRI <= priority <= _MAXPRI:
+                raise _priority_error(priority)
+            self._arm_at = monotonic() + after
+            self._arm_priority = priority
+            self._ref_lent = False
+            todo = loop._timers_to_arm
+            if todo and len(todo) < loop._MAX_TIMERS_TO_ARM:
+                todo.append(self)  # loop._defer_timer(), inlined: the common case
+            else:
+                loop._defer_timer(self)
         self._after = after
         self._repeat = 0.0
         self._ref = ref
-        self._ref_lent = not ref
         self._callback = callback
         self._args = args
         loop._keepaliveset.add(self)
+
+    def _arm_now(self) -> None:
+        """Hand libev a timer :meth:`restart` deferred: it fires at the time
+        it was due (at once if that has passed)."""
+        deadline = self._arm_at
+        if deadline is None:
+            return
+        self._arm_at = None
+        ptr = self.loop._ptr
+        if ptr is None:
+            return
+        lib.ev_now_update(ptr)
+        # libev's timers run on CLOCK_MONOTONIC, time.monotonic()'s clock.
+        lib.gk_timer_restart(
+            ptr, self._watcher, deadline - monotonic(), self._arm_priority, self._ref, 0
+        )
+        self._ref_lent = not self._ref
+
+    @property
+    def active(self) -> bool:
+        """True while the timer is started."""
+        w = self._watcher
+        return w is not None and (self._arm_at is not None or bool(w.active))
+
+    def _priority_now(self, w: Any) -> int:
+        return self._arm_priority if self._arm_at is not None else int(w.priority)
 
     def again(self, callback: Callable[..., Any], *args: Any, update: bool = True) -> None:
         """Restart a repeating timer ``repeat`` seconds from now (libev's ev_timer_again)."""
         if not callable(callback):
             raise TypeError(f"Expected callable, not {callback!r}")
         w, ptr = self._live()
+        self._arm_now()
         if update:
             lib.ev_now_update(ptr)
         was_active = w.active
@@ -609,7 +670,7 @@ class timer(watcher):
         w = self._watcher
         if w is None:
             raise _closed_error(self)
-        if w.active or w.pending:
+        if self._arm_at is not None or w.active or w.pending:
             raise AttributeError("Cannot reset an active or pending timer")
         if type(after) is not float:
             after = float(after)
@@ -628,6 +689,7 @@ class timer(watcher):
         """When the timer fires next, on the loop's clock (``loop.now()``); for a
         stopped timer, the delay it will start with."""
         w, ptr = self._live()
+        self._arm_now()
         if w.active:
             return float(lib.ev_now(ptr) + lib.ev_timer_remaining(ptr, w))
         return float(w.at)
@@ -645,6 +707,7 @@ class timer(watcher):
     def remaining(self) -> float:
         """Seconds until the timer fires (libev's ev_timer_remaining)."""
         w, ptr = self._live()
+        self._arm_now()
         return float(lib.ev_timer_remaining(ptr, w))
 
     def _fire(self, revents: int) -> None:
@@ -671,7 +734,8 @@ class timer(watcher):
         try:
             callback(*args)  # type: ignore[misc]
         finally:
-            if not w.active and self._callback is callback:
+            # (Unless restarted meanwhile, maybe lazily: see restart.)
+            if not w.active and self._arm_at is None and self._callback is callback:
                 self._callback = None
                 self._args = None
 
