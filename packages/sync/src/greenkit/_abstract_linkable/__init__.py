@@ -35,6 +35,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from greenlet import getcurrent
+from greenlet import greenlet as _RawGreenlet
 
 from greenkit._hub_local import get_hub, this_thread
 from greenkit._originals import get_original
@@ -58,6 +59,7 @@ __all__ = ["AbstractLinkable"]
 # Native primitives, never their monkey-patched replacements.
 _get_ident = get_original("_thread", ["get_ident"])[0]
 _MAIN_THREAD_IDENT = threading.main_thread().ident
+_greenlet_switch = _RawGreenlet.switch
 
 #: ``_notifier`` while another thread is queueing a round in the owning hub.
 _SCHEDULED_ELSEWHERE: Any = object()
@@ -350,12 +352,17 @@ class AbstractLinkable:
                 and not (self._tracks_threads and self._multithreaded())
             ):
                 # The common case (Event.wait() in the owning hub), inline.
-                switch = getcurrent().switch
+                current = getcurrent()
+                switch = current.switch
                 self._links.append(switch)
                 if self._notifier is None and self.ready():
                     self._check_and_notify()
                 try:
-                    result = cur.switch()
+                    # cur.switch() (Hub.switch), inlined too.
+                    switch_out = getattr(current, "switch_out", None)
+                    if switch_out is not None:
+                        switch_out()
+                    result = _greenlet_switch(cur)
                 except BaseException:
                     self._remove_link(switch)
                     raise

@@ -151,6 +151,7 @@ class _LoopHook:
 
 
 _SYSTEM_EXIT_ERRORS = (KeyboardInterrupt, SystemExit)
+_new_object = object.__new__
 _running = threading.local()
 #: The Python object that owns libev's default loop, while it is alive.
 _default_loop: loop | None = None
@@ -468,7 +469,11 @@ class loop:
             raise TypeError(f"Expected callable, not {func!r}")
         if self._ptr is None:
             raise ValueError(f"operation on destroyed loop {self!r}")
-        cb = callback(func, args)
+        # callback(func, args) without running __init__: the commonest
+        # allocation of the hub (every switch into a greenlet passes here).
+        cb = _new_object(callback)
+        cb.callback = func
+        cb.args = args
         self._callbacks.append(cb)
         if not self._idle_armed:
             lib.ev_idle_start(self._ptr, self._idle_hook.c)
