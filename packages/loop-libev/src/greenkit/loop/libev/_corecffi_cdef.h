@@ -144,6 +144,9 @@ void gk_io_init(struct ev_io *w, void *handle, int priority, int fd, int events)
 void gk_io_set(struct ev_io *w, int fd, int events);
 int gk_io_start(struct ev_loop *loop, struct ev_io *w);
 void gk_loop_destroy(struct ev_loop *loop);
+void gk_arm_prepare(struct ev_loop *loop, struct ev_prepare *prepare);
+void gk_arm_callbacks(struct ev_loop *loop, struct ev_prepare *prepare, struct ev_idle *idle);
+void gk_disarm_prepare(struct ev_loop *loop, struct ev_prepare *prepare);
 void gk_timer_init(struct ev_timer *w, void *handle, int priority, ev_tstamp after,
                    ev_tstamp repeat);
 void gk_timer_start_now(struct ev_loop *loop, struct ev_timer *w);

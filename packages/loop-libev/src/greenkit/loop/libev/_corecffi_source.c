@@ -207,6 +207,37 @@ static int gk_io_start(struct ev_loop *loop, struct ev_io *w)
     return 0;
 }
 
+/*
+ * The loop's prepare hook (it runs queued callbacks, deferred timers and
+ * missed fork watchers before each poll) is started only while it has work:
+ * each run costs a call into Python.  Like the other hooks it never keeps
+ * the loop alive, so its loop reference is given away while it runs.
+ * gk_arm_callbacks() also starts the idle hook, which keeps the poll from
+ * blocking while callbacks wait.
+ */
+static void gk_arm_prepare(struct ev_loop *loop, struct ev_prepare *prepare)
+{
+    if (!ev_is_active(prepare)) {
+        ev_prepare_start(loop, prepare);
+        ev_unref(loop);
+    }
+}
+
+static void gk_arm_callbacks(struct ev_loop *loop, struct ev_prepare *prepare,
+                             struct ev_idle *idle)
+{
+    gk_arm_prepare(loop, prepare);
+    ev_idle_start(loop, idle);
+}
+
+static void gk_disarm_prepare(struct ev_loop *loop, struct ev_prepare *prepare)
+{
+    if (ev_is_active(prepare)) {
+        ev_ref(loop);
+        ev_prepare_stop(loop, prepare);
+    }
+}
+
 static void gk_timer_init(struct ev_timer *w, void *handle, int priority,
                           ev_tstamp after, ev_tstamp repeat)
 {

@@ -221,12 +221,13 @@ class loop:
 
     def _make_hooks(self) -> None:
         ptr = self._ptr
-        # Runs queued callbacks at the start of every iteration.
+        # Runs queued callbacks (and arms deferred timers, feeds missed fork
+        # watchers) before the poll; started only while there is such work
+        # (gk_arm_prepare), as each run is a call into Python.
         self._prepare_hook = _LoopHook(
             self, "struct ev_prepare *", lib.gk_prepare_init, self._on_prepare
         )
-        lib.ev_prepare_start(ptr, self._prepare_hook.c)
-        lib.ev_unref(ptr)
+        self._prepare_armed = False
         # Active only while callbacks wait: keeps the loop alive and non-blocking.
         self._idle_hook = _LoopHook(self, "struct ev_idle *", lib.gk_idle_init, self._on_idle)
         self._idle_armed = False
@@ -392,8 +393,12 @@ class loop:
         its callbacks, so in any greenlet a callback started): the loop
         then runs them itself once the prepare watchers are done.
         """
-        lib.ev_loop_fork(self._check())
+        ptr = self._check()
+        lib.ev_loop_fork(ptr)
         self._forks_due = True
+        if not self._prepare_armed:
+            lib.gk_arm_prepare(ptr, self._prepare_hook.c)
+            self._prepare_armed = True
 
     def closing_fd(self, fd: int) -> bool:
         """Tell the loop ``fd`` is about to close; True if that queued io events,
@@ -434,8 +439,9 @@ class loop:
         # The hooks are unref'd (except idle): give the reference back before
         # stopping, or libev's active count goes negative.  (The default
         # loop's C struct is static and keeps that count across re-creation.)
-        lib.ev_ref(ptr)
-        lib.ev_prepare_stop(ptr, self._prepare_hook.c)
+        if self._prepare_armed:
+            lib.gk_disarm_prepare(ptr, self._prepare_hook.c)
+            self._prepare_armed = False
         lib.ev_ref(ptr)
         lib.ev_async_stop(ptr, self._async_hook.c)
         lib.ev_ref(ptr)
@@ -476,8 +482,8 @@ class loop:
         cb.args = args
         self._callbacks.append(cb)
         if not self._idle_armed:
-            lib.ev_idle_start(self._ptr, self._idle_hook.c)
-            self._idle_armed = True
+            lib.gk_arm_callbacks(self._ptr, self._prepare_hook.c, self._idle_hook.c)
+            self._idle_armed = self._prepare_armed = True
         return cb
 
     def run_callback_threadsafe(self, func: Callable[..., Any], *args: Any) -> callback:
@@ -528,6 +534,11 @@ class loop:
         # Last: the callbacks above may have started timers.
         if self._timers_to_arm:
             self._arm_timers()
+        if not self._callbacks and self._ptr is not None:
+            # (Nothing left for the next poll: stop calling in.  Forks are
+            # fed above and timers armed, so only callbacks can remain.)
+            lib.gk_disarm_prepare(self._ptr, self._prepare_hook.c)
+            self._prepare_armed = False
 
     #: Deferred timers beyond this many are armed at once, so that a greenlet
     #: that starts and cancels timeouts in a loop without ever yielding does
@@ -545,6 +556,9 @@ class loop:
         todo = self._timers_to_arm
         if not todo:
             lib.ev_ref(self._ptr)
+            if not self._prepare_armed:
+                lib.gk_arm_prepare(self._ptr, self._prepare_hook.c)
+                self._prepare_armed = True
         elif len(todo) >= self._MAX_TIMERS_TO_ARM:
             self._arm_timers()
             lib.ev_ref(self._ptr)
@@ -584,8 +598,8 @@ class loop:
 
     def _on_async(self, _revents: int) -> None:
         if self._callbacks and not self._idle_armed:
-            lib.ev_idle_start(self._ptr, self._idle_hook.c)
-            self._idle_armed = True
+            lib.gk_arm_callbacks(self._ptr, self._prepare_hook.c, self._idle_hook.c)
+            self._idle_armed = self._prepare_armed = True
 
     def _on_signal_check(self, _revents: int) -> None:
         """Entering Python is enough: the interpreter runs pending signal handlers."""
