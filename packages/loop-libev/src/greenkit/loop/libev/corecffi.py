@@ -20,7 +20,7 @@ import threading
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable
-from time import perf_counter
+from time import monotonic, perf_counter
 from types import TracebackType
 from typing import Any
 
@@ -574,9 +574,11 @@ class loop:
         if ptr is None:
             return
         lib.ev_unref(ptr)
+        lib.ev_now_update(ptr)
+        now = monotonic()
         for t in todo:
             if t._arm_at is not None:
-                t._arm_now()
+                t._arm(ptr, now)
 
     def _on_fork(self, _revents: int) -> None:
         self._forks_due = False

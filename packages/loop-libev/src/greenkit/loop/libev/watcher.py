@@ -623,18 +623,23 @@ class timer(watcher):
     def _arm_now(self) -> None:
         """Hand libev a timer :meth:`restart` deferred: it fires at the time
         it was due (at once if that has passed)."""
-        deadline = self._arm_at
-        if deadline is None:
+        if self._arm_at is None:
             return
-        self._arm_at = None
         ptr = self.loop._ptr
         if ptr is None:
+            self._arm_at = None
             return
         lib.ev_now_update(ptr)
+        self._arm(ptr, monotonic())
+
+    def _arm(self, ptr: Any, now: float) -> None:
+        """:meth:`_arm_now` for a deferred timer, the loop's clock updated at
+        ``now`` (``loop._arm_timers`` arms a batch with one clock update)."""
+        deadline = self._arm_at
+        assert deadline is not None, "only a deferred timer is armed"
         # libev's timers run on CLOCK_MONOTONIC, time.monotonic()'s clock.
-        lib.gk_timer_restart(
-            ptr, self._watcher, deadline - monotonic(), self._arm_priority, self._ref, 0
-        )
+        lib.gk_timer_restart(ptr, self._watcher, deadline - now, self._arm_priority, self._ref, 0)
+        self._arm_at = None
         self._ref_lent = not self._ref
 
     @property
