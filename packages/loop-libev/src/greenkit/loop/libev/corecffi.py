@@ -498,16 +498,16 @@ class loop:
 
     def _run_callbacks(self) -> None:
         callbacks = self._callbacks
+        popleft = callbacks.popleft
         deadline = perf_counter() + sys.getswitchinterval()
         ran = 0
         while callbacks:
-            cb = callbacks.popleft()
+            cb = popleft()
             func = cb.callback
             if func is None:
                 continue
             args = cb.args
-            cb.callback = None
-            cb.args = None
+            cb.callback = cb.args = None
             try:
                 # (A plain call when there are no arguments, the commonest
                 # case: cheaper than unpacking an empty tuple.)
