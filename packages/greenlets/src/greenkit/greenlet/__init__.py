@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable, Iterable
-from types import FrameType, FunctionType, TracebackType
+from types import FunctionType, TracebackType
 from typing import Any, TypeVar
 from weakref import ref as wref
 
@@ -36,7 +36,7 @@ from greenkit.greenlet._links import (
     SuccessSpawnedLink,
     _exception_from,
 )
-from greenkit.greenlet._stack import _build_frames, _Frame
+from greenkit.greenlet._stack import _build_frames, _capture_stack, _Frame
 from greenkit.hub import iwait, wait
 from greenkit.timeout import Timeout, start_for_call
 from greenlet import GreenletExit, getcurrent
@@ -110,46 +110,6 @@ def _registry_of(parent: Any) -> IdentRegistry:
 #: Looked up at every capture (not bound once) so tests (gevent's too) can
 #: replace it.
 sys_getframe = sys._getframe
-
-
-def _capture_stack(limit: int) -> tuple[Any, ...] | None:
-    """(code, lasti, globals) triples, flattened, of the caller of
-    ``Greenlet.__init__`` and its callers, at most ``limit`` frames.
-
-    The bytecode offset is kept rather than the line number: reading
-    ``f_lineno`` decodes the code's line table on every frame of every
-    spawn (a third of this function's time), while ``spawning_stack`` is
-    rarely read; ``_stack._build_frames`` maps offsets to lines then.
-    """
-    frame: FrameType | None
-    try:
-        frame = sys_getframe()
-    except ValueError:
-        return None
-    # Skip this function and Greenlet.__init__.
-    frame = frame.f_back if frame is not None else None
-    if frame is not None:
-        frame = frame.f_back
-    data: list[Any] = []
-    append = data.append
-    while frame is not None and limit > 0:
-        append(frame.f_code)
-        append(frame.f_lasti)
-        append(frame.f_globals)
-        frame = frame.f_back
-        limit -= 1
-    # Greenlets spawned from one place (an accept loop, a pool) have equal
-    # stacks: they share one tuple, which saves ~0.3 KB per greenlet.
-    global _last_stack
-    stack = tuple(data)
-    if stack == _last_stack:
-        return _last_stack
-    _last_stack = stack
-    return stack
-
-
-#: The spawning stack captured last (see _capture_stack).
-_last_stack: tuple[Any, ...] = ()
 
 
 def _guarded_str(custom: Callable[[Any], str]) -> Callable[[Any], str]:
@@ -248,7 +208,7 @@ class Greenlet(RawGreenlet):  # type: ignore[misc]  # greenlet ships no type inf
             self.spawning_greenlet = wref(current)
             tree_locals = getattr(current, "spawn_tree_locals", None)
             self._tree_locals = _LAZY if tree_locals is None else tree_locals
-            self._stack_data = _capture_stack(self.spawning_stack_limit)
+            self._stack_data = _capture_stack(self.spawning_stack_limit, sys_getframe)
         else:
             self.spawning_greenlet = None
             self._tree_locals = None

@@ -36,6 +36,7 @@ from ._backends import (
     recommended_backends,
     supported_backends,
 )
+from ._callbacks import _LoopHook, callback
 from ._corecffi import ffi, lib
 
 try:
@@ -100,55 +101,8 @@ def time() -> float:
     return float(lib.ev_time())
 
 
-class callback:
-    """A function queued with ``loop.run_callback``; ``stop()`` cancels it."""
-
-    __slots__ = ("callback", "args")
-
-    def __init__(self, callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        self.callback: Callable[..., Any] | None = callback
-        self.args: tuple[Any, ...] | None = args
-
-    def stop(self) -> None:
-        """Cancel the call if it has not run yet."""
-        self.callback = None
-        self.args = None
-
-    close = stop
-
-    @property
-    def pending(self) -> bool:
-        """True until the function has run or was cancelled."""
-        return self.callback is not None
-
-    def __bool__(self) -> bool:
-        return self.callback is not None
-
-    def __repr__(self) -> str:
-        state = "pending" if self.callback is not None else "done"
-        return f"<{type(self).__module__}.callback at {id(self):#x} {state} {self.callback!r}>"
-
-
-class _LoopHook:
-    """A private watcher the loop uses for its own machinery (never in keepalive)."""
-
-    __slots__ = ("c", "handle", "_fire", "loop")
-    _fed = False
-
-    def __init__(
-        self,
-        owner: loop,
-        c_type: str,
-        init: Callable[..., None],
-        fire: Callable[[int], None],
-        *init_args: Any,
-    ) -> None:
-        self.loop = owner
-        self.c = ffi.new(c_type)
-        self.handle = ffi.new_handle(self)
-        self._fire = fire
-        init(self.c, self.handle, lib.GK_DEFAULT_PRIORITY, *init_args)
-
+# Public here (gevent names it ``<loop module>.callback``).
+callback.__module__ = __name__
 
 _SYSTEM_EXIT_ERRORS = (KeyboardInterrupt, SystemExit)
 _new_object = object.__new__
