@@ -495,3 +495,19 @@ def test_reading_a_deferred_timer_arms_it(loop: libev.loop) -> None:
     t.stop()
     assert not t.active
     t.close()
+
+
+def test_feeding_a_deferred_timer_arms_it_and_keeps_it_alive(
+    loop: libev.loop, guarded_run: Callable[..., bool]
+) -> None:
+    calls: list[str] = []
+    t = loop.timer(1)
+    t.restart(30, False, 0, True, calls.append, ("due",))
+    t.feed(libev.NONE, calls.append, "fed")
+    assert t.active and t in loop._keepaliveset
+    assert guarded_run(loop, 5)
+    assert calls == ["fed"]
+    assert t.active and t in loop._keepaliveset  # still started, still kept
+    t.stop()
+    _counts_are_balanced(loop, guarded_run)
+    t.close()

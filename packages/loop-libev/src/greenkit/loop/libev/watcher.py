@@ -651,6 +651,12 @@ class timer(watcher):
     def _priority_now(self, w: Any) -> int:
         return self._arm_priority if self._arm_at is not None else int(w.priority)
 
+    def feed(self, revents: int, callback: Callable[..., Any], *args: Any) -> None:
+        # A deferred timer is armed first: the fed event's bookkeeping reads
+        # libev's view of whether the timer is started.
+        self._arm_now()
+        super().feed(revents, callback, *args)
+
     def again(self, callback: Callable[..., Any], *args: Any, update: bool = True) -> None:
         """Restart a repeating timer ``repeat`` seconds from now (libev's ev_timer_again)."""
         if not callable(callback):
