@@ -177,11 +177,11 @@ class loop:
         ptr = self._ptr
         # Runs queued callbacks (and arms deferred timers, feeds missed fork
         # watchers) before the poll; started only while there is such work
-        # (gk_arm_prepare), as each run is a call into Python.
+        # (gk_arm_prepare, gk_disarm_prepare: both check libev's own state),
+        # as each run is a call into Python.
         self._prepare_hook = _LoopHook(
             self, "struct ev_prepare *", lib.gk_prepare_init, self._on_prepare
         )
-        self._prepare_armed = False
         # Active only while callbacks wait: keeps the loop alive and non-blocking.
         self._idle_hook = _LoopHook(self, "struct ev_idle *", lib.gk_idle_init, self._on_idle)
         self._idle_armed = False
@@ -350,9 +350,7 @@ class loop:
         ptr = self._check()
         lib.ev_loop_fork(ptr)
         self._forks_due = True
-        if not self._prepare_armed:
-            lib.gk_arm_prepare(ptr, self._prepare_hook.c)
-            self._prepare_armed = True
+        lib.gk_arm_prepare(ptr, self._prepare_hook.c)
 
     def closing_fd(self, fd: int) -> bool:
         """Tell the loop ``fd`` is about to close; True if that queued io events,
@@ -393,9 +391,7 @@ class loop:
         # The hooks are unref'd (except idle): give the reference back before
         # stopping, or libev's active count goes negative.  (The default
         # loop's C struct is static and keeps that count across re-creation.)
-        if self._prepare_armed:
-            lib.gk_disarm_prepare(ptr, self._prepare_hook.c)
-            self._prepare_armed = False
+        lib.gk_disarm_prepare(ptr, self._prepare_hook.c)
         lib.ev_ref(ptr)
         lib.ev_async_stop(ptr, self._async_hook.c)
         lib.ev_ref(ptr)
@@ -437,7 +433,7 @@ class loop:
         self._callbacks.append(cb)
         if not self._idle_armed:
             lib.gk_arm_callbacks(self._ptr, self._prepare_hook.c, self._idle_hook.c)
-            self._idle_armed = self._prepare_armed = True
+            self._idle_armed = True
         return cb
 
     def run_callback_threadsafe(self, func: Callable[..., Any], *args: Any) -> callback:
@@ -492,7 +488,6 @@ class loop:
             # (Nothing left for the next poll: stop calling in.  Forks are
             # fed above and timers armed, so only callbacks can remain.)
             lib.gk_disarm_prepare(self._ptr, self._prepare_hook.c)
-            self._prepare_armed = False
 
     #: Deferred timers beyond this many are armed at once, so that a greenlet
     #: that starts and cancels timeouts in a loop without ever yielding does
@@ -507,16 +502,12 @@ class loop:
         again must not see ``run()`` return (LoopExit) for want of active
         watchers before the timer reaches libev.
         """
+        if len(self._timers_to_arm) >= self._MAX_TIMERS_TO_ARM:
+            self._arm_timers()
         todo = self._timers_to_arm
         if not todo:
             lib.ev_ref(self._ptr)
-            if not self._prepare_armed:
-                lib.gk_arm_prepare(self._ptr, self._prepare_hook.c)
-                self._prepare_armed = True
-        elif len(todo) >= self._MAX_TIMERS_TO_ARM:
-            self._arm_timers()
-            lib.ev_ref(self._ptr)
-            todo = self._timers_to_arm
+            lib.gk_arm_prepare(self._ptr, self._prepare_hook.c)
         todo.append(t)
 
     def _arm_timers(self) -> None:
@@ -555,7 +546,7 @@ class loop:
     def _on_async(self, _revents: int) -> None:
         if self._callbacks and not self._idle_armed:
             lib.gk_arm_callbacks(self._ptr, self._prepare_hook.c, self._idle_hook.c)
-            self._idle_armed = self._prepare_armed = True
+            self._idle_armed = True
 
     def _on_signal_check(self, _revents: int) -> None:
         """Entering Python is enough: the interpreter runs pending signal handlers."""

@@ -600,9 +600,8 @@ class timer(watcher):
             # libev start and stop.  The loop holds a reference meanwhile,
             # so it cannot run out of work before the timer is armed.
             # (A timer without a callback is stopped: no C reads for the pool's.)
-            if self._callback is not None or self._arm_at is not None:
-                if self._arm_at is not None or w.active or w.pending:
-                    raise AttributeError("Cannot reset an active or pending timer")
+            if self._arm_at is not None or (self._callback is not None and (w.active or w.pending)):
+                raise AttributeError("Cannot reset an active or pending timer")
             if type(priority) is not int or not _MINPRI <= priority <= _MAXPRI:
                 raise _priority_error(priority)
             self._arm_at = monotonic() + after
@@ -732,15 +731,7 @@ class timer(watcher):
         # a fed event, or the timer was restarted since it expired).
         w = self._watcher
         if not w.active:
-            # _stopped_by_libev(), inlined: every sleep() and expiring
-            # Timeout comes through here.
-            loop = self.loop
-            if self._ref_lent:
-                ptr = loop._ptr
-                if ptr is not None:
-                    lib.ev_ref(ptr)
-                self._ref_lent = False
-            loop._keepaliveset.discard(self)
+            self._stopped_by_libev()
         callback = self._callback
         try:
             callback(*args)  # type: ignore[misc]
