@@ -517,7 +517,10 @@ def test_putters_are_served_in_order() -> None:
     assert q.unfinished_tasks == 6
 
 
-def test_one_wakeup_callback_per_round() -> None:
+def test_each_put_wakes_the_next_getter_directly() -> None:
+    # The hand-off fast path: a put() to a queue greenlets of this hub wait
+    # on schedules the first getter's own wake-up (no general pass), and
+    # the getters get the items in the order they blocked.
     loop = get_hub().loop
     q = Queue()
     tasks = [Task(q.get) for _ in range(3)]
@@ -532,12 +535,40 @@ def test_one_wakeup_callback_per_round() -> None:
     loop.run_callback = counting
     try:
         q.put(1)
+        assert len(q.getters) == 2
         q.put(2)
         q.put(3)
     finally:
         del loop.run_callback
-    assert len(calls) == 1
-    assert sorted(t.get() for t in tasks) == [1, 2, 3]
+    assert len(calls) == 3
+    assert all(getattr(func, "__name__", None) == "switch" for func in calls)
+    assert not q.getters
+    assert [t.get() for t in tasks] == [1, 2, 3]
+    assert q.qsize() == 0
+
+
+def test_a_pass_in_progress_keeps_the_order() -> None:
+    # A getter woken by an _unlock pass puts into the same queue: the pass,
+    # still running, serves the next getter in line with that item (a direct
+    # wake-up of the next getter would let the one after it overtake).
+    q: Queue[Any] = Queue()
+    got: list[tuple[str, Any]] = []
+
+    def take(name: str, relay: bool) -> None:
+        got.append((name, q.get()))
+        if relay:
+            q.put("relayed")
+
+    tasks = [Task(take, name, name == "first") for name in ("first", "second", "third")]
+    settle()
+    q._schedule_unlock()  # the general pass is pending (as after an interruption)
+    q.put("a")
+    settle()
+    assert got == [("first", "a"), ("second", "relayed")]
+    q.put("b")
+    for t in tasks:
+        t.get()
+    assert got[2] == ("third", "b")
 
 
 def test_max_size_blocks_the_putter() -> None:
@@ -829,6 +860,57 @@ def test_killed_getter_leaves_the_line() -> None:
     assert len(q.getters) == 1
     q.put("item")
     assert survivor.get() == "item"
+
+
+def test_getter_interrupted_before_its_hand_off_passes_the_item_on() -> None:
+    # put() takes the first getter out of the line and schedules its wake-up
+    # (the hand-off fast path); an exception that reaches the getter first
+    # cancels that wake-up and passes the item to the next getter.  The
+    # interrupted greenlet then waits on something else: the cancelled
+    # wake-up must never switch into it.
+    class Interrupt(Exception):
+        pass
+
+    q: Queue[Any] = Queue()
+    events: list[str] = []
+
+    def victim_body() -> None:
+        try:
+            q.get()
+        except Interrupt:
+            events.append("interrupted")
+        sleep(0.02)  # a stray switch would end this early or raise
+        events.append("slept")
+
+    victim = Task(victim_body)
+    survivor = Task(q.get)
+    settle()
+    assert len(q.getters) == 2
+    kill(victim.greenlet, Interrupt)  # queued in the hub before the wake-up
+    q.put("item")
+    assert len(q.getters) == 1  # the victim was taken out for the hand-off
+    assert survivor.get() == "item"
+    victim.get()
+    assert events == ["interrupted", "slept"]
+    assert q.empty() and not q.getters
+
+
+def test_getter_woken_for_a_stolen_item_waits_again_first_in_line() -> None:
+    # A non-blocking get() takes the item between the hand-off and the
+    # woken getter's turn: that getter waits again, ahead of later ones.
+    q: Queue[Any] = Queue()
+    first = Task(q.get)
+    settle()
+    second = Task(q.get)
+    settle()
+    q.put("a")
+    assert q.get_nowait() == "a"
+    settle()
+    assert len(q.getters) == 2
+    q.put("b")
+    assert first.get() == "b"
+    q.put("c")
+    assert second.get() == "c"
 
 
 def test_killed_putter_leaves_the_line_and_puts_nothing() -> None:
