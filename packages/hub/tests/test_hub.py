@@ -170,14 +170,19 @@ def test_timer_pool_reuses_stopped_timers_with_new_settings(hub: Any) -> None:
     second = hub.start_timer(0.01, True, -1, True, fired.append, ("second",))
     assert second is first and hub._timer_pool == []
     assert second.active and second.ref is True and second.priority == -1
-    sleep(0.05)  # (its own timer is new: the pool was empty)
+    sleep(0.05)  # (sleepers share one timer, taken once: the pool stays empty)
     assert fired == ["second"]
     hub.return_timer(second)
-    assert len(hub._timer_pool) == 2 and hub._timer_pool[-1] is first
-    # sleep() takes the last pooled timer and gives it back.
-    sleep(0.001)
-    assert len(hub._timer_pool) == 2 and hub._timer_pool[-1] is first
-    assert first.after == 0.001
+    assert hub._timer_pool == [first]
+    # sleep(ref=False) takes the last pooled timer and gives it back.
+    keepalive = hub.loop.timer(30)
+    keepalive.start(print)
+    try:
+        sleep(0.001, ref=False)
+    finally:
+        keepalive.close()
+    assert hub._timer_pool == [first]
+    assert first.after == 0.001 and not first.ref
 
 
 def test_timer_pool_is_bounded_and_keeps_only_its_loop_timers(hub: Any) -> None:

@@ -44,6 +44,7 @@ from greenkit.exceptions import (
     InvalidSwitchError,
     LoopExit,
 )
+from greenkit.hub._sleepers import MAX_SECONDS, Sleepers
 
 if TYPE_CHECKING:
     from greenkit._interfaces import LoopProtocol, TimerProtocol, WatcherProtocol
@@ -161,6 +162,8 @@ class Hub(RawGreenlet):  # type: ignore[misc]
         #: Stopped timers kept for reuse by ``sleep()`` and ``Timeout`` (see
         #: ``start_timer``): creating a libev timer costs more than resetting one.
         self._timer_pool: list[TimerProtocol] = []
+        #: The greenlets in ``sleep(seconds)``, under one timer of this loop.
+        self._sleepers = Sleepers(self, self.loop, _WOKEN)
 
     @property
     def minimal_ident(self) -> int:
@@ -480,6 +483,7 @@ class Hub(RawGreenlet):  # type: ignore[misc]
         loop = self.loop
         if loop is None:
             return
+        self._sleepers.close()
         for timer in self._timer_pool:
             timer.close()
         self._timer_pool.clear()
@@ -563,18 +567,30 @@ def sleep(seconds: float = 0, ref: bool = True) -> None:
                 cb.stop()
         return
     # "At least `seconds`": count from now, not from the loop's cached time.
-    # The timer switches straight back with a marker (see Hub.wait).
+    # The greenlet is switched straight back with a marker (see Hub.wait),
+    # from the hub's heap of sleepers under one loop timer, or (not keeping
+    # the loop alive, or on a loop the hub did not start with) from a timer
+    # of its own.
     current = getcurrent()
-    timer = hub.start_timer(seconds, ref, 0, True, current.switch, _WOKEN_ARGS)
+    sleepers = hub._sleepers
+    if ref and sleepers.loop is loop and seconds < MAX_SECONDS:
+        entry = sleepers.add(seconds, current)
+        timer = None
+    else:
+        entry = None
+        timer = hub.start_timer(seconds, ref, 0, True, current.switch, _WOKEN_ARGS)
     try:
         switch_out = getattr(current, "switch_out", None)
         if switch_out is not None:
             switch_out()
         result = _greenlet_switch(hub)
         if result is not _WOKEN:
-            raise _invalid_switch(result, hub, timer)
+            raise _invalid_switch(result, hub, timer or sleepers)
     finally:
-        hub.return_timer(timer)
+        if timer is not None:
+            hub.return_timer(timer)
+        elif entry[2] is not None:  # type: ignore[index]
+            sleepers.cancel(entry)  # type: ignore[arg-type]
 
 
 def idle(priority: int = 0) -> None:
