@@ -614,3 +614,48 @@ def test_destroy_while_running_elsewhere_is_refused() -> None:
     stop.close()
     lp.destroy()
     assert lp.ptr is None
+
+
+def test_io_restart_checks_the_fd_unless_stopped_in_the_same_iteration() -> None:
+    # A watcher restarted in the iteration that stopped it skips the fd check
+    # (libev then makes no epoll call for the fd); one restarted in a later
+    # iteration is checked again.  Neither may abort the process.
+    result = _run_script("""
+        import errno, socket
+        from greenkit.loop import libev
+        lp = libev.loop(default=False)
+        a, b = socket.socketpair()
+        b.send(b"x")
+        w = lp.io(a.fileno(), libev.READ)
+        seen = []
+
+        def restart_in_the_same_iteration():
+            # In the callback: stop, lose the fd, start again.
+            w.stop()
+            a.close()
+            try:
+                w.start(print)
+                seen.append("restarted")
+            except OSError as e:
+                seen.append(errno.errorcode[e.errno])
+            w.stop()
+
+        w.start(restart_in_the_same_iteration)
+        lp.run(once=True)
+        print(seen)
+        lp.run(nowait=True)
+        # Stopped in an earlier iteration: the closed fd is refused.
+        try:
+            w.start(print)
+            print("started")
+        except OSError as e:
+            print("OSError", errno.errorcode[e.errno])
+        lp.run(nowait=True)
+        w.close()
+        b.close()
+        lp.destroy()
+        print("survived")
+    """)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert lines == ["['restarted']", "OSError EBADF", "survived"], lines

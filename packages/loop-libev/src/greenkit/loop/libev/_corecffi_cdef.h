@@ -57,7 +57,7 @@ struct ev_loop;
 /* Only the members Python reads; "..." lets the compiler place them.
  * (`priority` exists because libev is built with priorities, EV_MINPRI < EV_MAXPRI.) */
 struct ev_watcher { int active; int pending; int priority; void *data; ...; };
-struct ev_io { int active; int pending; int priority; void *data; int fd; int events; ...; };
+struct gk_io { int active; int pending; int priority; void *data; int fd; int events; ...; };
 struct ev_timer { int active; int pending; int priority; void *data; ev_tstamp at; ev_tstamp repeat; ...; };
 struct ev_signal { int active; int pending; int priority; void *data; int signum; ...; };
 struct ev_child { int active; int pending; int priority; void *data; int pid; int rpid; int rstatus; ...; };
@@ -111,8 +111,6 @@ void ev_feed_event(struct ev_loop *, void *w, int revents);
 void ev_feed_fd_event(struct ev_loop *, int fd, int revents);
 void ev_feed_signal_event(struct ev_loop *, int signum);
 
-void ev_io_start(struct ev_loop *, struct ev_io *);
-void ev_io_stop(struct ev_loop *, struct ev_io *);
 void ev_timer_start(struct ev_loop *, struct ev_timer *);
 void ev_timer_stop(struct ev_loop *, struct ev_timer *);
 void ev_timer_again(struct ev_loop *, struct ev_timer *);
@@ -140,9 +138,10 @@ void ev_async_send(struct ev_loop *, struct ev_async *);
 struct ev_loop *gk_default_loop(unsigned int flags);
 int gk_fd_error(int fd);
 #define GK_DEFAULT_PRIORITY ...
-void gk_io_init(struct ev_io *w, void *handle, int priority, int fd, int events);
-void gk_io_set(struct ev_io *w, int fd, int events);
-int gk_io_start(struct ev_loop *loop, struct ev_io *w);
+void gk_io_init(struct gk_io *w, void *handle, int priority, int fd, int events);
+void gk_io_set(struct gk_io *w, int fd, int events);
+int gk_io_start(struct ev_loop *loop, struct gk_io *w);
+void gk_io_stop(struct ev_loop *loop, struct gk_io *w);
 void gk_loop_destroy(struct ev_loop *loop);
 void gk_arm_prepare(struct ev_loop *loop, struct ev_prepare *prepare);
 void gk_arm_callbacks(struct ev_loop *loop, struct ev_prepare *prepare, struct ev_idle *idle);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <ev.h>
@@ -190,21 +191,64 @@ static void gk_attach(void *w, void *handle, int priority)
         ev_set_priority((ev_watcher *)w, priority);
 }
 
-static void gk_io_init(struct ev_io *w, void *handle, int priority, int fd, int events)
+/*
+ * greenkit's io watcher: libev's ev_io (the same fields, laid out by the same
+ * macros, so libev takes it as one) and the loop iteration, plus one, in
+ * which it was last stopped while active (0: not since its fd was set).
+ *
+ * Starting checks the fd first, since libev asserts -- aborts the process --
+ * when epoll rejects an fd.  The check is a syscall per wait, and it is
+ * skipped for the commonest wait of all: a watcher restarted in the loop
+ * iteration that stopped it (a greenlet woken by its socket reads, finds no
+ * more data and waits again).  libev only hands an fd to epoll when it
+ * reifies the fd's changes, once per iteration before polling; the
+ * iteration count moves on right after that, so no reify happened between
+ * such a stop and start, the fd's event mask is back to what epoll already
+ * has, and libev makes no epoll call for it.  (The fd was good when the
+ * watcher was last started.)
+ */
+struct gk_io {
+    EV_WATCHER_LIST(gk_io)
+    int fd;
+    int events;
+    unsigned int stopped_in;
+};
+
+_Static_assert(offsetof(struct gk_io, next) == offsetof(struct ev_io, next)
+                   && offsetof(struct gk_io, fd) == offsetof(struct ev_io, fd)
+                   && offsetof(struct gk_io, events) == offsetof(struct ev_io, events)
+                   && offsetof(struct gk_io, stopped_in) >= sizeof(struct ev_io),
+               "struct gk_io must begin like struct ev_io");
+
+static void gk_io_init(struct gk_io *w, void *handle, int priority, int fd, int events)
 {
-    ev_io_init(w, GK_CB(struct ev_io), fd, events);
+    ev_io_init((struct ev_io *)w, GK_CB(struct ev_io), fd, events);
+    w->stopped_in = 0;
     gk_attach(w, handle, priority);
 }
-static void gk_io_set(struct ev_io *w, int fd, int events) { ev_io_set(w, fd, events); }
 
-/* Start an io watcher if its fd is open; return 0 or an errno.  (libev
- * asserts, i.e. aborts the process, when epoll rejects an fd.) */
-static int gk_io_start(struct ev_loop *loop, struct ev_io *w)
+static void gk_io_set(struct gk_io *w, int fd, int events)
 {
-    if (fcntl(w->fd, F_GETFD) == -1)
+    ev_io_set((struct ev_io *)w, fd, events);
+    w->stopped_in = 0;
+}
+
+/* Start an io watcher if its fd is open; return 0 or an errno. */
+static int gk_io_start(struct ev_loop *loop, struct gk_io *w)
+{
+    unsigned int now = ev_iteration(loop) + 1;
+
+    if ((w->stopped_in != now || now == 0) && fcntl(w->fd, F_GETFD) == -1)
         return errno;
-    ev_io_start(loop, w);
+    ev_io_start(loop, (struct ev_io *)w);
     return 0;
+}
+
+static void gk_io_stop(struct ev_loop *loop, struct gk_io *w)
+{
+    if (ev_is_active(w))
+        w->stopped_in = ev_iteration(loop) + 1;
+    ev_io_stop(loop, (struct ev_io *)w);
 }
 
 /*

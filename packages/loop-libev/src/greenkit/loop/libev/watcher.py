@@ -365,12 +365,14 @@ class io(watcher):
     """Readiness of a file descriptor: ``events`` is READ (1), WRITE (2) or both."""
 
     __slots__ = ("_fd", "_events")
-    _c_type = "struct ev_io *"
+    # libev's ev_io plus the iteration it was last stopped in: libev aborts
+    # the process on an fd the kernel rejects, so greenkit's start checks the
+    # fd first and returns an errno instead, except when restarted in the
+    # loop iteration that stopped it (see _corecffi_source.c).
+    _c_type = "struct gk_io *"
     _c_init = lib.gk_io_init
-    # libev aborts the process on an fd the kernel rejects: greenkit's start
-    # checks the fd first and returns an errno instead.
     _start_fn = lib.gk_io_start
-    _stop_fn = lib.ev_io_stop
+    _stop_fn = lib.gk_io_stop
 
     def __init__(
         self, loop: Loop, fd: int, events: int, ref: bool = True, priority: int | None = None
