@@ -316,7 +316,12 @@ def test_restart_reuses_a_stopped_timer(loop: libev.loop, guarded_run: Callable[
     assert t.active and t.ref is True and t.priority == -1
     assert t.after == 0.01 and t.repeat == 0.0
     assert t.callback == calls.append and t.args == (1,)
-    assert t in loop._keepaliveset
+    # Deferred: the loop's list holds it until it is armed, then the
+    # keep-alive set does.
+    assert t in loop._timers_to_arm and t not in loop._keepaliveset
+    assert loop.activecnt == 1
+    loop._arm_timers()
+    assert t in loop._keepaliveset and loop.activecnt == 1
     assert guarded_run(loop)
     assert calls == [1] and not t.active
     # Unreferenced: started, but it does not keep the loop running.
@@ -415,9 +420,10 @@ def test_deferred_restart_cancelled_before_the_loop_runs_leaves_nothing(
     t = loop.timer(30)
     for i in range(5):
         t.restart(0.0, True, 0, True, calls.append, (i,))
-        assert t.active and t.priority == 0 and t in loop._keepaliveset
+        assert t.active and t.priority == 0 and t in loop._timers_to_arm
         t.stop()
         assert not t.active and t not in loop._keepaliveset
+        assert t.callback is None and t.args is None
     assert guarded_run(loop, 5)  # nothing keeps it running: returns at once
     assert calls == []
     _counts_are_balanced(loop, guarded_run)
@@ -510,4 +516,16 @@ def test_feeding_a_deferred_timer_arms_it_and_keeps_it_alive(
     assert t.active and t in loop._keepaliveset  # still started, still kept
     t.stop()
     _counts_are_balanced(loop, guarded_run)
+    t.close()
+
+
+def test_destroying_the_loop_stops_its_deferred_timers() -> None:
+    lp = libev.loop(default=False)
+    calls: list[int] = []
+    t = lp.timer(30)
+    t.restart(0.0, True, 0, True, calls.append, (1,))
+    assert t.active and lp.activecnt == 1
+    lp.destroy()
+    assert not t.active and t.callback is None and t.args is None
+    assert calls == []
     t.close()

@@ -274,6 +274,9 @@ class loop:
     def activecnt(self) -> int:
         """Started watchers that keep ``run()`` from returning (callbacks count once)."""
         count = sum(1 for w in self._keepaliveset if w._ref and w.active)
+        # Deferred timers (see timer.restart) are not in the keep-alive set
+        # until armed; a timer restarted twice may be listed twice.
+        count += len({t for t in self._timers_to_arm if t._ref and t._arm_at is not None})
         return count + (1 if self._idle_armed else 0)
 
     @property
@@ -378,7 +381,9 @@ class loop:
         self._keepaliveset.clear()
         self._callbacks.clear()
         if self._timers_to_arm:
-            # (Stopped above: only the loop's reference for them is left.)
+            for t in self._timers_to_arm:
+                t.stop()
+            # (Only the loop's reference for them is left.)
             self._timers_to_arm = []
             lib.ev_unref(ptr)
         if self._default:

@@ -543,11 +543,15 @@ class timer(watcher):
         if w is None:
             return
         loop = self.loop
-        ptr = loop._ptr
         if self._arm_at is not None:
-            # Never handed to libev (see restart): nothing to undo there.
+            # Never handed to libev (see restart): nothing to undo there, and
+            # only the loop's list of deferred timers holds it.
             self._arm_at = None
-        elif ptr is not None:
+            self._callback = None
+            self._args = None
+            return
+        ptr = loop._ptr
+        if ptr is not None:
             # One C call: give the loop reference back, read active/pending, stop.
             lib.gk_timer_stop(ptr, w, self._ref_lent)
         self._ref_lent = False
@@ -600,7 +604,9 @@ class timer(watcher):
             # prepares to poll (``loop._arm_timers``): a Timeout cancelled
             # before its greenlet yields -- the common case -- never costs a
             # libev start and stop.  The loop holds a reference meanwhile,
-            # so it cannot run out of work before the timer is armed.
+            # so it cannot run out of work before the timer is armed, and its
+            # list of deferred timers keeps it alive (it joins the keep-alive
+            # set when armed: a start and a cancel cost no set operation).
             # (A timer without a callback is stopped: no C reads for the pool's.)
             if self._arm_at is not None or (self._callback is not None and (w.active or w.pending)):
                 raise AttributeError("Cannot reset an active or pending timer")
@@ -614,6 +620,12 @@ class timer(watcher):
                 todo.append(self)  # loop._defer_timer(), inlined: the common case
             else:
                 loop._defer_timer(self)
+            self._after = after
+            self._repeat = 0.0
+            self._ref = ref
+            self._callback = callback
+            self._args = args
+            return
         self._after = after
         self._repeat = 0.0
         self._ref = ref
@@ -642,6 +654,7 @@ class timer(watcher):
         lib.gk_timer_restart(ptr, self._watcher, deadline - now, self._arm_priority, self._ref, 0)
         self._arm_at = None
         self._ref_lent = not self._ref
+        self.loop._keepaliveset.add(self)
 
     @property
     def active(self) -> bool:
