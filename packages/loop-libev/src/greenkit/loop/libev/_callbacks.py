@@ -4,6 +4,7 @@ private hook watchers (prepare, idle, async, fork, the signal check)."""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +13,7 @@ from ._corecffi import ffi, lib
 if TYPE_CHECKING:
     from .corecffi import loop as Loop
 
-__all__ = ["callback"]
+__all__ = ["callback", "ClosedCallbackQueue"]
 
 
 class callback:
@@ -42,6 +43,24 @@ class callback:
     def __repr__(self) -> str:
         state = "pending" if self.callback is not None else "done"
         return f"<{type(self).__module__}.callback at {id(self):#x} {state} {self.callback!r}>"
+
+
+class ClosedCallbackQueue(deque[Any]):
+    """The callback queue of a destroyed loop: always empty, and queueing a
+    callback raises the ValueError every use of a destroyed loop raises.
+
+    ``run_callback`` (the hub's busiest entry point) so needs no check of
+    its own that the loop is alive.
+    """
+
+    __slots__ = ("_error",)
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self._error = error
+
+    def append(self, item: Any) -> None:
+        raise ValueError(self._error)
 
 
 class _LoopHook:

@@ -36,7 +36,7 @@ from ._backends import (
     recommended_backends,
     supported_backends,
 )
-from ._callbacks import _LoopHook, callback
+from ._callbacks import ClosedCallbackQueue, _LoopHook, callback
 from ._corecffi import ffi, lib
 
 try:
@@ -408,6 +408,7 @@ class loop:
             lib.ev_idle_stop(ptr, self._idle_hook.c)
             self._idle_armed = False
         self._ptr = None
+        self._callbacks = ClosedCallbackQueue(f"operation on destroyed loop {self!r}")
         if self._run_depth:
             # Called from a callback: ev_run() is still on the C stack, so the
             # C loop is freed when the outermost run() returns.
@@ -428,13 +429,12 @@ class loop:
         """Run ``func(*args)`` in the loop soon (FIFO); returns a cancellable callback."""
         if not callable(func):
             raise TypeError(f"Expected callable, not {func!r}")
-        if self._ptr is None:
-            raise ValueError(f"operation on destroyed loop {self!r}")
         # callback(func, args) without running __init__: the commonest
         # allocation of the hub (every switch into a greenlet passes here).
         cb = _new_object(callback)
         cb.callback = func
         cb.args = args
+        # (A destroyed loop's queue refuses it: see ClosedCallbackQueue.)
         self._callbacks.append(cb)
         if not self._idle_armed:
             lib.gk_arm_callbacks(self._ptr, self._prepare_hook.c, self._idle_hook.c)
