@@ -108,8 +108,10 @@ class Sleepers:
             return
         self._marked += 1
         if self._marked > _COMPACT_AFTER and self._marked > self._live:
-            self._heap = [e for e in self._heap if e[2] is not None]
-            heapify(self._heap)
+            # In place: _fire may be walking this very list.
+            heap = self._heap
+            heap[:] = [e for e in heap if e[2] is not None]
+            heapify(heap)
             self._marked = 0
 
     def close(self) -> None:
