@@ -506,3 +506,24 @@ def test_fork_watchers_run_in_the_child_after_reinit(start: str) -> None:
         assert fired == []  # never in the parent
     finally:
         watcher.close()
+
+
+def test_multiple_waiter_returns_values_queued_before_get_in_order(hub: Any) -> None:
+    from greenkit._waiter import MultipleWaiter
+
+    waiter = MultipleWaiter(hub)
+    for i in range(1000):
+        hub.loop.run_callback(waiter.switch, i)
+    assert [waiter.get() for _ in range(1000)] == list(range(1000))
+
+
+def test_iwait_over_many_objects_fired_at_once_yields_each_once(hub: Any) -> None:
+    objects = [Ready() for _ in range(2000)]
+
+    def fire_all() -> None:
+        for obj in objects:
+            obj.fire()
+
+    spawn_raw(fire_all)
+    got = list(iwait(objects))
+    assert len(got) == 2000 and set(map(id, got)) == set(map(id, objects))

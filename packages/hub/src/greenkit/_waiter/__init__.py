@@ -8,6 +8,7 @@ hub side comes first the result is stored and ``get()`` returns at once.
 from __future__ import annotations
 
 import sys
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from greenlet import getcurrent
@@ -149,7 +150,9 @@ class MultipleWaiter(Waiter):
 
     def __init__(self, hub: Hub | None = None) -> None:
         super().__init__(hub)
-        self._values: list[Any] = []
+        # (A deque: values may pile up before the waiter runs, e.g. iwait over
+        # many objects that are all ready; list.pop(0) would be O(n) each.)
+        self._values: deque[Any] = deque()
 
     def switch(self, value: Any) -> None:
         self._values.append(value)
@@ -159,4 +162,4 @@ class MultipleWaiter(Waiter):
         if not self._values:
             super().get()
         super().clear()
-        return self._values.pop(0)
+        return self._values.popleft()
