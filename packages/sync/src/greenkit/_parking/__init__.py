@@ -387,7 +387,9 @@ class ParkingLot(Generic[W]):
                 line.popleft()
                 loop = hub.loop
                 assert loop is not None, "a waiter of a destroyed hub"
-                waiter.wakeup = loop.run_callback(greenlet.switch, waiter)
+                # (greenlet's own switch with the greenlet as its argument:
+                # no bound method made per hand-off, ~3 % of one.)
+                waiter.wakeup = loop.run_callback(_greenlet_switch, greenlet, waiter)
                 return
         self._schedule_unlock()
 
